@@ -1,0 +1,9 @@
+"""minivae: the variational autoencoder of Doersch's tutorial, autograd-free.
+
+Every gradient is derived by hand (see each module's docstring) and checked
+against central finite differences (`python -m minivae gradcheck`).
+"""
+from .model import VAE, ELBOTerms
+
+__version__ = "0.1.0"
+__all__ = ["VAE", "ELBOTerms", "__version__"]

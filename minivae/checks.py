@@ -1,0 +1,47 @@
+"""Input validation shared by every public entry point.
+
+Each check raises a ValueError that names the argument and says what was
+expected, so a wrong call fails at the door instead of deep in a matmul.
+"""
+import numpy as np
+
+
+def as_float_array(name, a, dtype, ndim=2, cols=None, rows=None, unit_interval=False):
+    """Check that `a` is a finite `dtype` array of the expected shape; return it.
+
+    No silent casting: a float32 array passed to a float64 model is an error,
+    because an implicit upcast would double memory and hide a bug.
+    """
+    if not isinstance(a, np.ndarray):
+        raise ValueError(f"{name} must be a numpy array, got {type(a).__name__}")
+    if dtype is None:
+        if a.dtype not in (np.float32, np.float64):
+            raise ValueError(f"{name} must be float32 or float64, got dtype {a.dtype}")
+    elif a.dtype != dtype:
+        raise ValueError(f"{name} has dtype {a.dtype}, expected {np.dtype(dtype)} "
+                         f"(the model's dtype; convert with {name}.astype(np.{np.dtype(dtype)}))")
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    if cols is not None and a.shape[-1] != cols:
+        raise ValueError(f"{name} must have {cols} columns, got shape {a.shape}")
+    if rows is not None and a.shape[0] != rows:
+        raise ValueError(f"{name} must have {rows} rows (one per example), got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or inf")
+    if unit_interval and a.size and (a.min() < 0 or a.max() > 1):
+        raise ValueError(f"{name} must lie in [0, 1] for the Bernoulli likelihood, "
+                         f"got values in [{a.min():.4g}, {a.max():.4g}]")
+    return a
+
+
+def positive_int(name, n):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{name} must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def float_dtype(dtype):
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dt}")
+    return dt

@@ -1,0 +1,42 @@
+"""Command line: `python -m minivae COMMAND` (or `minivae COMMAND`).
+
+Each command lives in its own module, imported only when it runs, which
+exposes `add_arguments(parser)` and `run(args) -> exit code`.  Errors a user
+can cause (bad flags, missing data, a damaged checkpoint) end in one line on
+stderr and a non-zero exit, never a traceback.
+"""
+import argparse
+import importlib
+import sys
+
+# command -> (module, one-line help)
+COMMANDS = {
+    "gradcheck": ("minivae.gradcheck", "check every hand-derived gradient against finite differences"),
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="minivae", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    chosen = argv[0] if argv and argv[0] in COMMANDS else None
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:                  # import only the module that runs
+            mod = importlib.import_module(module)
+            if hasattr(mod, "add_arguments"):
+                mod.add_arguments(p)
+            p.set_defaults(_module=mod)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    from .errors import USER_ERRORS
+    try:
+        return int(args._module.run(args) or 0)
+    except USER_ERRORS as e:
+        print(f"minivae {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"minivae {args.command}: interrupted", file=sys.stderr)
+        return 130

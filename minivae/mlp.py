@@ -1,0 +1,70 @@
+"""A stack of Dense layers with ReLU between them, and flat parameter storage.
+
+The encoder and decoder of Fig. 4 are both such stacks.  `bind_flat` gathers
+the parameters of many layers into one contiguous vector and rebinds every
+layer's `params` / `grads` entries to views into it: the model's dict stays
+live (writing model.params["decoder.0.W"] writes the layer's weights), and an
+optimizer updates all ~3 million numbers in one pass over one array.
+"""
+from typing import List, NamedTuple
+
+import numpy as np
+
+from .layers import Dense, ReLU
+
+
+class MLPCache(NamedTuple):
+    dense: List            # one DenseCache per layer
+    relu: List             # one ActivationCache per ReLU (None after an output layer)
+
+
+class MLP:
+    """sizes = (d0, d1, ..., dL): L Dense layers, ReLU after each hidden one.
+
+    relu_last=True puts a ReLU after the last layer too (an encoder body whose
+    output feeds the mu / log_var heads).
+    """
+
+    def __init__(self, sizes, relu_last, init, rng, dtype):
+        self.layers = [Dense(a, b, init=init, rng=rng, dtype=dtype)
+                       for a, b in zip(sizes[:-1], sizes[1:])]
+        n = len(self.layers)
+        self.relus = [ReLU() if (i < n - 1 or relu_last) else None for i in range(n)]
+
+    def forward(self, x):
+        dense_caches, relu_caches = [], []
+        for layer, relu in zip(self.layers, self.relus):
+            x, c = layer.forward(x)
+            dense_caches.append(c)
+            if relu is not None:
+                x, c = relu.forward(x)
+            relu_caches.append(c if relu is not None else None)
+        return x, MLPCache(dense_caches, relu_caches)
+
+    def backward(self, dy, cache, need_dx=True):
+        for i in reversed(range(len(self.layers))):
+            if self.relus[i] is not None:
+                dy = self.relus[i].backward(dy, cache.relu[i])
+            dy = self.layers[i].backward(dy, cache.dense[i], need_dx=need_dx or i > 0)
+        return dy
+
+
+def bind_flat(named_layers, dtype):
+    """Move every layer's params/grads into two flat vectors; return the dicts.
+
+    named_layers: dict prefix -> layer.  Returns (params, grads, flat_params,
+    flat_grads) with params["prefix.W"] a view of flat_params.
+    """
+    total = sum(p.size for layer in named_layers.values() for p in layer.params.values())
+    flat_params = np.empty(total, dtype=dtype)
+    flat_grads = np.zeros(total, dtype=dtype)
+    params, grads, offset = {}, {}, 0
+    for prefix, layer in named_layers.items():
+        for key, value in layer.params.items():
+            n = value.size
+            p = flat_params[offset:offset + n].reshape(value.shape)
+            p[...] = value
+            layer.params[key] = params[f"{prefix}.{key}"] = p
+            layer.grads[key] = grads[f"{prefix}.{key}"] = flat_grads[offset:offset + n].reshape(value.shape)
+            offset += n
+    return params, grads, flat_params, flat_grads

@@ -1,0 +1,173 @@
+"""The variational autoencoder of Doersch §2 (Fig. 4 to train, Fig. 5 to test).
+
+    encoder Q(z|X) = N(mu(X), diag exp(log_var(X)))        §2.2
+    z = mu + exp(½ log_var) ⊙ eps,   eps ~ N(0, I)          Eq. 10
+    decoder P(X|z) = Bernoulli(σ(f(z)))  or  N(f(z), σ² I)  Eq. 1
+    loss = −log P(X|z) + D[Q(z|X) ‖ N(0, I)]                −(Eq. 9), Eq. 7
+
+For x_dim=784, hidden=(1000, 500, 250), z_dim=30 this is the network of §4.1:
+784 → 1000 → 500 → 250 → (mu, log_var) ∈ R³⁰, z → 250 → 500 → 1000 → 784.
+Shapes: N batch, D = x_dim, K = z_dim.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from .checks import as_float_array, float_dtype, positive_int
+from .layers import INITS, Dense
+from .losses import bernoulli_nll, gaussian_nll, kl_normal
+from .mlp import MLP, bind_flat
+from .reparam import Reparameterize
+from . import kernels
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+
+
+class ELBOTerms(NamedTuple):
+    """Per-example terms of Eq. 5's right side, in nats: elbo = recon − kl."""
+    elbo: np.ndarray        # (N,)
+    recon: np.ndarray       # (N,) E_{z~Q}[log P(X|z)], averaged over the samples drawn
+    kl: np.ndarray          # (N,) D[Q(z|X) ‖ P(z)], closed form (Eq. 7)
+
+
+class VAE:
+    """A VAE with MLP encoder and decoder and hand-derived gradients.
+
+    params: dict of live arrays, keys "encoder.{i}.W/b", "mu.W/b", "log_var.W/b",
+    "decoder.{j}.W/b", each layer computing y = x @ W + b.
+
+    Departure from the paper's reference code (SEED_EXPERIMENTS.md): there the
+    log σ head reads the last encoder layer *before* its ReLU and predicts
+    log σ; here both heads read it after the ReLU, and the head predicts
+    log_var = log σ² = 2 log σ.  The family of Q is the same.
+    """
+
+    def __init__(self, x_dim=784, hidden=(1000, 500, 250), z_dim=30, likelihood="bernoulli",
+                 sigma=1.0, init="he", dtype=np.float32, seed=0):
+        self.x_dim = positive_int("x_dim", x_dim)
+        self.z_dim = positive_int("z_dim", z_dim)
+        self.hidden = tuple(positive_int("hidden", h) for h in hidden)
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+        if likelihood == "gaussian" and not (np.isfinite(sigma) and sigma > 0):
+            raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
+        if init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        self.likelihood, self.sigma, self.init = likelihood, float(sigma), init
+        self.dtype = float_dtype(dtype)
+        rng = np.random.default_rng(seed)
+        # The paper's nets use Caffe's sparse filler everywhere but the heads.
+        head_init = "gaussian" if init == "sparse" else init
+        h_last = self.hidden[-1] if self.hidden else x_dim
+        self.encoder = MLP((x_dim, *self.hidden), relu_last=True, init=init, rng=rng, dtype=self.dtype)
+        self.mu_head = Dense(h_last, z_dim, init=head_init, rng=rng, dtype=self.dtype)
+        self.log_var_head = Dense(h_last, z_dim, init=head_init, rng=rng, dtype=self.dtype)
+        self.reparam = Reparameterize()
+        self.decoder = MLP((z_dim, *self.hidden[::-1], x_dim), relu_last=False, init=init,
+                           rng=rng, dtype=self.dtype)
+        named = {f"encoder.{i}": l for i, l in enumerate(self.encoder.layers)}
+        named.update({"mu": self.mu_head, "log_var": self.log_var_head})
+        named.update({f"decoder.{j}": l for j, l in enumerate(self.decoder.layers)})
+        self.params, self.grads, self.flat_params, self.flat_grads = bind_flat(named, self.dtype)
+
+    def config(self):
+        """The constructor's arguments (without seed), e.g. for a checkpoint."""
+        return dict(x_dim=self.x_dim, hidden=list(self.hidden), z_dim=self.z_dim,
+                    likelihood=self.likelihood, sigma=self.sigma, init=self.init,
+                    dtype=self.dtype.name)
+
+    # -- checked inputs ------------------------------------------------------
+    def _x(self, x, name="x"):
+        return as_float_array(name, x, self.dtype, cols=self.x_dim,
+                              unit_interval=self.likelihood == "bernoulli")
+
+    def _z(self, z, n, name):
+        return as_float_array(name, z, self.dtype, cols=self.z_dim, rows=n)
+
+    # -- the pieces of Fig. 4 --------------------------------------------------
+    def _encode(self, x):
+        h, enc = self.encoder.forward(x)                    # (N, H)
+        mu, c_mu = self.mu_head.forward(h)                  # (N, K)
+        log_var, c_lv = self.log_var_head.forward(h)        # (N, K)
+        return mu, log_var, (enc, c_mu, c_lv)
+
+    def _nll(self, out, x):
+        """−log P(X|z) per example and its gradient w.r.t. the decoder output."""
+        if self.likelihood == "bernoulli":
+            return bernoulli_nll(out, x)                    # out = logits
+        return gaussian_nll(out, x, self.sigma)             # out = mean f(z)
+
+    def encode(self, x):
+        """x (N, D) -> (mu, log_var), each (N, K): the parameters of Q(z|X)."""
+        mu, log_var, _ = self._encode(self._x(x))
+        return mu, log_var
+
+    def decode(self, z):
+        """z (N, K) -> x_mean (N, D): E[X|z], i.e. σ(logits) or f(z)."""
+        out, _ = self.decoder.forward(self._z(z, None, "z"))
+        return kernels.sigmoid(out) if self.likelihood == "bernoulli" else out
+
+    def log_likelihood(self, x, z):
+        """log P(X|z) per example (N,), for x (N, D) and z (N, K)."""
+        out, _ = self.decoder.forward(self._z(z, self._x(x).shape[0], "z"))
+        return -self._nll(out, x)[0]
+
+    def sample(self, n, rng):
+        """n images decoded from z ~ N(0, I): the test-time network (Fig. 5)."""
+        z = rng.standard_normal((positive_int("n", n), self.z_dim), dtype=self.dtype)
+        return self.decode(z)
+
+    def reconstruct(self, x, rng):
+        """Decode one z ~ Q(z|X) per example: x (N, D) -> x_mean (N, D)."""
+        mu, log_var = self.encode(x)
+        z, _ = self.reparam.forward(mu, log_var, rng=rng)
+        return self.decode(z)
+
+    def elbo(self, x, rng, n_samples=1):
+        """Per-example ELBO (Eq. 5, right side) with its two terms, in nats.
+
+        The reconstruction term is averaged over n_samples draws z ~ Q(z|X);
+        the KL term is exact (Eq. 7).
+        """
+        n_samples = positive_int("n_samples", n_samples)
+        mu, log_var = self.encode(x)
+        kl = kl_normal(mu, log_var)[0]
+        recon = np.zeros(x.shape[0], dtype=np.float64)
+        for _ in range(n_samples):
+            z, _ = self.reparam.forward(mu, log_var, rng=rng)
+            out, _ = self.decoder.forward(z)
+            recon -= self._nll(out, x)[0]
+        recon /= n_samples
+        kl = kl.astype(np.float64)
+        return ELBOTerms(recon - kl, recon, kl)
+
+    # -- training --------------------------------------------------------------
+    def loss_and_grads(self, x, eps):
+        """Mean over the batch of −ELBO with one eps per example (Eq. 10), in nats.
+
+        x (N, D) in [0, 1] for the Bernoulli likelihood; eps (N, K).
+        Returns (loss, grads): grads has the keys and shapes of params.  The
+        grad arrays are views into one buffer that the next call overwrites;
+        copy them to keep them.
+        """
+        x = self._x(x)
+        N = x.shape[0]
+        eps = self._z(eps, N, "eps")
+        # forward: encode -> reparameterize -> decode -> loss (Fig. 4, right)
+        mu, log_var, enc_caches = self._encode(x)           # (N, K) each
+        z, c_z = self.reparam.forward(mu, log_var, eps)     # (N, K)       Eq. 10
+        out, dec = self.decoder.forward(z)                  # (N, D)
+        rec, dout = self._nll(out, x)                       # (N,), (N, D)  −log P(X|z)
+        kl, dmu_kl, dlv_kl = kl_normal(mu, log_var)         # (N,), (N, K)  Eq. 7
+        loss = float(np.mean(rec, dtype=np.float64) + np.mean(kl, dtype=np.float64))
+        # backward: the same arrows in reverse, each gradient scaled by 1/N
+        scale = self.dtype.type(1.0 / N)
+        dz = self.decoder.backward(dout * scale, dec)       # (N, K)
+        dmu, dlv = self.reparam.backward(dz, c_z)           # (N, K) each
+        dmu = dmu + dmu_kl * scale
+        dlv = dlv + dlv_kl * scale
+        enc, c_mu, c_lv = enc_caches
+        dh = self.mu_head.backward(dmu, c_mu)               # (N, H)
+        dh += self.log_var_head.backward(dlv, c_lv)
+        self.encoder.backward(dh, enc, need_dx=False)
+        return loss, self.grads

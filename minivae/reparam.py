@@ -1,0 +1,48 @@
+"""Reparameterization trick as a layer of its own (Doersch §2.2, Eq. 10, Fig. 4).
+
+    z = mu + exp(½ log_var) ⊙ eps,      eps ~ N(0, I)
+
+Sampling z directly from N(mu, diag exp(log_var)) is a node backpropagation
+cannot pass (Fig. 4, left).  Drawing eps outside the network makes z a
+deterministic, differentiable function of (mu, log_var) (Fig. 4, right):
+
+    ∂z/∂mu = 1,      ∂z/∂log_var = ½ exp(½ log_var) ⊙ eps = ½ (z − mu)
+
+log_var is always log σ² (the paper's reference code carries log σ instead;
+the two differ by a factor of 2 and nothing else).
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from . import kernels
+from .checks import as_float_array
+
+
+class ReparamCache(NamedTuple):
+    std: np.ndarray         # (N, K) exp(½ log_var)
+    eps: np.ndarray         # (N, K) the noise that was used
+
+
+class Reparameterize:
+    """Layer mapping (mu, log_var, eps) to z; gradients flow to mu and log_var."""
+    params = grads = {}
+
+    def forward(self, mu, log_var, eps=None, rng=None):
+        """mu, log_var (N, K); eps (N, K), or drawn from `rng` when eps is None.
+
+        Returns (z, cache).
+        """
+        as_float_array("mu", mu, None)
+        as_float_array("log_var", log_var, mu.dtype, cols=mu.shape[1], rows=mu.shape[0])
+        if eps is None:
+            if rng is None:
+                raise ValueError("pass either eps (N, K) or rng (a np.random.Generator)")
+            eps = rng.standard_normal(mu.shape, dtype=mu.dtype)
+        as_float_array("eps", eps, mu.dtype, cols=mu.shape[1], rows=mu.shape[0])
+        z, std = kernels.reparam_forward(mu, log_var, eps)
+        return z, ReparamCache(std, eps)
+
+    def backward(self, dz, cache):
+        """dz (N, K) -> (dmu, dlog_var), each (N, K)."""
+        return kernels.reparam_backward(dz, cache.std, cache.eps)

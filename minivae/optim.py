@@ -1,0 +1,87 @@
+"""Hand-written optimizers over a model's flat parameter vector.
+
+Both add L2 weight decay to the gradient before the update (g ← g + wd·θ),
+as the paper's Caffe solver does (`weight_decay: 0.0005`), rather than
+decaying the weights separately (AdamW).  They update `params` in place
+through minivae.kernels, in one pass over the one contiguous vector that
+every layer's W and b are views of (see mlp.bind_flat).
+"""
+import numpy as np
+
+from . import kernels
+
+
+def _check_flat(params, grads):
+    for name, a in (("params", params), ("grads", grads)):
+        if not isinstance(a, np.ndarray) or a.ndim != 1 or not a.flags.c_contiguous:
+            raise ValueError(f"{name} must be a contiguous 1-D array (e.g. model.flat_{name})")
+    if params.shape != grads.shape or params.dtype != grads.dtype:
+        raise ValueError(f"params {params.shape} {params.dtype} and grads "
+                         f"{grads.shape} {grads.dtype} must match")
+
+
+def _check_hyper(**values):
+    for name, (value, low, high) in values.items():
+        if not (np.isfinite(value) and low <= value < high):
+            raise ValueError(f"{name} must lie in [{low}, {high}), got {value!r}")
+
+
+class SGD:
+    """SGD with momentum (Caffe's form):  v ← μ v + g̃;  θ ← θ − lr·v."""
+
+    def __init__(self, params, grads, lr=0.01, momentum=0.9, weight_decay=0.0):
+        _check_flat(params, grads)
+        _check_hyper(lr=(lr, 0, np.inf), momentum=(momentum, 0, 1),
+                     weight_decay=(weight_decay, 0, np.inf))
+        self.params, self.grads = params, grads
+        self.lr, self.momentum, self.weight_decay = float(lr), float(momentum), float(weight_decay)
+        self.velocity = np.zeros_like(params)
+        self.t = 0
+
+    def step(self):
+        self.t += 1
+        kernels.sgd_update(self.params, self.grads, self.velocity, self.lr,
+                           self.momentum, self.weight_decay)
+
+    def state_dict(self):
+        return {"t": np.int64(self.t), "velocity": self.velocity}
+
+    def load_state_dict(self, state):
+        self.t = int(state["t"])
+        self.velocity[...] = state["velocity"]
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015, Alg. 1) with bias correction.
+
+    g̃ = g + wd·θ;  m ← β1 m + (1−β1) g̃;  v ← β2 v + (1−β2) g̃²
+    θ ← θ − lr·√(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε̂)
+    ε̂ is added to √v after folding the bias correction into the step size,
+    as Caffe and the paper do; PyTorch adds ε to √v̂ instead, a difference
+    that only matters when √v is of order ε (1e-8).
+    """
+
+    def __init__(self, params, grads, lr=1e-3, beta1=0.9, beta2=0.999, adam_eps=1e-8,
+                 weight_decay=0.0):
+        _check_flat(params, grads)
+        _check_hyper(lr=(lr, 0, np.inf), beta1=(beta1, 0, 1), beta2=(beta2, 0, 1),
+                     adam_eps=(adam_eps, 0, np.inf), weight_decay=(weight_decay, 0, np.inf))
+        self.params, self.grads = params, grads
+        self.lr, self.beta1, self.beta2 = float(lr), float(beta1), float(beta2)
+        self.adam_eps, self.weight_decay = float(adam_eps), float(weight_decay)
+        self.m = np.zeros_like(params)
+        self.v = np.zeros_like(params)
+        self.t = 0
+
+    def step(self):
+        self.t += 1
+        kernels.adam_update(self.params, self.grads, self.m, self.v, self.lr, self.beta1,
+                            self.beta2, self.adam_eps, self.t, self.weight_decay)
+
+    def state_dict(self):
+        return {"t": np.int64(self.t), "m": self.m, "v": self.v}
+
+    def load_state_dict(self, state):
+        self.t = int(state["t"])
+        self.m[...] = state["m"]
+        self.v[...] = state["v"]

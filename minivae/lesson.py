@@ -10,6 +10,12 @@ import sys
 from pathlib import Path
 
 
+def _default_out():
+    """lessons/out/ beside the running lesson script (cwd's lessons/out in a notebook)."""
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0].endswith(".py") else None
+    return script.resolve().parent / "out" if script else Path("lessons") / "out"
+
+
 def parse_args(description, add_arguments=None, argv=None):
     """--quick, --seed, --out (default lessons/out/), plus the lesson's own flags.
 
@@ -18,7 +24,7 @@ def parse_args(description, add_arguments=None, argv=None):
     parser = argparse.ArgumentParser(description=(description or "").strip().splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds' version (what the tests run)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "lessons" / "out",
+    parser.add_argument("--out", type=Path, default=_default_out(),
                         help="folder for the figures (default lessons/out/)")
     if add_arguments:
         add_arguments(parser)

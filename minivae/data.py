@@ -1,31 +1,32 @@
-"""MNIST from its four IDX gzip files, minibatches, and binarization (Doersch §4).
+"""MNIST from its four IDX gzip files (Doersch §4).
 
 Pixels are scaled to [0, 1] (×1/255), as in the tutorial's experiments.
-Where the files are looked for (`find_mnist`), first given wins:
-  1. `data_dir` (the CLI's `--data DIR`),
-  2. `$MINIVAE_DATA`,
-  3. `data/mnist/` in the repo (the parent of this package if it holds
-     setup.cfg), else `./data/mnist` under the working directory.
-Files missing there are downloaded into that same directory from `MIRRORS`
-(or the one base URL in `$MINIVAE_MNIST_MIRROR`). Every file is checked
+The MNIST directory is the first one given of: `data_dir` (the CLI's `--data DIR`),
+`$MINIVAE_DATA`, the repo's `data/mnist/` (the parent of this package if it holds
+setup.cfg, else `./data/mnist`). Files missing there are downloaded into it from
+`MIRRORS` (or the one base URL in `$MINIVAE_MNIST_MIRROR`). Every file is checked
 for its IDX magic, dimensions and length, and the sha256 of its decompressed
 payload: mirrors recompress, so the .gz bytes differ while the payload must not.
+Minibatching and binarization live in `batches.py` and are re-exported here.
 """
 from __future__ import annotations
 
 import functools
 import gzip
 import hashlib
-import http.client
-import operator
 import os
+import re
 import struct
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from .download import download_to
+from .batches import binarize_dynamic, binarize_threshold, iterate_minibatches
+from .download import download_first
+
+__all__ = ["DataError", "FILES", "MIRRORS", "read_idx", "find_mnist", "load_mnist",
+           "binarize_dynamic", "binarize_threshold", "iterate_minibatches"]
 
 
 class DataError(RuntimeError):
@@ -48,36 +49,35 @@ EXPECTED = {
         ("ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2", (10000,)),
 }
 
-MIRRORS = [
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-    "http://yann.lecun.com/exdb/mnist/",
-]
+MIRRORS = ["https://ossci-datasets.s3.amazonaws.com/mnist/",
+           "https://storage.googleapis.com/cvdf-datasets/mnist/",
+           "http://yann.lecun.com/exdb/mnist/"]
 TIMEOUT = 30.0                    # seconds per socket operation while downloading
 _MAGIC_NDIM = {2049: 1, 2051: 3}  # IDX: 0x0000 08 nd -- unsigned bytes, nd dimensions
 _VERIFIED: set = set()            # (path, size, mtime_ns) of files that passed every check
 _CACHE: dict = {}                 # (dir, split, dtype) -> (x, y), both read-only
 
 
-def _payload(path: Path) -> bytes:
-    """The file's IDX bytes, gunzipped if it is gzip (sniffed: IDX starts with 00 00)."""
+def _payload(path: Path, where) -> bytes:
+    """The file's IDX bytes, gunzipped if it is gzip: sniffed, as IDX starts 00 00 and
+    browsers often gunzip a download yet keep its ".gz"."""
     try:
         raw = path.read_bytes()
-        # Sniff rather than trust the suffix: browsers often gunzip yet keep ".gz".
         return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
     except (EOFError, gzip.BadGzipFile, zlib.error) as e:
-        raise DataError(f"{path}: broken gzip stream ({e}); the file is truncated or corrupt") from e
+        raise DataError(f"{where}: broken gzip stream ({e}); it is truncated or corrupt") from e
     except OSError as e:
-        raise DataError(f"{path}: cannot read ({e})") from e
+        raise DataError(f"{where}: cannot read ({e})") from e
 
 
-def _parse_idx(buf: bytes, where) -> np.ndarray:
+def _parse_idx(buf: bytes, where, ndim_expected=None) -> np.ndarray:
     """Validate an IDX header against the buffer and view its data as uint8 (read-only)."""
     magic = int.from_bytes(buf[:4], "big") if len(buf) >= 4 else None
     ndim = _MAGIC_NDIM.get(magic)
-    if ndim is None:
-        raise DataError(f"{where}: bad magic number {magic} (expected 2051 for images or 2049 "
-                        "for labels); this is not an MNIST IDX file")
+    if ndim is None or ndim_expected not in (None, ndim):
+        want = {1: "2049 (labels)", 3: "2051 (images)"}.get(ndim_expected, "2051 or 2049")
+        raise DataError(f"{where}: bad magic number {magic}, expected {want}; "
+                        "this is not the right MNIST IDX file")
     start = 4 + 4 * ndim
     if len(buf) < start:
         raise DataError(f"{where}: IDX header cut short ({len(buf)} bytes)")
@@ -92,25 +92,31 @@ def _parse_idx(buf: bytes, where) -> np.ndarray:
 def read_idx(path) -> np.ndarray:
     """Read one IDX file (gzip or raw) -> read-only uint8 array shaped as its header says.
 
-    Images (magic 2051) -> (N, rows, cols); labels (magic 2049) -> (N,).
-    Checks magic, dimensions and length, not the hash (see `find_mnist`).
+    Images (magic 2051) -> (N, rows, cols); labels (magic 2049) -> (N,). Checks
+    magic (against the name's "idx1"/"idx3" if it has one), dimensions and
+    length, not the hash (see `find_mnist`).
     """
     path = Path(path)
-    return _parse_idx(_payload(path), path)
+    named = re.search(r"idx([13])", path.name)
+    return _parse_idx(_payload(path, path), path, int(named.group(1)) if named else None)
 
 
-def _check(path: Path, name: str) -> np.ndarray:
-    """Read `path` as the MNIST file `name`: IDX checks, expected shape, payload sha256."""
+def _check(path: Path, name: str, where=None) -> np.ndarray:
+    """Read `path` as the MNIST file `name`: IDX checks, expected shape, payload sha256.
+
+    `where` names the file in error messages (default: `path`, a local file).
+    """
     want_sha, want_shape = EXPECTED[name]
-    buf = _payload(path)
-    arr = _parse_idx(buf, path)
+    fix = "" if where else ": delete it so it is downloaded again, or replace it"
+    where = where or path
+    buf = _payload(path, where)
+    arr = _parse_idx(buf, where, len(want_shape))
     if arr.shape != want_shape:
-        raise DataError(f"{path}: shape {arr.shape}, but {name} must be {want_shape}")
+        raise DataError(f"{where}: shape {arr.shape}, but {name} must be {want_shape}{fix}")
     got = hashlib.sha256(buf).hexdigest()
     if got != want_sha:
-        raise DataError(f"{path}: sha256 of the decompressed payload is {got[:16]}..., expected "
-                        f"{want_sha[:16]}... for {name}; the file is corrupt or not the standard "
-                        "MNIST file: delete it so it is downloaded again, or replace it")
+        raise DataError(f"{where}: sha256 of the decompressed payload is {got[:16]}..., expected "
+                        f"{want_sha[:16]}...; it is corrupt or not the standard {name}{fix}")
     return arr
 
 
@@ -121,7 +127,7 @@ def _stamp(path: Path):
 
 def _default_dir() -> Path:
     repo = Path(__file__).resolve().parent.parent
-    return repo / "data" / "mnist" if (repo / "setup.cfg").is_file() else Path.cwd() / "data" / "mnist"
+    return (repo if (repo / "setup.cfg").is_file() else Path.cwd()) / "data" / "mnist"
 
 
 def _help(target: Path, why: str) -> str:
@@ -144,23 +150,18 @@ def _locate(data_dir, download: bool, mirrors, timeout: float) -> Path:
     if mirrors is None:
         env_mirror = os.environ.get("MINIVAE_MNIST_MIRROR")
         mirrors = [env_mirror] if env_mirror else MIRRORS
+    mirrors = [mirrors] if isinstance(mirrors, str) else mirrors
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise DataError(_help(target, f"cannot create it: {e}")) from e
+        raise DataError(_help(target, f"cannot create it: {e}")) from None
     for name in missing:
-        errors = []
-        for base in mirrors:
-            url = base.rstrip("/") + "/" + name
-            try:
-                download_to(url, target / name, functools.partial(_check, name=name), timeout)
-            except (OSError, ValueError, DataError, http.client.HTTPException) as e:
-                errors.append(f"{url}: {e}")   # URLError and timeouts are OSErrors
-                continue
-            _VERIFIED.add(_stamp(target / name))
-            break
-        else:
-            raise DataError(_help(target, "download failed: " + "; ".join(errors)))
+        urls = [base.rstrip("/") + "/" + name for base in mirrors]
+        verify = functools.partial(_check, name=name, where="downloaded file")
+        failed = download_first(urls, target / name, verify, timeout)
+        if failed:
+            raise DataError(_help(target, "download failed: " + "; ".join(failed)))
+        _VERIFIED.add(_stamp(target / name))
     return target
 
 
@@ -202,49 +203,3 @@ def load_mnist(split="train", data_dir=None, dtype=np.float32, download=True, *,
         x.flags.writeable = y.flags.writeable = False
         _CACHE[key] = (x, y)
     return _CACHE[key]
-
-
-def _check_rng(rng):
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-
-
-def binarize_dynamic(x, rng) -> np.ndarray:
-    """A fresh Bernoulli(x) draw per pixel, same dtype as x (Doersch §4.2: "redrawn every time").
-
-    x: (...) float in [0, 1]; each call gives new 0/1 values with E[out] = x.
-    """
-    _check_rng(rng)
-    x = np.asarray(x)
-    if x.dtype.kind != "f":
-        raise TypeError(f"x must be a float array, got dtype {x.dtype}")
-    # u < x with u ~ U[0, 1) is 1 with probability x; draw u in x's precision when numpy can.
-    u = rng.random(x.shape, dtype=x.dtype if x.dtype in (np.float32, np.float64) else np.float64)
-    return (u < x).astype(x.dtype)
-
-
-def binarize_threshold(x, threshold=0.5) -> np.ndarray:
-    """Fixed binarization: 1 where x > threshold, else 0; same dtype as x."""
-    x = np.asarray(x)
-    if x.dtype.kind != "f":
-        raise TypeError(f"x must be a float array, got dtype {x.dtype}")
-    return (x > threshold).astype(x.dtype)
-
-
-def iterate_minibatches(n, batch_size, rng=None, shuffle=True, drop_last=False):
-    """Iterator of int64 index arrays covering range(n) once, `batch_size` at a time.
-
-    shuffle=True draws a fresh permutation from `rng` (required then);
-    drop_last=True skips a final batch shorter than `batch_size`.
-    Arguments are checked at the call, not at the first `next()`.
-    """
-    n, batch_size = operator.index(n), operator.index(batch_size)
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if shuffle:
-        _check_rng(rng)
-    order = rng.permutation(n) if shuffle else np.arange(n, dtype=np.int64)
-    stop = n - n % batch_size if drop_last else n
-    return (order[start:start + batch_size] for start in range(0, stop, batch_size))

@@ -6,9 +6,11 @@ what is being fetched: the caller passes a `verify` function.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Callable
@@ -47,3 +49,22 @@ def download_to(url: str, dest, verify: Callable[[Path], object], timeout: float
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def download_first(urls, dest, verify: Callable[[Path], object], timeout: float = 30.0) -> list:
+    """Try `download_to` from each URL in turn; [] once one succeeds, else one reason per URL.
+
+    A failure that is the mirror's fault (network, HTTP, bad content: `verify`
+    should raise a RuntimeError or ValueError) moves on to the next URL;
+    KeyboardInterrupt and programming errors propagate.
+    """
+    reasons = []
+    for url in urls:
+        try:
+            download_to(url, dest, verify, timeout)
+            return []
+        except (OSError, ValueError, RuntimeError, http.client.HTTPException) as e:
+            # URLError (an OSError, like timeouts) hides the useful part in .reason.
+            reason = e.reason if type(e) is urllib.error.URLError else e
+            reasons.append(f"{url}: {reason}")
+    return reasons

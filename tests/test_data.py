@@ -115,6 +115,14 @@ def test_load_mnist_cache_is_read_only(mnist_dir):
     np.testing.assert_array_equal(y64, y)
 
 
+def test_mnist_small_fixture(mnist_small, mnist_dir):
+    x_train, y_train, x_test, y_test = mnist_small
+    assert x_train.shape == (2000, 784) and y_train.shape == (2000,)
+    assert x_test.shape == (500, 784) and y_test.shape == (500,)
+    assert x_train.dtype == x_test.dtype == np.float32 and y_train.dtype == np.int64
+    np.testing.assert_array_equal(x_test, load_mnist("test", data_dir=mnist_dir)[0][:500])
+
+
 def test_load_mnist_rejects_bad_arguments(mnist_dir):
     with pytest.raises(ValueError, match="split"):
         load_mnist("valid", data_dir=mnist_dir)
@@ -228,11 +236,18 @@ def dead_url():
 
 @pytest.fixture
 def silent_url():
-    """A port that accepts connections (kernel backlog) but never answers."""
+    """A port that accepts connections (kernel backlog) but never answers.
+
+    A client without a timeout would wait forever: after 5 s the socket is
+    closed, which resets the connection, so a missing timeout fails, not hangs.
+    """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen(1)
+        guard = threading.Timer(5.0, s.close)
+        guard.start()
         yield f"http://127.0.0.1:{s.getsockname()[1]}/"
+        guard.cancel()
 
 
 def test_download_into_empty_dir(mnist_dir, tmp_path, serve, dead_url):

@@ -1,0 +1,66 @@
+"""Minibatch indices and binarization of [0, 1] pixels (Doersch §4).
+
+Re-exported by `minivae.data`. Randomness comes only from the
+`np.random.Generator` passed in, so every draw is repeatable.
+"""
+import operator
+
+import numpy as np
+
+
+def _check_rng(rng):
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+
+
+def _float_array(x) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"x must be a float array, got dtype {x.dtype}")
+    return x
+
+
+def _int(value, name: str, least: int) -> int:
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {value!r}") from None
+    if value < least:
+        raise ValueError(f"{name} must be >= {least}, got {value}")
+    return value
+
+
+def binarize_dynamic(x, rng) -> np.ndarray:
+    """A fresh Bernoulli(x) draw per pixel, same dtype as x (Doersch §4.2: "redrawn every time").
+
+    x: (...) float in [0, 1]; each call gives new 0/1 values with E[out] = x.
+    """
+    _check_rng(rng)
+    x = _float_array(x)
+    if x.size and not (x.min() >= 0 and x.max() <= 1):   # also catches NaN
+        raise ValueError(f"x must lie in [0, 1] (pixels scaled by 1/255), got "
+                         f"[{x.min()}, {x.max()}]")
+    # u < x with u ~ U[0, 1) is 1 with probability x; draw u in x's precision when numpy can.
+    u = rng.random(x.shape, dtype=x.dtype if x.dtype in (np.float32, np.float64) else np.float64)
+    return (u < x).astype(x.dtype)
+
+
+def binarize_threshold(x, threshold=0.5) -> np.ndarray:
+    """Fixed binarization: 1 where x > threshold, else 0; same dtype as x."""
+    x = _float_array(x)
+    return (x > threshold).astype(x.dtype)
+
+
+def iterate_minibatches(n, batch_size, rng=None, shuffle=True, drop_last=False):
+    """Iterator of int64 index arrays covering range(n) once, `batch_size` at a time.
+
+    shuffle=True draws a fresh permutation from `rng` (required then);
+    drop_last=True skips a final batch shorter than `batch_size`.
+    Arguments are checked at the call, not at the first `next()`.
+    """
+    n, batch_size = _int(n, "n", 1), _int(batch_size, "batch_size", 1)
+    if shuffle:
+        _check_rng(rng)
+    order = rng.permutation(n) if shuffle else np.arange(n, dtype=np.int64)
+    stop = n - n % batch_size if drop_last else n
+    return (order[start:start + batch_size] for start in range(0, stop, batch_size))

@@ -1,0 +1,218 @@
+"""Lessons 01, 03 and 04 run with --quick, save their figures, and print numbers
+that lie where the mathematics says they must.
+
+Each lesson runs once per module in a subprocess (as a user would run it);
+the tests parse its printed lines.  Every bound below is computed here from
+the mathematics (Rayleigh moments, Gauss–Hermite quadrature, closed-form KLs),
+never taken from the lesson's own "theory" columns.
+"""
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.polynomial.hermite_e import hermegauss
+from scipy import integrate, stats
+
+REPO = Path(__file__).resolve().parents[1]
+NUM = r"([-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"        # one printed number
+
+
+def run_lesson(script, out):
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONIOENCODING="utf-8")
+    proc = subprocess.run([sys.executable, str(REPO / "lessons" / script), "--quick", "--out", str(out)],
+                          cwd=REPO, env=env, capture_output=True, text=True, encoding="utf-8",
+                          timeout=300)
+    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def grab(pattern, text, n=None):
+    """The groups of the first match of pattern (as floats), or of all matches when n is given."""
+    if n is None:
+        m = re.search(pattern, text)
+        assert m, f"no line matching {pattern!r} in:\n{text}"
+        return [float(g) for g in m.groups()]
+    found = [[float(g) for g in m.groups()] for m in re.finditer(pattern, text)]
+    assert len(found) == n, f"expected {n} lines matching {pattern!r}, found {len(found)}:\n{text}"
+    return found
+
+
+def assert_figures(out, names):
+    for name in names:
+        path = Path(out) / f"{name}.png"
+        assert path.is_file() and path.stat().st_size > 10_000, f"missing or empty figure {path}"
+
+
+# Rayleigh(1) = ‖z‖ for z ~ N(0, I₂):  E R^k = 2^(k/2) Γ(1 + k/2)
+def rayleigh_moment(k):
+    return 2 ** (k / 2) * math.gamma(1 + k / 2)
+
+
+# ---------------------------------------------------------------- lesson 01
+@pytest.fixture(scope="module")
+def lesson01(tmp_path_factory):
+    out = tmp_path_factory.mktemp("l01")
+    return run_lesson("01_latent_variables.py", out), out
+
+
+def test_01_figures(lesson01):
+    assert_figures(lesson01[1], ["01_fig2_ring", "01_inverse_cdf"])
+
+
+def test_01_ring_radius_matches_rayleigh(lesson01):
+    """‖g(z)‖ = 1 + R/10: mean 1 + √(π/2)/10, sd √(2 − π/2)/10, within 4 standard errors."""
+    text = lesson01[0]
+    (n,), (n1d,) = grab(r"samples n = (\d+)", text, n=2)
+    mean, = grab(r"mean \|\|g\(z\)\|\| = " + NUM, text)
+    std, = grab(r"std  \|\|g\(z\)\|\| = " + NUM, text)
+    m1, m2 = rayleigh_moment(1), rayleigh_moment(2)
+    var_r = m2 - m1 ** 2                                        # 2 − π/2
+    mu4_r = rayleigh_moment(4) - 4 * m1 * rayleigh_moment(3) + 6 * m1 ** 2 * m2 - 3 * m1 ** 4
+    sd = math.sqrt(var_r) / 10
+    assert abs(mean - (1 + m1 / 10)) < 4 * sd / math.sqrt(n)
+    # sample variance: Var(s²) ≈ (μ4 − σ⁴)/n, and SE(s) ≈ SE(s²)/(2σ)
+    se_std = math.sqrt((mu4_r / 1e4 - sd ** 4) / n) / (2 * sd)
+    assert abs(std - sd) < 4 * se_std
+
+
+def test_01_inverse_cdf_hits_the_mixture(lesson01):
+    """f(z) = F⁻¹(G(z)) samples the target: KS distance below the 99.9% Kolmogorov
+    quantile, and the sample mean within 4 standard errors of the mixture mean."""
+    text = lesson01[0]
+    w0, m0, s0, w1, m1, s1 = grab(rf"onto {NUM} N\({NUM}, {NUM}\^2\) \+ {NUM} N\({NUM}, {NUM}\^2\)", text)
+    (_,), (n,) = grab(r"samples n = (\d+)", text, n=2)
+    ks, = grab(r"KS distance sup\|F_n - F\| = " + NUM, text)
+    assert ks < stats.kstwobign.ppf(0.999) / math.sqrt(n)
+    mix_mean = w0 * m0 + w1 * m1
+    mix_var = w0 * (s0 ** 2 + m0 ** 2) + w1 * (s1 ** 2 + m1 ** 2) - mix_mean ** 2
+    sample_mean, = grab(r"sample mean = " + NUM, text)
+    assert abs(sample_mean - mix_mean) < 4 * math.sqrt(mix_var / n)
+
+
+# ---------------------------------------------------------------- lesson 03
+@pytest.fixture(scope="module")
+def lesson03(tmp_path_factory):
+    out = tmp_path_factory.mktemp("l03")
+    return run_lesson("03_reparam.py", out), out
+
+
+def test_03_figures(lesson03):
+    assert_figures(lesson03[1], ["03_fig4", "03_gradient_variance", "03_training", "03_vae_ring"])
+
+
+def test_03_estimators_unbiased_with_exact_variance(lesson03):
+    """For f(z) = z², z = mu + σε: each single-sample estimator's mean is the true
+    gradient (2mu, 2σ) and its variance the exact one (Gauss–Hermite, exact for
+    polynomials), within 5 standard errors; the mu-ratio is (mu⁴/σ² + 14mu² + 15σ²)/(4σ²)."""
+    text = lesson03[0]
+    mu, sigma, n = grab(rf"with mu = {NUM}, sigma = {NUM}; n = (\d+)", text)
+    nodes, w = hermegauss(60)
+    w = w / math.sqrt(2 * math.pi)
+    z = mu + sigma * nodes
+    est = {("mu", "score"): z ** 2 * nodes / sigma, ("mu", "reparam"): 2 * z,
+           ("sigma", "score"): z ** 2 * (nodes ** 2 - 1) / sigma, ("sigma", "reparam"): 2 * z * nodes}
+    truth = {"mu": 2 * mu, "sigma": 2 * sigma}
+    rows = re.findall(rf"d/d(mu|sigma)\s+(score|reparam)\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}", text)
+    assert len(rows) == 4, text
+    for param, kind, _, mean, var, _ in rows:
+        h = est[param, kind]
+        m = w @ h
+        exact_var = w @ (h - m) ** 2
+        mu4 = w @ (h - m) ** 4
+        assert abs(m - truth[param]) < 1e-9                     # the quadrature itself is exact
+        assert abs(float(mean) - truth[param]) < 5 * math.sqrt(exact_var / n), (param, kind)
+        assert abs(float(var) - exact_var) < 5 * math.sqrt((mu4 - exact_var ** 2) / n), (param, kind)
+    ratio, = grab(r"variance ratio score/reparam for d/dmu: " + NUM, text)
+    exact_ratio = (mu ** 4 / sigma ** 2 + 14 * mu ** 2 + 15 * sigma ** 2) / (4 * sigma ** 2)
+    assert abs(ratio / exact_ratio - 1) < 0.1
+    assert ratio > 5                                            # the point of Part 1
+
+
+def test_03_reparam_layer_gradcheck(lesson03):
+    errors = grab(r"dL/d(?:mu|log_var)\s+" + NUM + r"\s+" + NUM, lesson03[0], n=2)
+    for max_abs, err in errors:
+        assert max_abs > 0.1                                    # a real gradient, not zeros
+        assert err < 1e-7                                       # float64, h = 1e-5: ~1e-10 expected
+
+
+def test_03_only_the_trick_learns_a_code(lesson03):
+    """Cut run: Q(z|X) collapses onto the prior (KL → 0), so its −ELBO cannot beat
+    L0 = E‖X‖²/(2σ²) + ln(2πσ²) (best constant decoder; the ring has mean 0 and
+    E‖X‖² = E(1 + R/10)²).  Trick run: a clearly positive KL, and a −ELBO between
+    the data's entropy h(X) and the midpoint of [h(X), L0]."""
+    text = lesson03[0]
+    sigma, = grab(r"Gaussian likelihood sigma = " + NUM, text)
+    n, = grab(r"held-out ring points n = (\d+)", text)
+    trick = grab(rf"with the trick\s*: -ELBO =\s*{NUM} ± {NUM} nats.*KL = {NUM} nats", text)
+    cut = grab(rf"gradient through z cut: -ELBO =\s*{NUM} ± {NUM} nats.*KL = {NUM} nats", text)
+    m = [rayleigh_moment(k) for k in range(5)]
+    e_r2 = 1 + 2 * m[1] / 10 + m[2] / 100                       # E‖X‖², ‖X‖ = 1 + R/10
+    e_r4 = sum(math.comb(4, k) * m[k] / 10 ** k for k in range(5))
+    L0 = e_r2 / (2 * sigma ** 2) + math.log(2 * math.pi * sigma ** 2)
+    se_const = math.sqrt(e_r4 - e_r2 ** 2) / (2 * sigma ** 2) / math.sqrt(n)
+    # h(X) = h(z) + E ln|det ∂g/∂z|,  det = (1/10)(1 + R/10)/R
+    e_log_r = (math.log(2) - np.euler_gamma) / 2
+    e_log_rho = integrate.quad(lambda r: math.log(1 + r / 10) * r * math.exp(-r * r / 2), 0, np.inf)[0]
+    h_data = math.log(2 * math.pi * math.e) - math.log(10) + e_log_rho - e_log_r
+
+    neg_cut, se_cut, kl_cut = cut
+    assert kl_cut < 0.01                                        # Q(z|X) = prior: no information in z
+    assert se_cut < 3 * se_const                                # an honest error bar
+    assert neg_cut > L0 - 4 * se_cut                            # cannot beat the constant decoder
+    neg_trick, se_trick, kl_trick = trick
+    assert kl_trick > 1.0                                       # the code carries information
+    assert neg_trick > h_data - 4 * se_trick                    # no model beats the data's entropy
+    assert neg_trick < (h_data + L0) / 2                        # and it beats L0 by a wide margin
+
+
+# ---------------------------------------------------------------- lesson 04
+@pytest.fixture(scope="module")
+def lesson04(tmp_path_factory):
+    out = tmp_path_factory.mktemp("l04")
+    return run_lesson("04_kl_and_elbo.py", out), out
+
+
+def test_04_figures(lesson04):
+    assert_figures(lesson04[1], ["04_kl_mc", "04_eq5_gap"])
+
+
+def test_04_closed_forms_agree_with_monte_carlo(lesson04):
+    """Eqs. 6–7 and the closed-form reconstruction term against MC: within 4.5 SE."""
+    rows = grab(rf"closed form {NUM} nats \| MC {NUM} ± {NUM} nats \(n = (\d+)\)", lesson04[0], n=4)
+    for closed, mc, se, n in rows:
+        assert 0 < se < 0.02 * max(1.0, abs(closed)) * math.sqrt(200_000 / n)
+        assert abs(closed - mc) < 4.5 * se, (closed, mc, se)
+    diff, = grab(r"kl_full on diagonal covariances vs kl_gaussians: \|difference\| = " + NUM, lesson04[0])
+    assert diff < 1e-12
+
+
+def test_04_eq5_holds_exactly(lesson04):
+    text = lesson04[0]
+    sides = grab(rf"Eq\. 5, .*left {NUM} \| right {NUM}", text, n=2)
+    for left, right in sides:
+        assert abs(left - right) < 1e-10 * max(1.0, abs(left))
+    by_full, by_lib = grab(rf"by kl_full {NUM}, by minivae kl_normal \(Eq\. 7\) {NUM}", text)
+    assert abs(by_full - by_lib) < 1e-10
+    elbo, log_px = grab(rf"Q = P\(z\|X\): ELBO = {NUM}, log P\(X\) = {NUM}", text)
+    assert abs(elbo - log_px) < 1e-10                            # tight at the true posterior
+
+
+def test_04_gap_is_the_kl_to_the_posterior(lesson04):
+    """Shifting Q's mean by t posterior sds costs t²/2 nats; scaling its std by s costs
+    ½k(s² − 1 − ln s²); the best diagonal Q of a 2-D posterior costs −½ ln(1 − ρ²)."""
+    text = lesson04[0]
+    k, = grab(r"linear-Gaussian model, k = (\d+)", text)
+    for t, g, d in grab(rf"shift t = {NUM}: gap = {NUM} nats, D\[Q\|\|P\(z\|X\)\] = {NUM}", text, n=3):
+        assert abs(g - t * t / 2) < 1e-10 and abs(d - t * t / 2) < 1e-10
+    for s, g, d in grab(rf"scale s = {NUM}: gap = {NUM} nats, D\[Q\|\|P\(z\|X\)\] = {NUM}", text, n=2):
+        expect = 0.5 * k * (s * s - 1 - math.log(s * s))
+        assert abs(g - expect) < 1e-10 and abs(d - expect) < 1e-10
+    rho, = grab(r"posterior correlation rho = " + NUM, text)
+    gap_diag, = grab(r"best diagonal Q: gap = " + NUM, text)
+    assert abs(rho) > 0.1                                        # a correlated posterior, so gap > 0
+    assert abs(gap_diag + 0.5 * math.log(1 - rho * rho)) < 1e-9

@@ -31,3 +31,35 @@ def save_grid(images, path, rows=10, cols=10, shape=(28, 28), title=None):
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def plot_history(history, path):
+    """Loss curves of a training history (history.py's keys): −ELBO, recon and KL per epoch.
+
+    Left: −ELBO on the training and test sets (and the running minibatch mean);
+    right: its two parts, −log P(X|z) and D[Q(z|X) ‖ P(z)] (Eq. 5).  Epochs not
+    evaluated are skipped.  Saves a PNG; returns path.
+    """
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    def series(key):
+        pts = [(r["epoch"], r[key]) for r in history if r.get(key) is not None]
+        return ([e for e, _ in pts], [v for _, v in pts]) if pts else ([], [])
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
+    ax1.plot(*series("train_running_neg_elbo"), ":", color="gray", label="train (running mean)")
+    for part, style in (("train", "o--"), ("test", "s-")):      # colour = quantity, style = set
+        ax1.plot(*series(f"{part}_neg_elbo"), style, color="C0", ms=3, label=part)
+        ax2.plot(*series(f"{part}_recon"), style, color="C1", ms=3, label=f"{part} −log P(X|z)")
+        ax2.plot(*series(f"{part}_kl"), style, color="C2", ms=3, label=f"{part} KL")
+    ax1.set(xlabel="epoch", ylabel="−ELBO (nats per image)", title="−ELBO")
+    ax2.set(xlabel="epoch", ylabel="nats per image", title="reconstruction and KL")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

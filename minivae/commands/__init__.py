@@ -1,0 +1,1 @@
+"""The `train`, `sample` and `evaluate` commands (see minivae.cli): one module each."""

@@ -1,0 +1,32 @@
+"""`python -m minivae sample`: decode z ~ N(0, I) with a trained model (Fig. 5, Fig. 7)."""
+from pathlib import Path
+
+import numpy as np
+
+
+def add_arguments(p):
+    p.add_argument("--checkpoint", required=True, metavar="CKPT", help="a checkpoint (last.npz)")
+    p.add_argument("--out", default="samples.png", help="PNG to write (default samples.png)")
+    p.add_argument("--n", type=int, default=100, help="number of samples (default 100, a 10×10 grid)")
+    p.add_argument("--seed", type=int, default=0, help="seed for z (default 0)")
+
+
+def run(args):
+    from ..checkpoint import load_checkpoint
+    from ..plots import save_grid
+    if args.n < 1:
+        raise ValueError(f"--n must be a positive integer, got {args.n}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
+    model, _, meta = load_checkpoint(args.checkpoint)
+    if model.x_dim != 784:
+        raise ValueError(f"the model's images have {model.x_dim} pixels, not 28×28")
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"--out: directory {out.parent} does not exist")
+    x_mean = model.sample(args.n, np.random.default_rng(args.seed))     # (n, 784)
+    cols = min(10, args.n)
+    save_grid(x_mean, out, rows=-(-args.n // cols), cols=cols,
+              title=f"{args.n} samples, epoch {meta['epoch']}, seed {args.seed}")
+    print(f"saved {out}")
+    return 0

@@ -1,0 +1,102 @@
+"""Testing a trained VAE (Doersch §2.3): the ELBO, and log P(X) by importance sampling.
+
+The right side of Eq. 5 is a lower bound on log P(X).  Its gap is
+D[Q(z|X) ‖ P(z|X)], so a tighter number needs log P(X) itself.  §2.3 notes
+that sampling z from Q(z|X) instead of the prior makes estimating it
+tractable; with importance weights that estimate is unbiased in P(X):
+
+    P(X) = E_{z~Q(z|X)}[ P(X|z) P(z) / Q(z|X) ]
+    log P(X) ≈ log (1/k) Σᵢ exp(log P(X|zᵢ) + log P(zᵢ) − log Q(zᵢ|X)),  zᵢ ~ Q(z|X)
+
+By Jensen the estimate is biased low, by less as k grows; k = 1 gives the
+ELBO in expectation, and it never falls below it on average.
+
+Sign convention: `evaluate_elbo` reports −ELBO and −log P(X|z) as positive
+nats (what training minimizes); `log_px_importance` returns log P(X) itself.
+"""
+import numpy as np
+from scipy.special import logsumexp
+
+from .checks import positive_int
+from .data import binarize_dynamic, binarize_threshold
+from .losses import log_normal
+
+BINARIZE = ("none", "dynamic", "threshold")
+IS_ROWS = 4096      # decoder rows per pass in log_px_importance: bounds memory at any k
+
+
+def prepare(x, binarize, rng=None):
+    """Test data as the model sees it: as is, thresholded at ½, or one fixed Bernoulli draw.
+
+    "dynamic" training redraws every pixel each time (§4.2); for a test set that
+    must not change between evaluations, one draw from `rng` is taken instead.
+    """
+    if binarize == "none":
+        return x
+    if binarize == "threshold":
+        return binarize_threshold(x, 0.5)
+    if binarize == "dynamic":
+        if rng is None:
+            raise ValueError("binarize='dynamic' needs an rng for its one fixed draw")
+        return binarize_dynamic(x, rng)
+    raise ValueError(f"binarize must be one of {BINARIZE}, got {binarize!r}")
+
+
+def evaluate_elbo(model, x, rng, batch_size=1000) -> dict:
+    """Mean over x (N, D) of −ELBO and its two parts, one ε per image (Eq. 5, Eq. 7).
+
+    Returns {"neg_elbo", "recon", "kl"} in nats (Python floats), with
+    recon = −log P(X|z) (positive) and neg_elbo = recon + kl.
+    """
+    batch_size = positive_int("batch_size", batch_size)
+    n = positive_int("number of examples", x.shape[0])
+    recon = kl = 0.0
+    for start in range(0, n, batch_size):
+        terms = model.elbo(x[start:start + batch_size], rng)
+        recon -= float(np.sum(terms.recon, dtype=np.float64))
+        kl += float(np.sum(terms.kl, dtype=np.float64))
+    return {"neg_elbo": (recon + kl) / n, "recon": recon / n, "kl": kl / n}
+
+
+def _log_weights(model, xb, mu, log_var, eps):
+    """log P(X|z) + log P(z) − log Q(z|X) for S samples of each of B examples.
+
+    xb (B, D); mu, log_var (B, K); eps (S, B, K)  ->  (S, B) float64.
+    """
+    S, B, K = eps.shape
+    z = mu + np.exp(0.5 * log_var) * eps                               # (S, B, K)  Eq. 10
+    x_rep = np.broadcast_to(xb, (S, *xb.shape)).reshape(S * B, -1)     # (S·B, D)
+    log_px_z = model.log_likelihood(x_rep, z.reshape(S * B, K)).reshape(S, B)
+    z64 = z.astype(np.float64)
+    log_pz = log_normal(z64, 0.0, 0.0)                                 # (S, B)  prior N(0, I)
+    log_qz = log_normal(z64, mu.astype(np.float64), log_var.astype(np.float64))
+    return log_px_z.astype(np.float64) + log_pz - log_qz
+
+
+def log_px_importance(model, x, k, rng, batch_size=None) -> np.ndarray:
+    """Importance-sampled log P(X) per example, x (N, D) -> (N,) float64, in nats.
+
+    k samples zᵢ ~ Q(z|X) per example, weights combined with log-sum-exp.
+    Work is cut into passes of at most IS_ROWS decoder rows (batch_size
+    examples × a chunk of the k samples); each pass's log-sum-exp is kept
+    and the chunks are combined at the end, so memory does not grow with k.
+    batch_size: examples encoded together (default: as many as fit in one
+    pass with all k samples, at least 1).
+    """
+    k = positive_int("k", k)
+    n = positive_int("number of examples", x.shape[0])
+    if batch_size is None:
+        batch_size = max(1, IS_ROWS // k)
+    batch_size = positive_int("batch_size", batch_size)
+    chunk = max(1, min(k, IS_ROWS // batch_size))         # samples per pass
+    out = np.empty(n, dtype=np.float64)
+    for start in range(0, n, batch_size):
+        xb = x[start:start + batch_size]                   # (B, D)
+        mu, log_var = model.encode(xb)                     # (B, K) each
+        parts = []                                         # one (B,) log-sum-exp per chunk
+        for s0 in range(0, k, chunk):
+            S = min(chunk, k - s0)
+            eps = rng.standard_normal((S, *mu.shape), dtype=mu.dtype)
+            parts.append(logsumexp(_log_weights(model, xb, mu, log_var, eps), axis=0))
+        out[start:start + len(xb)] = logsumexp(np.stack(parts), axis=0) - np.log(k)
+    return out

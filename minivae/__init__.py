@@ -4,6 +4,8 @@ Every gradient is derived by hand (see each module's docstring) and checked
 against central finite differences (`python -m minivae gradcheck`).
 """
 from .model import VAE, ELBOTerms
+from .cvae import CVAE
+from .regressor import Regressor
 
 __version__ = "0.1.0"
-__all__ = ["VAE", "ELBOTerms", "__version__"]
+__all__ = ["VAE", "ELBOTerms", "CVAE", "Regressor", "__version__"]

@@ -11,6 +11,8 @@ from .gradcheck import check
 from .layers import Dense, ReLU, Sigmoid
 from .losses import bernoulli_nll, gaussian_nll, kl_normal
 from .model import VAE
+from .cvae import CVAE
+from .regressor import Regressor
 from .reparam import Reparameterize
 
 LAYER_THRESHOLD = 1e-7      # one layer or loss: float64 + h = 1e-5 gives ~1e-9
@@ -78,6 +80,27 @@ def check_vae(rng, likelihood):
     return check(f, list(model.params.values()), analytic)
 
 
+def _check_model(model, rng, *data):
+    """Every parameter of a model against central differences of its loss."""
+    for p in model.params.values():         # nonzero biases exercise db fully
+        p += 0.1 * rng.standard_normal(p.shape)
+    _, grads = model.loss_and_grads(*data)
+    analytic = [g.copy() for g in grads.values()]
+    return check(lambda: model.loss_and_grads(*data)[0], list(model.params.values()), analytic)
+
+
+def check_cvae(rng):
+    model = CVAE(x_dim=4, y_dim=6, hidden=(5, 4, 3), z_dim=2, join=1, init="glorot",
+                 dtype=np.float64, seed=int(rng.integers(1 << 31)))
+    return _check_model(model, rng, rng.random((3, 4)), rng.random((3, 6)), rng.standard_normal((3, 2)))
+
+
+def check_regressor(rng):
+    model = Regressor(x_dim=4, y_dim=6, hidden=(5, 4, 3), init="glorot", dtype=np.float64,
+                      seed=int(rng.integers(1 << 31)))
+    return _check_model(model, rng, rng.random((3, 4)), rng.random((3, 6)))
+
+
 def run_all(seed=0):
     rng = np.random.default_rng(seed)
     return [
@@ -90,4 +113,6 @@ def run_all(seed=0):
         ("losses.gaussian_nll (sigma=0.3)", check_gaussian(rng), LAYER_THRESHOLD),
         ("VAE bernoulli, all params", check_vae(rng, "bernoulli"), MODEL_THRESHOLD),
         ("VAE gaussian, all params", check_vae(rng, "gaussian"), MODEL_THRESHOLD),
+        ("CVAE (Eq. 13), all params", check_cvae(rng), MODEL_THRESHOLD),
+        ("Regressor, all params", check_regressor(rng), MODEL_THRESHOLD),
     ]

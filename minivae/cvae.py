@@ -1,0 +1,268 @@
+"""The conditional VAE of Doersch §3 (Eqs. 12–13, Fig. 6), as §4.2 builds it.
+
+    encoder  Q(z|Y, X) = N(mu(Y, X), diag exp(log_var(Y, X)))
+    z = mu + exp(½ log_var) ⊙ eps,  eps ~ N(0, I)     Eq. 10
+    decoder  P(Y|z, X) = Bernoulli(σ(f(z, X)))        Eq. 12 with §4.2's Bernoulli output
+    prior    P(z|X) = N(0, I), independent of X        Eq. 12
+    loss = −log P(Y|z, X) + D[Q(z|Y, X) ‖ N(0, I)]    −(Eq. 13), one z; Eq. 7
+
+Three towers, with hidden = (H0, H1, …, H_{L−1}) and J = join (§4.2's net:
+hidden = (1000, 500, 250), J = 1):
+
+    cond     X → H0 → … → H_{L−1} → H_{L−1}       ReLU on all but the last
+    encoder  Y → H0 → … → HJ ⊕ → … → H_{L−1} → (mu, log_var)
+    decoder  z → H_{L−1} ⊕ → H_{L−2} → … → H0 → Y
+    (⊕: the cond tower's layer of the same width is added before the ReLU)
+
+X enters Q and P only through the cond tower, so that tower's gradient is the
+sum of what flows back from both junctions.  Shapes: N batch, Dx = x_dim,
+Dy = y_dim, K = z_dim.
+"""
+from typing import List, NamedTuple
+
+import numpy as np
+
+from .checks import as_float_array, float_dtype, positive_int
+from .layers import INITS, Dense, ReLU
+from .losses import bernoulli_nll, kl_normal
+from .mlp import bind_flat
+from .model import ELBOTerms
+from .reparam import Reparameterize
+from . import kernels
+
+SIDE, MIDDLE = 28, 13       # MNIST's width; the reference code's input column (of 0..27)
+
+
+def split_middle_column(images, side=SIDE, column=MIDDLE):
+    """images (N, side²) -> (x_col (N, side), y_rest (N, side·(side−1))), row-major.
+
+    x_col is the image's column `column`; y_rest the other columns, each row
+    read left to right with that column left out (the reference code's Y).
+    """
+    if not 0 <= column < side:
+        raise ValueError(f"column must lie in 0..{side - 1}, got {column!r}")
+    images = as_float_array("images", images, None, cols=side * side)
+    grid = images.reshape(-1, side, side)                           # (N, rows, cols)
+    return grid[:, :, column].copy(), np.delete(grid, column, axis=2).reshape(len(grid), -1)
+
+
+def merge_columns(x_col, y_rest, side=SIDE, column=MIDDLE):
+    """Inverse of split_middle_column: (N, side), (N, side·(side−1)) -> (N, side²)."""
+    x_col = as_float_array("x_col", x_col, None, cols=side)
+    y_rest = as_float_array("y_rest", y_rest, x_col.dtype, cols=side * (side - 1),
+                            rows=x_col.shape[0])
+    rest = y_rest.reshape(-1, side, side - 1)
+    return np.insert(rest, column, x_col, axis=2).reshape(len(rest), -1)
+
+
+class TowerCache(NamedTuple):
+    dense: List                 # one DenseCache per layer
+    relu: List                  # one ActivationCache per ReLU (None where there is none)
+
+
+class Tower:
+    """Dense layers, ReLU after each (after the last only if relu_last).
+
+    join: index of the layer whose pre-activation gets an outside signal added
+    (before its ReLU); tap: index of the layer whose pre-activation is handed out.
+    """
+
+    def __init__(self, sizes, inits, relu_last, rng, dtype, join=None, tap=None):
+        self.layers = [Dense(a, b, init=i, rng=rng, dtype=dtype)
+                       for a, b, i in zip(sizes[:-1], sizes[1:], inits)]
+        n = len(self.layers)
+        self.relus = [ReLU() if (k < n - 1 or relu_last) else None for k in range(n)]
+        self.join, self.tap = join, tap
+
+    def forward(self, x, extra=None):
+        """x (N, d0), extra (N, d_join) or None -> (y, tapped pre-activation or None, cache)."""
+        dense, relu, tapped = [], [], None
+        for k, (layer, act) in enumerate(zip(self.layers, self.relus)):
+            x, c = layer.forward(x)
+            dense.append(c)
+            if k == self.join:
+                x = x + extra                               # the junction ⊕
+            if k == self.tap:
+                tapped = x
+            if act is not None:
+                x, c = act.forward(x)
+            relu.append(c if act is not None else None)
+        return x, tapped, TowerCache(dense, relu)
+
+    def backward(self, dy, cache, dtap=None, need_dx=True):
+        """dy (N, d_last), dtap (N, d_tap) or None -> (dx or None, dextra or None).
+
+        A sum's gradient passes unchanged to both addends, so dextra is the
+        gradient at the join layer's pre-activation, and dtap adds to it at the tap.
+        """
+        dextra = None
+        for k in reversed(range(len(self.layers))):
+            if self.relus[k] is not None:
+                dy = self.relus[k].backward(dy, cache.relu[k])
+            if k == self.tap and dtap is not None:
+                dy = dy + dtap
+            if k == self.join:
+                dextra = dy
+            dy = self.layers[k].backward(dy, cache.dense[k], need_dx=need_dx or k > 0)
+        return dy, dextra
+
+
+class EncoderCache(NamedTuple):
+    tower: TowerCache           # Y (+ X at the junction) → last hidden layer
+    mu: object                  # DenseCache of the mu head
+    log_var: object             # DenseCache of the log_var head
+
+
+def cond_tower(x_dim, hidden, init, rng, dtype, tap=None, relu_last=False):
+    """X → H0 → … → H_{L−1} → H_{L−1}, linear last layer (relu_last for the regressor).
+
+    With init="sparse" the last layer gets the dense Gaussian init instead, as
+    in the reference code (whose layer "input4" has no sparse filler).
+    """
+    inits = [init] * len(hidden) + ["gaussian" if init == "sparse" else init]
+    return Tower((x_dim, *hidden, hidden[-1]), inits, relu_last, rng, dtype, tap=tap)
+
+
+def check_sizes(x_dim, y_dim, hidden, init):
+    """Validate the shared constructor arguments; return (x_dim, y_dim, hidden)."""
+    hidden = tuple(positive_int("hidden", h) for h in hidden)
+    if not hidden:
+        raise ValueError("hidden must list at least one layer width")
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    return positive_int("x_dim", x_dim), positive_int("y_dim", y_dim), hidden
+
+
+class CVAE:
+    """A conditional VAE with hand-derived gradients (Fig. 6).
+
+    params: live dict, keys "cond.{i}.W/b", "encoder.{i}.W/b", "mu.W/b",
+    "log_var.W/b", "decoder.{j}.W/b", each layer computing y = x @ W + b.
+
+    Departures from the reference code (SEED_EXPERIMENTS.md §4.2): both heads
+    read the encoder's last layer after its ReLU and the second one predicts
+    log σ² (the reference: before the ReLU, log σ) — the same family of Q.
+    """
+
+    def __init__(self, x_dim=28, y_dim=756, hidden=(1000, 500, 250), z_dim=30, join=1,
+                 init="sparse", dtype=np.float32, seed=0):
+        self.x_dim, self.y_dim, self.hidden = check_sizes(x_dim, y_dim, hidden, init)
+        self.z_dim = positive_int("z_dim", z_dim)
+        if isinstance(join, bool) or not isinstance(join, (int, np.integer)) \
+                or not 0 <= join < len(self.hidden):
+            raise ValueError(f"join must be an index into hidden (0..{len(self.hidden) - 1}), "
+                             f"got {join!r}")
+        self.join, self.init, self.dtype = int(join), init, float_dtype(dtype)
+        rng = np.random.default_rng(seed)
+        L, H = len(self.hidden), self.hidden
+        head_init = "gaussian" if init == "sparse" else init    # the reference's heads are dense
+        self.cond = cond_tower(self.x_dim, H, init, rng, self.dtype, tap=self.join)
+        self.encoder = Tower((self.y_dim, *H), [init] * L, True, rng, self.dtype, join=self.join)
+        self.mu_head = Dense(H[-1], self.z_dim, init=head_init, rng=rng, dtype=self.dtype)
+        self.log_var_head = Dense(H[-1], self.z_dim, init=head_init, rng=rng, dtype=self.dtype)
+        self.reparam = Reparameterize()
+        self.decoder = Tower((self.z_dim, *H[::-1], self.y_dim), [init] * (L + 1), False,
+                             rng, self.dtype, join=0)
+        named = {f"cond.{i}": l for i, l in enumerate(self.cond.layers)}
+        named.update({f"encoder.{i}": l for i, l in enumerate(self.encoder.layers)})
+        named.update({"mu": self.mu_head, "log_var": self.log_var_head})
+        named.update({f"decoder.{j}": l for j, l in enumerate(self.decoder.layers)})
+        self.params, self.grads, self.flat_params, self.flat_grads = bind_flat(named, self.dtype)
+
+    def config(self):
+        """The constructor's arguments (without seed)."""
+        return dict(x_dim=self.x_dim, y_dim=self.y_dim, hidden=list(self.hidden),
+                    z_dim=self.z_dim, join=self.join, init=self.init, dtype=self.dtype.name)
+
+    # -- checked inputs ------------------------------------------------------
+    def _x(self, x):
+        return as_float_array("x", x, self.dtype, cols=self.x_dim, unit_interval=True)
+
+    def _y(self, y, n):
+        return as_float_array("y", y, self.dtype, cols=self.y_dim, rows=n, unit_interval=True)
+
+    def _z(self, z, n, name):
+        return as_float_array(name, z, self.dtype, cols=self.z_dim, rows=n)
+
+    # -- the pieces of Fig. 6 --------------------------------------------------
+    def _cond(self, x):
+        """x (N, Dx) -> (pre-activation for the encoder's junction (N, H_J),
+        output for the decoder's junction (N, H_{L−1}), cache)."""
+        c_out, c_join, cache = self.cond.forward(x)
+        return c_join, c_out, cache
+
+    def _encode(self, y, c_join):
+        h, _, enc = self.encoder.forward(y, c_join)           # (N, H_{L−1})
+        mu, c_mu = self.mu_head.forward(h)                    # (N, K)
+        log_var, c_lv = self.log_var_head.forward(h)          # (N, K)
+        return mu, log_var, EncoderCache(enc, c_mu, c_lv)
+
+    def encode(self, x, y):
+        """x (N, Dx), y (N, Dy) -> (mu, log_var), each (N, K): Q(z|Y, X)."""
+        x = self._x(x)
+        c_join, _, _ = self._cond(x)
+        return self._encode(self._y(y, x.shape[0]), c_join)[:2]
+
+    def decode(self, x, z):
+        """x (N, Dx), z (N, K) -> y_mean (N, Dy) = σ(f(z, X)), the mean of P(Y|z, X)."""
+        x = self._x(x)
+        _, c_out, _ = self._cond(x)
+        y_logits, _, _ = self.decoder.forward(self._z(z, x.shape[0], "z"), c_out)
+        return kernels.sigmoid(y_logits)
+
+    def sample(self, x, rng):
+        """One z ~ N(0, I) per row of x, decoded: the test-time net (Fig. 6, right)."""
+        x = self._x(x)
+        return self.decode(x, rng.standard_normal((x.shape[0], self.z_dim), dtype=self.dtype))
+
+    def conditional_elbo(self, x, y, rng, n_samples=1):
+        """Per-example right side of Eq. 13, with its two terms, in nats.
+
+        recon = E_{z~Q(z|Y,X)}[log P(Y|z, X)] averaged over n_samples draws;
+        kl = D[Q(z|Y, X) ‖ N(0, I)] in closed form (Eq. 7).  A lower bound on
+        log P(Y|X).
+        """
+        n_samples = positive_int("n_samples", n_samples)
+        x = self._x(x)
+        y = self._y(y, x.shape[0])
+        c_join, c_out, _ = self._cond(x)
+        mu, log_var, _ = self._encode(y, c_join)
+        recon = np.zeros(x.shape[0], dtype=np.float64)
+        for _ in range(n_samples):
+            z, _ = self.reparam.forward(mu, log_var, rng=rng)
+            y_logits, _, _ = self.decoder.forward(z, c_out)
+            recon -= bernoulli_nll(y_logits, y)[0]
+        recon /= n_samples
+        kl = kl_normal(mu, log_var)[0].astype(np.float64)
+        return ELBOTerms(recon - kl, recon, kl)
+
+    # -- training --------------------------------------------------------------
+    def loss_and_grads(self, x, y, eps):
+        """Mean over the batch of −(Eq. 13's right side), one eps per example, in nats.
+
+        x (N, Dx), y (N, Dy), both in [0, 1]; eps (N, K).  Returns (loss, grads),
+        grads keyed like params: live views that the next call overwrites.
+        """
+        x = self._x(x)
+        N = x.shape[0]
+        y, eps = self._y(y, N), self._z(eps, N, "eps")
+        # forward (Fig. 6, left): cond → encode → reparameterize → decode → loss
+        c_join, c_out, cc = self._cond(x)                     # (N, H_J), (N, H_{L−1})
+        mu, log_var, ec = self._encode(y, c_join)             # (N, K) each
+        z, c_z = self.reparam.forward(mu, log_var, eps)       # (N, K)         Eq. 10
+        y_logits, _, dec = self.decoder.forward(z, c_out)     # (N, Dy)
+        rec, dlogits = bernoulli_nll(y_logits, y)             # (N,), (N, Dy)  −log P(Y|z, X)
+        kl, dmu_kl, dlv_kl = kl_normal(mu, log_var)           # (N,), (N, K)   Eq. 7
+        loss = float(np.mean(rec, dtype=np.float64) + np.mean(kl, dtype=np.float64))
+        # backward: the same arrows reversed, each gradient scaled by 1/N
+        scale = self.dtype.type(1.0 / N)
+        dz, dc_out = self.decoder.backward(dlogits * scale, dec)   # (N, K), (N, H_{L−1})
+        dmu, dlv = self.reparam.backward(dz, c_z)             # (N, K) each
+        dmu = dmu + dmu_kl * scale
+        dlv = dlv + dlv_kl * scale
+        dh = self.mu_head.backward(dmu, ec.mu)                # (N, H_{L−1})
+        dh += self.log_var_head.backward(dlv, ec.log_var)
+        _, dc_join = self.encoder.backward(dh, ec.tower, need_dx=False)   # (N, H_J)
+        # X reaches the loss by two paths: both junctions' gradients meet in cond
+        self.cond.backward(dc_out, cc, dtap=dc_join, need_dx=False)
+        return loss, self.grads

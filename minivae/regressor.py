@@ -1,0 +1,86 @@
+"""The regressor baseline of Doersch §3 and §4.2 (the blurry half of Fig. 8).
+
+    P(Y|X) = Π_d Bernoulli(Y_d | σ(g(X))_d)       one prediction per input
+    loss   = −log P(Y|X), summed over the Dy outputs, averaged over the batch
+
+It is the CVAE's conditioning tower followed by the CVAE's decoder without
+its z layer (the reference code's regressor): with hidden = (H0, …, H_{L−1}),
+
+    X → H0 → … → H_{L−1} → H_{L−1} → ReLU → H_{L−2} → … → H0 → Y.
+
+Trained on an ambiguous X it can only put its doubt into per-pixel
+probabilities, so the minimizer is the average of the plausible Y: a blur.
+Shapes: N batch, Dx = x_dim, Dy = y_dim.
+"""
+import numpy as np
+
+from .checks import as_float_array, float_dtype
+from .cvae import Tower, check_sizes, cond_tower
+from .losses import bernoulli_nll
+from .mlp import bind_flat
+from . import kernels
+
+
+class Regressor:
+    """Deterministic X → Y net with sigmoid cross-entropy and hand-derived gradients.
+
+    params: live dict, keys "cond.{i}.W/b" and "decoder.{j}.W/b" with j from 1,
+    so each key names the same layer as in a CVAE of the same sizes (the
+    regressor has no decoder.0, the CVAE's z layer).
+    """
+
+    def __init__(self, x_dim=28, y_dim=756, hidden=(1000, 500, 250), init="sparse",
+                 dtype=np.float32, seed=0):
+        self.x_dim, self.y_dim, self.hidden = check_sizes(x_dim, y_dim, hidden, init)
+        self.init, self.dtype = init, float_dtype(dtype)
+        rng = np.random.default_rng(seed)
+        H = self.hidden
+        # relu_last: the ReLU the CVAE applies after its decoder junction
+        self.cond = cond_tower(self.x_dim, H, init, rng, self.dtype, relu_last=True)
+        self.decoder = Tower((H[-1], *H[-2::-1], self.y_dim), [init] * len(H), False,
+                             rng, self.dtype)
+        named = {f"cond.{i}": l for i, l in enumerate(self.cond.layers)}
+        named.update({f"decoder.{j + 1}": l for j, l in enumerate(self.decoder.layers)})
+        self.params, self.grads, self.flat_params, self.flat_grads = bind_flat(named, self.dtype)
+
+    def config(self):
+        """The constructor's arguments (without seed)."""
+        return dict(x_dim=self.x_dim, y_dim=self.y_dim, hidden=list(self.hidden),
+                    init=self.init, dtype=self.dtype.name)
+
+    def _x(self, x):
+        return as_float_array("x", x, self.dtype, cols=self.x_dim, unit_interval=True)
+
+    def _y(self, y, n):
+        return as_float_array("y", y, self.dtype, cols=self.y_dim, rows=n, unit_interval=True)
+
+    def _forward(self, x):
+        h, _, cc = self.cond.forward(x)                     # (N, H_{L−1})
+        y_logits, _, dc = self.decoder.forward(h)           # (N, Dy)
+        return y_logits, (cc, dc)
+
+    def predict(self, x):
+        """x (N, Dx) -> y_mean (N, Dy) = σ(g(X)): the per-pixel probabilities."""
+        return kernels.sigmoid(self._forward(self._x(x))[0])
+
+    def nll(self, x, y):
+        """−log P(Y|X) per example (N,), in nats (exact: P(Y|X) is factorized)."""
+        x = self._x(x)
+        y_logits, _ = self._forward(x)
+        return bernoulli_nll(y_logits, self._y(y, x.shape[0]))[0].astype(np.float64)
+
+    def loss_and_grads(self, x, y):
+        """Mean over the batch of −log P(Y|X), in nats; x (N, Dx), y (N, Dy) in [0, 1].
+
+        Returns (loss, grads): grads keyed like params, live views that the
+        next call overwrites.
+        """
+        x = self._x(x)
+        N = x.shape[0]
+        y = self._y(y, N)
+        y_logits, (cc, dc) = self._forward(x)               # (N, Dy)
+        nll, dlogits = bernoulli_nll(y_logits, y)           # (N,), (N, Dy)
+        loss = float(np.mean(nll, dtype=np.float64))
+        dh, _ = self.decoder.backward(dlogits * self.dtype.type(1.0 / N), dc)   # (N, H_{L−1})
+        self.cond.backward(dh, cc, need_dx=False)
+        return loss, self.grads

@@ -20,14 +20,12 @@ Needs MNIST (set MINIVAE_DATA to the folder holding its four .gz files).
 # number in that argument, including how often the claim actually holds.
 
 # %%
-import sys
 import time
 
 import numpy as np
 from scipy import ndimage
 
 from minivae import lesson
-from minivae.data import DataError, load_mnist
 
 PAPER_SHIFT, PAPER_OTHER = 0.2693, 0.0387            # Fig. 3's (a)↔(c) and (a)↔(b), as printed
 
@@ -41,11 +39,7 @@ def add_arguments(parser):
 args = lesson.parse_args(__doc__, add_arguments)
 plt = lesson.setup_matplotlib()
 t_start = time.perf_counter()
-try:
-    x_train, y_train = load_mnist("train")
-except DataError as e:
-    print(e, file=sys.stderr)
-    sys.exit(2)
+x_train, y_train = lesson.load_mnist("train")
 
 # %% [markdown]
 # ## The three distances for every 2
@@ -140,7 +134,7 @@ for name, d in (("half-pixel shift (bilinear)", d_half), ("half-pixel shift (cub
 i = int(np.flatnonzero(clear)[np.argmax((d_half / d_other)[clear])])
 a, b, c = x_pool[twos[i]], x_pool[nn[i]], shift_half(x_pool[twos[i]][None])[0]
 d_ab, d_ac = d_other[i], d_half[i]
-print(f"\nFig. 3 rebuilt with the unambiguous 2 of largest ratio d(a,c)/d(a,b):")
+print("\nFig. 3 rebuilt with the unambiguous 2 of largest ratio d(a,c)/d(a,b):")
 print(f"  (a) training image {twos[i]} (label 2)")
 print(f"  (b) training image {nn[i]} (label {y_pool[nn[i]]}): d(a,b) = {d_ab:.4f} sum "
       f"= {d_ab / 784:.5f} per pixel   (paper: .0387)")
@@ -162,7 +156,7 @@ for axis, (img, title) in zip(ax, panels):
     axis.imshow(img.reshape(28, 28), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     axis.set_title(title, fontsize=9)
     axis.axis("off")
-fig.suptitle(f"Fig. 3 from MNIST: squared pixel distance to (a); sums over 784 pixels in [0, 1] "
+fig.suptitle("Fig. 3 from MNIST: squared pixel distance to (a); sums over 784 pixels in [0, 1] "
              f"(paper: (b) .0387, (c) .2693)", fontsize=10, y=1.04)
 fig.tight_layout()
 lesson.save(fig, args, "02_fig3_pixel_distance")

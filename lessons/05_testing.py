@@ -48,7 +48,6 @@ from scipy.special import logsumexp
 
 from minivae import lesson
 from minivae.checkpoint import load_checkpoint
-from minivae.data import DataError, load_mnist
 from minivae.errors import CheckpointError
 from minivae.evaluate import log_px_importance, prepare
 from minivae.losses import LOG_2PI, log_normal
@@ -88,14 +87,13 @@ models = []          # (name, model, x_test as that model sees it)
 try:
     if args.checkpoint is not None:
         model, _, meta = load_checkpoint(args.checkpoint)
-        x_test, _ = load_mnist("test", dtype=model.dtype)
+        x_test, _ = lesson.load_mnist("test", dtype=model.dtype)
         binarize = meta["config"].get("binarize", "none")
         x_eval = prepare(x_test, binarize, np.random.default_rng([args.seed, 1]))
         sizes = "-".join(map(str, (model.x_dim, *model.hidden, model.z_dim)))
         models.append((f"VAE {sizes} ({args.checkpoint.name}, epoch {meta['epoch']})", model, x_eval))
     else:
-        x_train, _ = load_mnist("train")
-        x_test, _ = load_mnist("test")
+        x_train, _, x_test, _ = lesson.load_mnist("train", "test")
         tmp = tempfile.TemporaryDirectory(prefix="minivae05-")
         for z_dim in (int(s) for s in args.zdims.split(",")):
             config = TrainConfig.from_preset(
@@ -105,11 +103,8 @@ try:
             print(f"training VAE 784-400-{z_dim} for {epochs} epoch(s)")
             result = train(config, x_train=x_train, x_test=x_test)
             models.append((f"VAE 784-400-{z_dim}", result.model, x_test))
-except DataError as e:
-    print(e)
-    sys.exit(2)
 except (CheckpointError, ValueError) as e:
-    print(f"error: {e}")
+    print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
 t_trained = time.perf_counter()
 

@@ -38,7 +38,6 @@ import numpy as np
 
 from minivae import lesson
 from minivae.checkpoint import load_checkpoint
-from minivae.data import DataError, load_mnist
 from minivae.errors import CheckpointError
 from minivae.evaluate import log_px_importance, prepare
 from minivae.losses import kl_gaussians, kl_normal
@@ -63,12 +62,7 @@ rng = np.random.default_rng(args.seed)
 t_start = time.perf_counter()
 tmp = tempfile.TemporaryDirectory(prefix="minivae06-")
 n_test = 500 if args.quick else 10_000      # test digits for parts 1-2
-try:
-    x_train, _ = load_mnist("train")
-    x_test, _ = load_mnist("test")
-except DataError as e:
-    print(e)
-    sys.exit(2)
+x_train, _, x_test, _ = lesson.load_mnist("train", "test")
 
 # %% [markdown]
 # ## The model for parts 1 and 2
@@ -79,7 +73,7 @@ try:
         model, _, meta = load_checkpoint(args.checkpoint)
         if model.likelihood != "bernoulli":
             raise ValueError("parts 1-2 count bits for binary pixels: pass a Bernoulli model")
-        x = prepare(load_mnist("test", dtype=model.dtype)[0], meta["config"].get("binarize", "none"),
+        x = prepare(lesson.load_mnist("test", dtype=model.dtype)[0], meta["config"].get("binarize", "none"),
                     np.random.default_rng([args.seed, 1]))[:n_test]
     else:
         config = TrainConfig.from_preset(
@@ -88,11 +82,8 @@ try:
             images=False, out_dir=str(Path(tmp.name) / "bernoulli"))
         model = train(config, x_train=x_train, x_test=x_test).model
         x = x_test[:n_test]
-except DataError as e:
-    print(e)
-    sys.exit(2)
 except (CheckpointError, ValueError) as e:
-    print(f"error: {e}")
+    print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
 sizes = "-".join(map(str, (model.x_dim, *model.hidden, model.z_dim)))
 

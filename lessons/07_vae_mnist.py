@@ -46,7 +46,6 @@ from scipy.stats import norm
 
 from minivae import lesson
 from minivae.checkpoint import read_meta
-from minivae.data import DataError, load_mnist
 from minivae.errors import CheckpointError
 from minivae.evaluate import evaluate_elbo, log_px_importance
 from minivae.plots import tile
@@ -71,12 +70,7 @@ plt = lesson.setup_matplotlib()
 t_start = time.perf_counter()
 epochs = args.epochs or (100 if args.full else 1 if args.quick else 3)
 quick_sizes = dict(subset=1_000, test_subset=500) if args.quick else {}
-try:
-    x_train, _ = load_mnist("train")
-    x_test, y_test = load_mnist("test")
-except DataError as e:
-    print(e)
-    sys.exit(2)
+x_train, _, x_test, y_test = lesson.load_mnist("train", "test")
 x_test, y_test = x_test[:quick_sizes.get("test_subset")], y_test[:quick_sizes.get("test_subset")]
 
 

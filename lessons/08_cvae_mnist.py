@@ -44,7 +44,7 @@ from tqdm.auto import tqdm
 
 from minivae import CVAE, Regressor, lesson
 from minivae.cvae import merge_columns, split_middle_column
-from minivae.data import DataError, binarize_dynamic, iterate_minibatches, load_mnist
+from minivae.data import binarize_dynamic, iterate_minibatches
 from minivae.optim import Adam
 from minivae.plots import tile
 
@@ -66,12 +66,7 @@ t_start = time.perf_counter()
 iters = args.iters or (PAPER_ITERS if args.full else 30 if args.quick else 2000)
 if iters < 1:
     sys.exit("error: --iters must be positive")
-try:
-    x_train, _ = load_mnist("train")
-    x_test, _ = load_mnist("test")
-except DataError as e:
-    print(e)
-    sys.exit(2)
+x_train, _, x_test, _ = lesson.load_mnist("train", "test")
 if args.quick:
     x_train, x_test = x_train[:1_000], x_test[:500]
 BATCH, Z_DIM = 100, 30

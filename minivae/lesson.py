@@ -63,3 +63,19 @@ def save(fig, args, name):
     else:
         plt.close(fig)
     return path
+
+
+def load_mnist(*splits, dtype=None):
+    """[x, labels] for each split ("train", "test"), flattened into one list.
+
+    When MNIST cannot be found or is damaged, the loader's message (which
+    says what to do) goes to stderr and the lesson exits with status 2,
+    instead of a traceback.
+    """
+    import numpy as np
+    from .data import DataError, load_mnist as load
+    try:
+        return [a for split in splits for a in load(split, dtype=dtype or np.float32)]
+    except DataError as e:
+        print(e, file=sys.stderr)
+        sys.exit(2)

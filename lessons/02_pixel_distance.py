@@ -157,7 +157,7 @@ for axis, (img, title) in zip(ax, panels):
     axis.set_title(title, fontsize=9)
     axis.axis("off")
 fig.suptitle("Fig. 3 from MNIST: squared pixel distance to (a); sums over 784 pixels in [0, 1] "
-             f"(paper: (b) .0387, (c) .2693)", fontsize=10, y=1.04)
+             "(paper: (b) .0387, (c) .2693)", fontsize=10, y=1.04)
 fig.tight_layout()
 lesson.save(fig, args, "02_fig3_pixel_distance")
 

@@ -12,6 +12,10 @@ import sys
 # command -> (module, one-line help)
 COMMANDS = {
     "gradcheck": ("minivae.gradcheck", "check every hand-derived gradient against finite differences"),
+    "bench": ("minivae.bench", "time kernels and training: numpy vs numba vs PyTorch vs the BLAS floor"),
+    "train": ("minivae.commands.train", "train a VAE on MNIST, or resume a run (§4.1)"),
+    "sample": ("minivae.commands.sample", "decode samples z ~ N(0, I) from a checkpoint (Fig. 7)"),
+    "evaluate": ("minivae.commands.evaluate", "test-set -ELBO and importance-sampled log p(x) (§2.3)"),
 }
 
 

@@ -9,7 +9,7 @@ Nothing from a pass is stored on the layer, so two forwards can be in flight
 (say a training batch and a batch of prior samples) without clobbering each
 other.  Shapes: N batch, D in-features, H out-features.
 """
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import numpy as np
 
@@ -52,7 +52,8 @@ def init_weights(init, fan_in, fan_out, rng, dtype, std=0.1, sparse=15):
 
 
 class DenseCache(NamedTuple):
-    x: np.ndarray           # (N, D) the layer's input
+    x: np.ndarray                   # (N, D) the layer's input
+    y: Optional[np.ndarray] = None  # (N, H) the output, kept only when a ReLU is fused in
 
 
 class Dense:
@@ -70,14 +71,19 @@ class Dense:
         self.params = {"W": W, "b": b}
         self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
 
-    def forward(self, x):
-        """x (N, D) -> y (N, H)."""
-        return kernels.dense_forward(x, self.params["W"], self.params["b"]), DenseCache(x)
+    def forward(self, x, relu=False):
+        """x (N, D) -> y (N, H).  relu=True fuses a ReLU in: y = max(x @ W + b, 0)."""
+        y = kernels.dense_forward(x, self.params["W"], self.params["b"], relu=relu)
+        return y, DenseCache(x, y if relu else None)
 
     def backward(self, dy, cache, need_dx=True):
-        """dy (N, H) -> dx (N, D), or None when need_dx is False (input is data)."""
-        return kernels.dense_backward(cache.x, self.params["W"], dy,
-                                      self.grads["W"], self.grads["b"], need_dx)
+        """dy (N, H) -> dx (N, D), or None when need_dx is False (input is data).
+
+        With a fused ReLU, dy is the gradient w.r.t. the ReLU's output; the
+        kernel masks it by [y > 0] in the same pass that sums db.
+        """
+        return kernels.dense_backward(cache.x, self.params["W"], dy, self.grads["W"],
+                                      self.grads["b"], need_dx, relu_y=cache.y)
 
 
 class ActivationCache(NamedTuple):

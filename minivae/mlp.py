@@ -10,41 +10,36 @@ from typing import List, NamedTuple
 
 import numpy as np
 
-from .layers import Dense, ReLU
+from .layers import Dense
 
 
 class MLPCache(NamedTuple):
-    dense: List            # one DenseCache per layer
-    relu: List             # one ActivationCache per ReLU (None after an output layer)
+    dense: List            # one DenseCache per layer (with the ReLU's output where one follows)
 
 
 class MLP:
     """sizes = (d0, d1, ..., dL): L Dense layers, ReLU after each hidden one.
 
     relu_last=True puts a ReLU after the last layer too (an encoder body whose
-    output feeds the mu / log_var heads).
+    output feeds the mu / log_var heads).  Each ReLU is fused into its Dense
+    layer (one pass adds the bias and clips; one pass masks dy and sums db).
     """
 
     def __init__(self, sizes, relu_last, init, rng, dtype):
         self.layers = [Dense(a, b, init=init, rng=rng, dtype=dtype)
                        for a, b in zip(sizes[:-1], sizes[1:])]
         n = len(self.layers)
-        self.relus = [ReLU() if (i < n - 1 or relu_last) else None for i in range(n)]
+        self.relu = [i < n - 1 or relu_last for i in range(n)]    # a ReLU after layer i?
 
     def forward(self, x):
-        dense_caches, relu_caches = [], []
-        for layer, relu in zip(self.layers, self.relus):
-            x, c = layer.forward(x)
-            dense_caches.append(c)
-            if relu is not None:
-                x, c = relu.forward(x)
-            relu_caches.append(c if relu is not None else None)
-        return x, MLPCache(dense_caches, relu_caches)
+        caches = []
+        for layer, relu in zip(self.layers, self.relu):
+            x, c = layer.forward(x, relu=relu)
+            caches.append(c)
+        return x, MLPCache(caches)
 
     def backward(self, dy, cache, need_dx=True):
         for i in reversed(range(len(self.layers))):
-            if self.relus[i] is not None:
-                dy = self.relus[i].backward(dy, cache.relu[i])
             dy = self.layers[i].backward(dy, cache.dense[i], need_dx=need_dx or i > 0)
         return dy
 

@@ -69,6 +69,7 @@ class VAE:
         named.update({"mu": self.mu_head, "log_var": self.log_var_head})
         named.update({f"decoder.{j}": l for j, l in enumerate(self.decoder.layers)})
         self.params, self.grads, self.flat_params, self.flat_grads = bind_flat(named, self.dtype)
+        kernels.warmup(self.dtype)      # compile/load the kernels now, not in the first epoch
 
     def config(self):
         """The constructor's arguments (without seed), e.g. for a checkpoint."""

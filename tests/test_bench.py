@@ -1,0 +1,96 @@
+"""`python -m minivae bench --quick` runs and writes the JSON it promises.
+
+No timing is asserted (the machine's load decides those); only that every
+number is there, finite and positive, and that the ratios are the ratios of
+the numbers beside them.
+"""
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minivae import kernels
+
+REPO = Path(__file__).resolve().parents[1]
+KERNELS = {"dense_forward", "dense_backward", "relu_forward", "sigmoid", "sigmoid_xent",
+           "reparam_forward", "reparam_backward", "kl_standard_normal", "adam_update",
+           "sgd_update", "matmul"}
+
+
+def positive(v):
+    return isinstance(v, (int, float)) and math.isfinite(v) and v > 0
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "b.json"
+    proc = subprocess.run([sys.executable, "-m", "minivae", "bench", "--quick", "--torch", "off",
+                           "--json", str(out)], capture_output=True, text=True, cwd=REPO,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "saved" in proc.stdout and "doersch" in proc.stdout
+    return json.loads(out.read_text())
+
+
+def test_top_level_keys(result):
+    assert {"quick", "when", "data", "steps", "repeats", "dtype", "default_backend", "versions",
+            "threads", "kernels", "presets", "startup", "targets", "load_before",
+            "load_after"} <= set(result)
+    assert result["quick"] is True and result["dtype"] == "float32"
+    assert result["default_backend"] == kernels.DEFAULT
+    assert result["startup"] is None                    # not measured in --quick
+
+
+def test_kernel_rows(result):
+    rows = {r["kernel"]: r for r in result["kernels"]}
+    assert set(rows) == KERNELS
+    for r in rows.values():
+        assert positive(r["numpy_us"]) and r["shape"]
+        if "numba" in kernels.available_backends():
+            assert positive(r["numba_us"])
+            assert r["numba_over_numpy"] == pytest.approx(r["numba_us"] / r["numpy_us"])
+
+
+def test_presets(result):
+    assert set(result["presets"]) == {"doersch", "pytorch-example"}
+    expected_backends = set(kernels.available_backends()) | {"gemm_floor"}
+    for name, p in result["presets"].items():
+        assert set(p["backends"]) == expected_backends           # torch was turned off
+        for b in p["backends"].values():
+            assert positive(b["ms_per_step"])
+            s_per_step = b["ms_per_step"] / 1e3
+            assert b["s_per_epoch"] == pytest.approx(s_per_step * 60000 / p["batch_size"])
+            assert b["images_per_s"] == pytest.approx(p["batch_size"] / (b["ms_per_step"] / 1e3))
+        assert positive(p["gemm_gflops"]) and positive(p["params"])
+        r = p["ratios"]
+        assert positive(r["default/floor"])
+        assert r["floor_fraction_achieved"] == pytest.approx(1 / r["default/floor"])
+        assert r["default/torch"] is None
+    # 26 matrix products of the doersch step: 9 forward, 9 dW, 8 dx (none for the data)
+    d = result["presets"]["doersch"]
+    sizes = [(784, 1000), (1000, 500), (500, 250), (250, 30), (250, 30),
+             (30, 250), (250, 500), (500, 1000), (1000, 784)]
+    flop = sum(2 * 100 * a * b * (2 if i == 0 else 3) for i, (a, b) in enumerate(sizes))
+    assert d["gemm_flop_per_step"] == flop and d["batch_size"] == 100
+
+
+def test_targets_are_judged_from_the_ratios(result):
+    assert result["targets"]
+    for t in result["targets"]:
+        preset, ratio = t["what"].split(" ", 1)
+        assert t["value"] == result["presets"][preset]["ratios"][ratio]
+        assert t["op"] in ("<", "≤")
+        v, goal = t["value"], t["target"]
+        assert t["met"] == (v < goal if t["op"] == "<" else v <= goal)
+
+
+def test_bad_arguments_are_one_line_errors(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "minivae", "bench", "--steps", "0", "--quick",
+                           "--json", str(tmp_path / "x.json")], capture_output=True, text=True,
+                          cwd=REPO, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "minivae bench: error: --steps and --repeats must be positive"]

@@ -1,0 +1,315 @@
+"""Kernels: every Numba twin equals its NumPy reference; the backend switch works.
+
+Run the whole suite under both backends (MINIVAE_BACKEND=numpy / numba): the
+comparisons here call both modules directly, everything else goes through
+minivae.kernels and so through whichever backend is active.
+"""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minivae import VAE, kernels, kernels_numpy as ref
+from minivae.layers import Dense
+from minivae.optim import Adam
+from fd import num_grad, rel_err
+
+nb = pytest.importorskip("minivae._numba_kernels", reason="numba not importable")
+
+REPO = Path(__file__).resolve().parents[1]
+TOL = {np.float64: 1e-12, np.float32: 1e-5}     # max |numba − numpy| / max |numpy|
+THRESHOLD = 1e-7                                 # finite differences, one layer, float64
+SHAPES = [(1, 1, 1), (3, 5, 7), (0, 4, 3), (17, 33, 9)]     # (N, D, H): 1×1, odd, empty batch
+
+
+def python(code, **env):
+    """Run code in a fresh interpreter with extra environment variables; return stdout."""
+    full = {**os.environ, **env}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=full, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout + out.stderr
+
+
+def assert_same(want, got, dtype):
+    """Arrays (or tuples of them) equal up to TOL relative to the reference's scale."""
+    want, got = (want, got) if isinstance(want, tuple) else ((want,), (got,))
+    assert len(want) == len(got)
+    for w, g in zip(want, got):
+        if w is None:
+            assert g is None
+            continue
+        assert g.shape == w.shape and g.dtype == w.dtype == dtype
+        if w.size:
+            scale = max(np.abs(w).max(), 1e-30)
+            assert np.abs(w - g).max() / scale <= TOL[dtype]
+
+
+def data(dtype, N, D, H, seed=0):
+    """Random layer inputs with exact zeros and ±40 logits mixed in."""
+    rng = np.random.default_rng(seed)
+    f = lambda *s, a=1.0: (a * rng.standard_normal(s)).astype(dtype)
+    x, W, b, dy = f(N, D), f(D, H), f(H), f(N, H)
+    y_relu = np.maximum(x @ W + b, 0)                      # some exact zeros for the mask
+    logits = f(N, D, a=4.0)
+    logits.flat[::5] = 0.0
+    logits.flat[1::7] = 40.0
+    logits.flat[2::7] = -40.0
+    target = rng.random((N, D)).astype(dtype)
+    target.flat[::3] = np.round(target.flat[::3])           # some exact 0s and 1s
+    return dict(x=x, W=W, b=b, dy=dy, y_relu=y_relu, logits=logits, target=target)
+
+
+def run(k, name, a, **kw):
+    """Call kernel `name` of module k on the inputs in `a`; return every output."""
+    if name == "dense_forward":
+        return k.dense_forward(a["x"], a["W"], a["b"], relu=kw["relu"])
+    if name == "dense_backward":
+        dW, db = np.full_like(a["W"], np.nan), np.full_like(a["b"], np.nan)
+        dx = k.dense_backward(a["x"], a["W"], a["dy"], dW, db, need_dx=kw["need_dx"],
+                              relu_y=a["y_relu"] if kw["relu"] else None)
+        return dW, db, dx
+    if name == "sigmoid_xent":
+        return k.sigmoid_xent(a["logits"], a["target"])
+    if name in ("relu_forward", "sigmoid"):
+        return getattr(k, name)(a["logits"])
+    if name == "relu_backward":
+        return k.relu_backward(a["dy"], a["y_relu"])
+    mu, log_var, eps = a["logits"] / 8, a["logits"] / 8, a["target"] - 0.5
+    if name == "reparam_forward":
+        return k.reparam_forward(mu, log_var, eps)
+    if name == "reparam_backward":
+        return k.reparam_backward(a["logits"], np.exp(0.5 * log_var), eps)
+    if name == "kl_standard_normal":
+        return k.kl_standard_normal(mu, log_var)
+    if name == "matmul":
+        return k.matmul(a["x"], a["W"])
+    raise KeyError(name)
+
+
+ELEMENTWISE = ["sigmoid_xent", "relu_forward", "sigmoid", "relu_backward", "reparam_forward",
+               "reparam_backward", "kl_standard_normal", "matmul"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_numba_equals_numpy(name, shape, dtype):
+    a = data(dtype, *shape)
+    before = {key: v.copy() for key, v in a.items()}
+    assert_same(run(ref, name, a), run(nb, name, a), dtype)
+    for key, v in a.items():                # inputs are never modified
+        np.testing.assert_array_equal(v, before[key])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("relu", [False, True])
+def test_dense_numba_equals_numpy(shape, dtype, relu):
+    a = data(dtype, *shape)
+    kw = dict(relu=relu)
+    assert_same(run(ref, "dense_forward", a, **kw), run(nb, "dense_forward", a, **kw), dtype)
+    for need_dx in (True, False):
+        kw = dict(relu=relu, need_dx=need_dx)
+        assert_same(run(ref, "dense_backward", a, **kw), run(nb, "dense_backward", a, **kw), dtype)
+
+
+def test_dense_forward_writes_out():
+    a = data(np.float32, 4, 3, 5)
+    for k in (ref, nb):
+        out = np.empty((4, 5), np.float32)
+        assert k.dense_forward(a["x"], a["W"], a["b"], relu=True, out=out) is out
+        np.testing.assert_allclose(out, np.maximum(a["x"] @ a["W"] + a["b"], 0), rtol=1e-6)
+
+
+def test_non_contiguous_inputs_and_outputs():
+    """Strided and transposed views give the reference's answer (and write through)."""
+    a = data(np.float64, 6, 10, 8, seed=1)
+    strided = {key: np.repeat(v, 2, axis=-1)[..., ::2] for key, v in a.items()}
+    transposed = {key: np.asfortranarray(v) for key, v in a.items()}
+    for views in (strided, transposed):
+        assert not views["x"].flags.c_contiguous
+        for name in ("sigmoid_xent", "relu_forward", "sigmoid", "kl_standard_normal"):
+            assert_same(run(ref, name, a), run(nb, name, views), np.float64)
+        assert_same(run(ref, "dense_backward", a, relu=True, need_dx=True),
+                    run(nb, "dense_backward", views, relu=True, need_dx=True), np.float64)
+    db_ref, db = np.zeros(8), np.zeros(16)[::2]             # a strided gradient buffer
+    ref.dense_backward(a["x"], a["W"], a["dy"], np.empty((10, 8)), db_ref, relu_y=a["y_relu"])
+    nb.dense_backward(a["x"], a["W"], a["dy"], np.empty((10, 8)), db, relu_y=a["y_relu"])
+    assert_same(db_ref, db.copy(), np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [1, 0, 1001])
+@pytest.mark.parametrize("weight_decay", [0.0, 5e-4])
+def test_optimizer_updates_equal(n, dtype, weight_decay):
+    rng = np.random.default_rng(n)
+    p, g = rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
+    m, v = (0.1 * rng.standard_normal(n)).astype(dtype), rng.random(n).astype(dtype)
+    for t in (1, 7):
+        states = [[a.copy() for a in (p, g, m, v)] for _ in range(2)]
+        ref.adam_update(*states[0], 1e-3, 0.9, 0.999, 1e-8, t, weight_decay)
+        nb.adam_update(*states[1], 1e-3, 0.9, 0.999, 1e-8, t, weight_decay)
+        assert_same(tuple(states[0]), tuple(states[1]), dtype)
+    states = [[a.copy() for a in (p, g, m)] for _ in range(2)]
+    ref.sgd_update(*states[0], 0.01, 0.9, weight_decay)
+    nb.sgd_update(*states[1], 0.01, 0.9, weight_decay)
+    assert_same(tuple(states[0]), tuple(states[1]), dtype)
+
+
+def test_optimizer_update_rejects_non_contiguous():
+    p = np.zeros(10)[::2]
+    with pytest.raises(ValueError, match="contiguous"):
+        nb.adam_update(p, p.copy(), p.copy(), p.copy(), 1e-3, 0.9, 0.999, 1e-8, 1, 0.0)
+    with pytest.raises(ValueError, match="contiguous"):
+        nb.sgd_update(p, p.copy(), p.copy(), 0.01, 0.9, 0.0)
+
+
+def test_loop_matmul_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="multiply"):
+        nb.matmul(np.ones((2, 3)), np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("shape, seed", [((3, 5, 4), 5), ((1, 1, 1), 6)])
+def test_fused_relu_dense_backward_matches_finite_differences(shape, seed):
+    """Gradients of Σ max(x W + b, 0) ⊙ dy through the active backend's fused path."""
+    N, D, H = shape
+    rng = np.random.default_rng(seed)
+    layer = Dense(D, H, init="glorot", rng=rng, dtype=np.float64)
+    layer.params["b"][:] = rng.standard_normal(H)
+    x, dy = rng.standard_normal((N, D)), rng.standard_normal((N, H))
+    pre = x @ layer.params["W"] + layer.params["b"]
+    assert np.abs(pre).min() > 1e-3                 # away from the kink
+    assert (pre > 0).any() and ((pre < 0).any() or pre.size == 1)   # both sides exercised
+    f = lambda: float((layer.forward(x, relu=True)[0] * dy).sum())
+    dx = layer.backward(dy, layer.forward(x, relu=True)[1])
+    assert rel_err(dx, num_grad(f, x)) < THRESHOLD
+    assert rel_err(layer.grads["W"], num_grad(f, layer.params["W"])) < THRESHOLD
+    assert rel_err(layer.grads["b"], num_grad(f, layer.params["b"])) < THRESHOLD
+
+
+@pytest.fixture
+def backend():
+    """Lets a test switch backends, restoring the suite's backend afterwards."""
+    before = kernels.get_backend()
+    yield kernels.set_backend
+    kernels.set_backend(before)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_training_steps_agree_across_backends(backend, dtype):
+    """Loss, gradients and Adam updates of a whole VAE agree between backends."""
+    rng = np.random.default_rng(2)
+    x = rng.random((5, 12)).astype(dtype)
+    x.flags.writeable = False                   # like MNIST's cached arrays
+    eps = rng.standard_normal((5, 3)).astype(dtype)
+    results = []
+    for name in ("numpy", "numba"):
+        backend(name)
+        model = VAE(x_dim=12, hidden=(9, 7), z_dim=3, init="pytorch", dtype=dtype, seed=4)
+        opt = Adam(model.flat_params, model.flat_grads, weight_decay=5e-4)
+        losses = []
+        for _ in range(3):
+            losses.append(model.loss_and_grads(x, eps)[0])
+            opt.step()
+        results.append((np.array(losses, dtype), model.flat_grads.copy(),
+                        model.flat_params.copy()))
+    assert_same(results[0], results[1], dtype)
+
+
+WARM_CHECK = """
+import numpy as np, minivae.kernels as k, minivae._numba_kernels as nb
+from minivae import VAE
+from minivae.optim import SGD, Adam
+compiled = lambda: {n: len(d.signatures) for n, d in vars(nb).items() if hasattr(d, "signatures")}
+dtype = np.DTYPE
+model = VAE(x_dim=20, hidden=(8,), z_dim=2, dtype=dtype)
+k.set_backend("numba")              # after building under numpy, the switch must warm up
+before = compiled()
+x = np.random.default_rng(0).random((4, 20)).astype(dtype)
+x.flags.writeable = False           # as MNIST's cached arrays are
+for opt in (Adam(model.flat_params, model.flat_grads, weight_decay=1e-4),
+            SGD(model.flat_params, model.flat_grads, lr=0.01)):
+    model.loss_and_grads(x, np.ones((4, 2), dtype))
+    opt.step()
+model.sample(3, np.random.default_rng(1))
+assert sum(before.values()) > 0
+print({n: (before[n], c) for n, c in compiled().items() if c != before[n]})
+"""
+
+
+@pytest.mark.parametrize("built_under, dtype", [("numba", "float32"), ("numpy", "float64")])
+def test_no_compilation_after_warmup(built_under, dtype):
+    """In a fresh interpreter, training steps compile (or load) nothing once VAE()
+    or set_backend() has warmed the kernels up."""
+    out = python(WARM_CHECK.replace("DTYPE", dtype), MINIVAE_BACKEND=built_under)
+    assert out.strip() == "{}"
+
+
+def test_set_backend_rebinds_module_names(backend):
+    backend("numba")
+    assert kernels.get_backend() == "numba" and kernels.adam_update is nb.adam_update
+    backend("numpy")
+    assert kernels.get_backend() == "numpy" and kernels.adam_update is ref.adam_update
+    assert all(getattr(kernels, n) is getattr(ref, n) for n in kernels.NAMES)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        backend("cuda")
+    assert kernels.get_backend() == "numpy"
+
+
+def test_only_one_module_imports_numba_and_none_imports_torch():
+    importers = [p.name for p in (REPO / "minivae").glob("*.py")
+                 if re.search(r"^\s*(import|from)\s+numba\b", p.read_text(), re.M)]
+    assert importers == ["_numba_kernels.py"]
+    assert not [p.name for p in (REPO / "minivae").glob("*.py")
+                if re.search(r"^\s*(import|from)\s+torch\b", p.read_text(), re.M)]
+
+
+@pytest.mark.parametrize("requested, expected", [("numpy", "numpy"), ("numba", "numba"),
+                                                 ("NumPy", "numpy"), ("fortran", kernels.DEFAULT)])
+def test_environment_variable_selects_backend(requested, expected):
+    code = "import sys, minivae.kernels as k; print(k.get_backend(), 'numba' in sys.modules)"
+    out = python(code, MINIVAE_BACKEND=requested)
+    assert out.split()[0] == expected
+    if expected == "numpy":
+        assert out.split()[1] == "False"            # the numpy backend never imports numba
+    if requested == "fortran":
+        assert "is not one of" in out
+
+
+BLOCK_NUMBA = "import sys; sys.modules['numba'] = None\n"   # `import numba` now raises ImportError
+
+
+@pytest.mark.parametrize("requested", ["", "numba"])
+def test_everything_runs_without_numba(requested):
+    code = BLOCK_NUMBA + """
+import numpy as np, minivae.kernels as k
+from minivae import VAE
+from minivae.optim import Adam
+from minivae.gradchecks import run_all
+assert k.get_backend() == "numpy" and k.available_backends() == ("numpy",)
+try:
+    k.set_backend("numba")
+except ValueError as e:
+    print("refused:", e)
+model = VAE(x_dim=16, hidden=(12,), z_dim=2, dtype=np.float32)
+opt = Adam(model.flat_params, model.flat_grads, lr=1e-2)
+rng = np.random.default_rng(0)
+x = (rng.random((32, 16)) < 0.3).astype(np.float32)
+losses = []
+for _ in range(30):
+    losses.append(model.loss_and_grads(x, rng.standard_normal((32, 2), dtype=np.float32))[0])
+    opt.step()
+assert np.mean(losses[-5:]) < np.mean(losses[:5]), losses
+assert all(err < thr for _, err, thr in run_all())
+print("ok")
+"""
+    out = python(code, MINIVAE_BACKEND=requested)
+    assert "refused: backend 'numba' needs the numba package" in out
+    assert out.rstrip().endswith("ok") or "ok\n" in out
+    if requested:
+        assert "numba cannot be imported; using numpy" in out

@@ -17,8 +17,8 @@ Run:  python lessons/07_vae_mnist.py [--quick] [--seed S] [--out DIR] [--full | 
 #   1e-3, batch 100, weight decay 5e-4, Caffe's sparse Gaussian init.
 #
 # The paper ran 60,000 iterations (100 epochs) on a GPU in about ten
-# minutes; minivae takes about 8 s an epoch on a 2-core CPU, so the default
-# here is 10 epochs (under two minutes, clearly recognizable digits) and
+# minutes; minivae takes 8–12 s an epoch on a 2-core CPU, so the default
+# here is 10 epochs (about two minutes, clearly recognizable digits) and
 # `--full` runs all 100 (a run can be continued
 # with `--resume runs/.../last.npz`).  Look at:
 #
@@ -55,7 +55,7 @@ from minivae.train import TrainConfig, build_model, train
 
 
 def add_arguments(p):
-    p.add_argument("--full", action="store_true", help="the paper's 100 epochs (~15 min on a 2-core CPU)")
+    p.add_argument("--full", action="store_true", help="the paper's 100 epochs (15–20 min on a 2-core CPU)")
     p.add_argument("--epochs", type=int, help="epochs (default 10; --quick 1; --full 100)")
     p.add_argument("--zdim", type=int, default=30, help="latent dimensions (default 30, the paper's)")
     p.add_argument("--beta1", type=float, default=0.9, help="Adam β1 (default 0.9; the reference "

@@ -19,7 +19,7 @@ from scipy.special import logsumexp
 
 from .checks import positive_int
 from .data import binarize_dynamic, binarize_threshold
-from .losses import log_normal
+from .losses import LOG_2PI, log_normal
 
 BINARIZE = ("none", "dynamic", "threshold")
 IS_ROWS = 4096      # decoder rows per pass in log_px_importance: bounds memory at any k
@@ -58,18 +58,21 @@ def evaluate_elbo(model, x, rng, batch_size=1000) -> dict:
     return {"neg_elbo": (recon + kl) / n, "recon": recon / n, "kl": kl / n}
 
 
-def _log_weights(model, xb, mu, log_var, eps):
-    """log P(X|z) + log P(z) − log Q(z|X) for S samples of each of B examples.
+def importance_log_weights(model, xb, mu, log_var, eps):
+    """log P(X|z) + log P(z) − log Q(z|X) for S samples z = mu + σ ⊙ eps of each of B examples.
 
     xb (B, D); mu, log_var (B, K); eps (S, B, K)  ->  (S, B) float64.
+    log Q(z|X) is written with eps itself, −½ Σ_k (log 2π + log_var_k + eps_k²):
+    recovering eps as (z − mu)/σ would cancel catastrophically when σ ≪ |mu|
+    (a float32 model's confident posteriors), biasing every weight.
     """
     S, B, K = eps.shape
-    z = mu + np.exp(0.5 * log_var) * eps                               # (S, B, K)  Eq. 10
+    mu64, log_var64, eps64 = (a.astype(np.float64) for a in (mu, log_var, eps))
+    z = mu64 + np.exp(0.5 * log_var64) * eps64                         # (S, B, K)  Eq. 10
     x_rep = np.broadcast_to(xb, (S, *xb.shape)).reshape(S * B, -1)     # (S·B, D)
-    log_px_z = model.log_likelihood(x_rep, z.reshape(S * B, K)).reshape(S, B)
-    z64 = z.astype(np.float64)
-    log_pz = log_normal(z64, 0.0, 0.0)                                 # (S, B)  prior N(0, I)
-    log_qz = log_normal(z64, mu.astype(np.float64), log_var.astype(np.float64))
+    log_px_z = model.log_likelihood(x_rep, z.reshape(S * B, K).astype(model.dtype)).reshape(S, B)
+    log_pz = log_normal(z, 0.0, 0.0)                                   # (S, B)  prior N(0, I)
+    log_qz = -0.5 * (LOG_2PI + log_var64 + eps64 ** 2).sum(axis=-1)    # (S, B)  Q(z|X)
     return log_px_z.astype(np.float64) + log_pz - log_qz
 
 
@@ -97,6 +100,6 @@ def log_px_importance(model, x, k, rng, batch_size=None) -> np.ndarray:
         for s0 in range(0, k, chunk):
             S = min(chunk, k - s0)
             eps = rng.standard_normal((S, *mu.shape), dtype=mu.dtype)
-            parts.append(logsumexp(_log_weights(model, xb, mu, log_var, eps), axis=0))
+            parts.append(logsumexp(importance_log_weights(model, xb, mu, log_var, eps), axis=0))
         out[start:start + len(xb)] = logsumexp(np.stack(parts), axis=0) - np.log(k)
     return out

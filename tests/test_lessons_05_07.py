@@ -153,8 +153,12 @@ def test_05_trains_two_models(mnist_dir, tmp_path):
     assert_pngs(tmp_path, ["05_samples", "05_elbo_hist", "05_log_px"])
     tables = parse_05_table(out)
     assert list(tables) == ["VAE 784-400-4", "VAE 784-400-30"]
-    for name, (prior, viaq, elbo) in tables.items():
-        assert abs(viaq[1] - elbo) < 1.0, (name, viaq[1], elbo)      # E[log w] = ELBO
+    errors = [float(e) for e in re.findall(r"standard error of the k=1 column from Q: " + NUM, out)]
+    for (name, (prior, viaq, elbo)), se in zip(tables.items(), errors):
+        # E[log w] = ELBO.  The lesson's ELBO uses as many draws per digit as the k = 1
+        # column and its terms vary less (its KL is exact), so the difference has a
+        # standard error of at most √2·se: allow 4 of them.
+        assert abs(viaq[1] - elbo) < 4 * np.sqrt(2) * se, (name, viaq[1], elbo, se)
         ks = sorted(viaq)
         assert all(viaq[a] <= viaq[b] + 0.2 for a, b in zip(ks, ks[1:])), (name, viaq)
         assert viaq[max(ks)] > elbo                                   # tighter than the ELBO

@@ -306,7 +306,7 @@ make_model = lambda: VAE(x_dim=2, hidden=(32, 32), z_dim=2, likelihood="gaussian
 
 probe = make_model()                                     # the hand-built pass vs the library's
 x_p, eps_p = x_train[:50], data_rng.standard_normal((50, 2))
-loss_lib, grads_lib = probe.loss_and_grads(x_p, eps_p)
+loss_lib, _ = probe.loss_and_grads(x_p, eps_p)
 flat_lib = probe.flat_grads.copy()
 loss_own, _ = loss_and_grads(probe, x_p, eps_p, through_z=True)
 print("Part 3: VAE on the ring of Fig. 2 (x_dim 2, z_dim 2, hidden (32, 32), "

@@ -1,18 +1,10 @@
 """Exceptions a user can cause; the command line prints them in one line."""
+from .data import DataError
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint file is missing, truncated, damaged or not minivae's."""
 
 
-def _user_errors():
-    errors = [ValueError, FileNotFoundError, PermissionError, CheckpointError]
-    try:
-        from .data import DataError
-        errors.append(DataError)
-    except ImportError:         # data module not present
-        pass
-    return tuple(errors)
-
-
-USER_ERRORS = _user_errors()
+# What `python -m minivae …` reports as one line on stderr, without a traceback.
+USER_ERRORS = (ValueError, FileNotFoundError, PermissionError, CheckpointError, DataError)

@@ -43,11 +43,6 @@ def write_history(run_dir, history):
     return paths
 
 
-def read_history(path):
-    """history.json -> list of dicts (for lessons and plots)."""
-    return json.loads(Path(path).read_text())
-
-
 def summary_line(row, epochs):
     """One line per epoch: 'epoch  3/10  running 114.53  train 111.96 = 87.39 rec + 24.57 KL  test ...'."""
     width = len(str(epochs))

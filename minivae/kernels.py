@@ -32,7 +32,12 @@ Numba's default OpenMP layer (its threads spin after each update, taking the
 cores from the next matmuls) and 12.5–16 ms, erratic, under its "workqueue"
 layer (idle threads nap and wake, slowing the matmuls 10–20%); with the
 one-thread update it takes 11.8–12.2 ms and the matmuls run at full speed.
-The update is memory-bound: a second thread did not make it faster.
+The update is memory-bound (as fast as a bare copy-like pass over the same
+four arrays).  Split over two plain Python threads (the kernels release the
+GIL) it ran 1.5× faster on its own (1.64 vs 2.43 ms) but gained nothing
+inside training, where OpenBLAS's worker, still spinning after the last
+matmul, holds the second core; updating each layer right after its backward
+(its arrays still in cache) was 5–17% slower.
 """
 import os
 import warnings
@@ -53,7 +58,7 @@ NAMES = ("dense_forward", "dense_backward", "relu_forward", "relu_backward", "si
 __all__ = [*NAMES, "matmul", "set_backend", "get_backend", "warmup", "available_backends",
            "implementation", "thread_info"]
 BACKENDS = ("numpy", "numba")
-DEFAULT = "numba"          # bench: numba/numpy time 0.37 (doersch), 0.55 (pytorch-example)
+DEFAULT = "numba"          # bench: numba/numpy time 0.34–0.44 (doersch), 0.50–0.65 (pytorch-example)
 ENV_VAR = "MINIVAE_BACKEND"
 
 _backend = "numpy"

@@ -56,7 +56,7 @@ def test_kernel_rows(result):
 
 def test_presets(result):
     assert set(result["presets"]) == {"doersch", "pytorch-example"}
-    expected_backends = set(kernels.available_backends()) | {"gemm_floor"}
+    expected_backends = set(kernels.available_backends()) | {"gemm_floor", "floor+adam"}
     for name, p in result["presets"].items():
         assert set(p["backends"]) == expected_backends           # torch was turned off
         for b in p["backends"].values():
@@ -68,6 +68,9 @@ def test_presets(result):
         r = p["ratios"]
         assert positive(r["default/floor"])
         assert r["floor_fraction_achieved"] == pytest.approx(1 / r["default/floor"])
+        assert positive(r["default/floor+adam"]) and positive(r["floor+adam/floor"])
+        for k, (lo, hi) in p["ratio_quartiles"].items():
+            assert lo <= r[k] <= hi
         assert r["default/torch"] is None
     # 26 matrix products of the doersch step: 9 forward, 9 dW, 8 dx (none for the data)
     d = result["presets"]["doersch"]

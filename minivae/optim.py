@@ -64,7 +64,7 @@ class Adam:
     this form's ε̂ acts like 32ε), but training is chaotic enough that this
     alone sends two otherwise identical runs apart within 20 steps; with ε̂
     matched step by step they agree to 1e-13 over 100 steps
-    (`python tools/torch_reference.py --compare doersch 100`).
+    (`python tools/torch_reference.py --compare doersch --steps 100`).
     """
 
     def __init__(self, params, grads, lr=1e-3, beta1=0.9, beta2=0.999, adam_eps=1e-8,

@@ -1,19 +1,21 @@
 """The minivae VAE written in PyTorch: the reference for bench and for training.
 
-Not part of the package and never a dependency.  Two uses:
+Not part of the package and never a dependency.  Three uses:
 
     python tools/torch_reference.py --serve      # driven by `python -m minivae bench`
     python tools/torch_reference.py --train doersch --seed 0 --epochs 7
-                                                 # test -ELBO per epoch, for issue 3's
-                                                 # "within 2 nats of a reference"
+                                                 # test −ELBO per epoch, to compare
+                                                 # with `python -m minivae train`
+    python tools/torch_reference.py --compare doersch --steps 100
+                                                 # same start and batches: step by step
 
-  It builds the same network as
-minivae.VAE (MLP encoder with ReLUs, mu and log_var heads reading the last
-hidden layer, MLP decoder to Bernoulli logits), the same loss (mean over the
-batch of −ELBO in nats, Eq. 7 for the KL) and Adam with L2 decay added to the
-gradient, so that a training step does the same arithmetic in both libraries.
+It builds the same network as minivae.VAE (MLP encoder with ReLUs, mu and
+log_var heads reading the last hidden layer, MLP decoder to Bernoulli
+logits), the same loss (mean over the batch of −ELBO in nats, Eq. 7 for the
+KL) and Adam with L2 decay added to the gradient, so that a training step
+does the same arithmetic in both libraries (`--compare` checks it).
 
-It runs in a process of its own: in one process, PyTorch's OpenMP threads and
+The bench runs it in a process of its own: in one process, PyTorch's OpenMP threads and
 NumPy's OpenBLAS threads slowed each other (PyTorch by 15–25% here).
 """
 import json
@@ -114,7 +116,7 @@ def sparse_init_(model, std=0.1, sparse=15):
                 m.bias.zero_()
 
 
-def test_neg_elbo(model, x, gen, batch=1000):
+def mean_neg_elbo(model, x, gen, batch=1000):
     """Mean test −ELBO in nats, one ε per test image (as minivae's evaluate_elbo)."""
     total = 0.0
     with torch.no_grad():
@@ -143,7 +145,7 @@ def train(preset, seed, epochs, threads=2):
         for i in range(0, len(perm) - N + 1, N):
             trainer.step(x_train[perm[i:i + N]],
                          rng.standard_normal((N, p["z_dim"]), dtype=np.float32))
-        curve.append(test_neg_elbo(trainer.model, x_test, gen))
+        curve.append(mean_neg_elbo(trainer.model, x_test, gen))
         print(json.dumps({"preset": preset, "seed": seed, "epoch": epoch,
                           "test_neg_elbo": round(curve[-1], 2)}), flush=True)
     return curve
@@ -165,55 +167,71 @@ def compare(preset, steps, seed=0):
 
     The two Adams place ε differently (minivae.optim.Adam: Caffe's √v + ε after
     folding the bias correction into the step; PyTorch: √v̂ + ε), which is the
-    same as minivae with ε·√(1 − β2ᵗ) at step t.  Run both ways; prints the
-    largest relative difference of the loss over the steps and of the weights
-    at the end."""
+    same as minivae with ε·√(1 − β2ᵗ) at step t.  Runs both ways; prints and
+    returns, for each, the largest relative difference of the loss over the
+    steps and of the weights at the end."""
     from minivae.data import load_mnist
-    from minivae.model import VAE
-    from minivae.optim import Adam
     from minivae.presets import PRESETS
-    torch.set_default_dtype(torch.float64)
     p = PRESETS[preset]
     x_train = load_mnist("train", dtype=np.float64)[0]
-    for eps_as in ("caffe", "pytorch"):
-        ours = VAE(784, p["hidden"], p["z_dim"], init=p["init"], dtype=np.float64, seed=seed)
-        opt = Adam(ours.flat_params, ours.flat_grads, lr=p["lr"], beta1=p["beta1"],
-                   beta2=p["beta2"], weight_decay=p["weight_decay"])
-        trainer = Trainer(784, p["hidden"], p["z_dim"], p["lr"], p["beta1"], p["beta2"],
-                          p["weight_decay"], threads=2, fused=False)
-        named = _linears(trainer.model)
-        with torch.no_grad():
-            for name, m in named.items():
-                m.weight.copy_(torch.from_numpy(ours.params[f"{name}.W"].T))
-                m.bias.copy_(torch.from_numpy(ours.params[f"{name}.b"]))
-        rng, N, worst = np.random.default_rng(seed), p["batch_size"], 0.0
-        for t in range(1, steps + 1):
-            x = x_train[rng.integers(0, len(x_train), N)]
-            eps = rng.standard_normal((N, p["z_dim"]))
-            a, _ = ours.loss_and_grads(x, eps)
-            if eps_as == "pytorch":
-                opt.adam_eps = 1e-8 * np.sqrt(1 - p["beta2"] ** t)
-            opt.step()
-            b = trainer.step(x, eps)
-            worst = max(worst, abs(a - b) / abs(b))
-        diff = max(np.abs(ours.params[f"{n}.W"].T - m.weight.detach().numpy()).max()
-                   / np.abs(m.weight.detach().numpy()).max() for n, m in named.items())
-        print(json.dumps({"preset": preset, "steps": steps, "minivae_eps": eps_as,
-                          "max_rel_loss_diff": worst, "max_rel_weight_diff": float(diff)}))
+    results, dtype_before = [], torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        for eps_as in ("caffe", "pytorch"):
+            results.append(_compare_run(p, x_train, steps, seed, eps_as))
+            print(json.dumps({"preset": preset, **results[-1]}), flush=True)
+    finally:
+        torch.set_default_dtype(dtype_before)
+    return results
+
+
+def _compare_run(p, x_train, steps, seed, eps_as):
+    from minivae.model import VAE
+    from minivae.optim import Adam
+    ours = VAE(784, p["hidden"], p["z_dim"], init=p["init"], dtype=np.float64, seed=seed)
+    opt = Adam(ours.flat_params, ours.flat_grads, lr=p["lr"], beta1=p["beta1"],
+               beta2=p["beta2"], weight_decay=p["weight_decay"])
+    trainer = Trainer(784, p["hidden"], p["z_dim"], p["lr"], p["beta1"], p["beta2"],
+                      p["weight_decay"], threads=2, fused=False)
+    named = _linears(trainer.model)
+    with torch.no_grad():
+        for name, m in named.items():
+            m.weight.copy_(torch.from_numpy(ours.params[f"{name}.W"].T))
+            m.bias.copy_(torch.from_numpy(ours.params[f"{name}.b"]))
+    rng, N, worst, eps0 = np.random.default_rng(seed), p["batch_size"], 0.0, opt.adam_eps
+    for t in range(1, steps + 1):
+        x = x_train[rng.integers(0, len(x_train), N)]
+        eps = rng.standard_normal((N, p["z_dim"]))
+        ours_loss, _ = ours.loss_and_grads(x, eps)
+        if eps_as == "pytorch":
+            opt.adam_eps = eps0 * np.sqrt(1 - p["beta2"] ** t)
+        opt.step()
+        torch_loss = trainer.step(x, eps)
+        worst = max(worst, abs(ours_loss - torch_loss) / abs(torch_loss))
+    diff = max(np.abs(ours.params[f"{n}.W"].T - m.weight.detach().numpy()).max()
+               / np.abs(m.weight.detach().numpy()).max() for n, m in named.items())
+    return {"steps": steps, "minivae_eps": eps_as, "max_rel_loss_diff": worst,
+            "max_rel_weight_diff": float(diff)}
+
+
+def main(argv=None):
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--serve", action="store_true", help="the bench's worker process")
+    mode.add_argument("--train", metavar="PRESET", choices=("doersch", "pytorch-example"))
+    mode.add_argument("--compare", metavar="PRESET", choices=("doersch", "pytorch-example"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--epochs", type=int, default=7, help="--train: epochs")
+    ap.add_argument("--steps", type=int, default=100, help="--compare: steps")
+    a = ap.parse_args(argv)
+    if a.serve:
+        serve()
+    elif a.train:
+        train(a.train, a.seed, a.epochs)
+    else:
+        compare(a.compare, a.steps, a.seed)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--serve"]:
-        serve()
-    elif sys.argv[1:2] == ["--train"]:
-        import argparse
-        ap = argparse.ArgumentParser()
-        ap.add_argument("--train", required=True, choices=("doersch", "pytorch-example"))
-        ap.add_argument("--seed", type=int, default=0)
-        ap.add_argument("--epochs", type=int, default=7)
-        a = ap.parse_args()
-        train(a.train, a.seed, a.epochs)
-    elif sys.argv[1:2] == ["--compare"]:
-        compare(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 200)
-    else:
-        sys.exit(__doc__)
+    main()

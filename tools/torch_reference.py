@@ -22,9 +22,15 @@ import json
 import sys
 
 import numpy as np
-import torch
-from torch import nn
-from torch.nn import functional as F
+
+try:
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+except ImportError:
+    sys.exit("tools/torch_reference.py needs PyTorch, which minivae does not depend on; "
+             "install it, e.g. the CPU build: `python -m pip install torch "
+             "--index-url https://download.pytorch.org/whl/cpu`")
 
 
 def _mlp(sizes, relu_last):

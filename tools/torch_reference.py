@@ -15,8 +15,8 @@ logits), the same loss (mean over the batch of −ELBO in nats, Eq. 7 for the
 KL) and Adam with L2 decay added to the gradient, so that a training step
 does the same arithmetic in both libraries (`--compare` checks it).
 
-The bench runs it in a process of its own: in one process, PyTorch's OpenMP threads and
-NumPy's OpenBLAS threads slowed each other (PyTorch by 15–25% here).
+The bench runs it in a process of its own: in one process, PyTorch's OpenMP
+threads and NumPy's OpenBLAS threads slowed each other (PyTorch by 15–25% here).
 """
 import json
 import sys
@@ -31,6 +31,9 @@ except ImportError:
     sys.exit("tools/torch_reference.py needs PyTorch, which minivae does not depend on; "
              "install it, e.g. the CPU build: `python -m pip install torch "
              "--index-url https://download.pytorch.org/whl/cpu`")
+
+
+PRESET_NAMES = ("doersch", "pytorch-example")      # minivae.presets.PRESETS
 
 
 def _mlp(sizes, relu_last):
@@ -75,6 +78,12 @@ class Trainer:
         self.opt = torch.optim.Adam(self.model.parameters(), lr=lr, betas=(beta1, beta2),
                                     weight_decay=weight_decay, fused=fused)
 
+    @classmethod
+    def from_preset(cls, p, threads, x_dim=784, **kw):
+        """A Trainer for a minivae preset dict (minivae.presets.PRESETS[name])."""
+        return cls(x_dim, p["hidden"], p["z_dim"], p["lr"], p["beta1"], p["beta2"],
+                   p["weight_decay"], threads, **kw)
+
     def step(self, x, eps):
         self.opt.zero_grad(set_to_none=True)
         loss = self.model.loss(torch.from_numpy(x), torch.from_numpy(eps))
@@ -94,8 +103,7 @@ def serve(lines=sys.stdin, out=sys.stdout):
     "ready" + versions.  Then each line "N" runs N training steps and answers "done"."""
     cfg = json.loads(next(lines))
     X = np.load(cfg["x_path"])
-    trainer = Trainer(X.shape[1], cfg["hidden"], cfg["z_dim"], cfg["lr"], cfg["beta1"],
-                      cfg["beta2"], cfg["weight_decay"], cfg["threads"])
+    trainer = Trainer.from_preset(cfg, cfg["threads"], x_dim=X.shape[1])
     rng, N, K = np.random.default_rng(0), cfg["batch_size"], cfg["z_dim"]
     perm, i = rng.permutation(len(X)), 0
     print("ready", json.dumps(versions()), file=out, flush=True)
@@ -140,8 +148,7 @@ def train(preset, seed, epochs, threads=2):
     p = PRESETS[preset]
     x_train, _ = load_mnist("train")
     x_test, _ = load_mnist("test")
-    trainer = Trainer(784, p["hidden"], p["z_dim"], p["lr"], p["beta1"], p["beta2"],
-                      p["weight_decay"], threads, seed=seed)
+    trainer = Trainer.from_preset(p, threads, seed=seed)
     if p["init"] == "sparse":
         sparse_init_(trainer.model)
     gen = torch.Generator().manual_seed(seed + 1)
@@ -197,8 +204,7 @@ def _compare_run(p, x_train, steps, seed, eps_as):
     ours = VAE(784, p["hidden"], p["z_dim"], init=p["init"], dtype=np.float64, seed=seed)
     opt = Adam(ours.flat_params, ours.flat_grads, lr=p["lr"], beta1=p["beta1"],
                beta2=p["beta2"], weight_decay=p["weight_decay"])
-    trainer = Trainer(784, p["hidden"], p["z_dim"], p["lr"], p["beta1"], p["beta2"],
-                      p["weight_decay"], threads=2, fused=False)
+    trainer = Trainer.from_preset(p, threads=2, fused=False)
     named = _linears(trainer.model)
     with torch.no_grad():
         for name, m in named.items():
@@ -225,8 +231,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--serve", action="store_true", help="the bench's worker process")
-    mode.add_argument("--train", metavar="PRESET", choices=("doersch", "pytorch-example"))
-    mode.add_argument("--compare", metavar="PRESET", choices=("doersch", "pytorch-example"))
+    mode.add_argument("--train", metavar="PRESET", choices=PRESET_NAMES)
+    mode.add_argument("--compare", metavar="PRESET", choices=PRESET_NAMES)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--epochs", type=int, default=7, help="--train: epochs")
     ap.add_argument("--steps", type=int, default=100, help="--compare: steps")

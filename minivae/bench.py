@@ -134,10 +134,11 @@ def gemm_floor_runner(model, batch):
     return run, flop
 
 
-def adam_floor_runner(gemm_run, n_params, backend):
-    """The floor plus one Adam update over n_params float32 numbers per step: what
-    a step costs with nothing but the matrix products and the optimizer's pass
-    through memory (parameters, gradients and both moments: 7 × 4 bytes each)."""
+def adam_floor_runner(gemm_run, n_params, backend, cfg):
+    """The floor plus one Adam update (the preset's hyperparameters) over n_params
+    float32 numbers per step: what a step costs with nothing but the matrix
+    products and the optimizer's pass through memory (parameters, gradients and
+    both moments: 7 × 4 bytes each)."""
     update = kernels.implementation("adam_update", backend)
     rng = np.random.default_rng(2)      # not zeros: untouched zero pages would read for free
     p, g, m = (rng.standard_normal(n_params, dtype=np.float32) for _ in range(3))
@@ -146,7 +147,8 @@ def adam_floor_runner(gemm_run, n_params, backend):
     def run(n):
         for t in range(1, n + 1):
             gemm_run(1)
-            update(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, t, 5e-4)
+            update(p, g, m, v, cfg["lr"], cfg["beta1"], cfg["beta2"], 1e-8, t,
+                   cfg["weight_decay"])
     return run
 
 
@@ -205,7 +207,7 @@ def bench_preset(name, X, steps, repeats, threads, x_path):
         runners[b], model = minivae_runner(cfg, X, b)
     runners["gemm_floor"], flop = gemm_floor_runner(model, cfg["batch_size"])
     d = kernels.DEFAULT if kernels.DEFAULT in runners else "numpy"
-    runners["floor+adam"] = adam_floor_runner(runners["gemm_floor"], model.flat_params.size, d)
+    runners["floor+adam"] = adam_floor_runner(runners["gemm_floor"], model.flat_params.size, d, cfg)
     try:
         if x_path:
             runners["torch"], info = torch_runner(cfg, x_path, threads, workers)

@@ -18,22 +18,19 @@ so an interrupted write leaves the previous checkpoint intact.  Anything
 wrong with a file being read raises CheckpointError saying what.
 """
 import json
-import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_write
 from .errors import CheckpointError
 from .model import VAE
 from .optim import SGD, Adam
 
 FORMAT = "minivae-checkpoint"
 FORMAT_VERSION = 1
-_META_KEYS = ("format", "format_version", "model", "optimizer", "config", "epoch",
-              "rng_states", "history")
 _OPTIMIZERS = {"adam": (Adam, ("lr", "beta1", "beta2", "adam_eps", "weight_decay")),
                "sgd": (SGD, ("lr", "momentum", "weight_decay"))}
 
@@ -55,35 +52,6 @@ def rng_from_state(state):
 
 
 # --- writing -------------------------------------------------------------------
-def atomic_write(path, write):
-    """Call write(file_object) on a temporary file, fsync it, rename it to path.
-
-    The temporary file is removed if anything (even KeyboardInterrupt) stops
-    the write, so `path` always holds either the old or the new contents.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:                        # make the rename itself durable (POSIX only)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
 def _optimizer_spec(optimizer):
     for name, (cls, hyper) in _OPTIMIZERS.items():
         if type(optimizer) is cls:

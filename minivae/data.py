@@ -24,13 +24,10 @@ import numpy as np
 
 from .batches import binarize_dynamic, binarize_threshold, iterate_minibatches
 from .download import download_first
+from .errors import DataError
 
 __all__ = ["DataError", "FILES", "MIRRORS", "read_idx", "find_mnist", "load_mnist",
            "binarize_dynamic", "binarize_threshold", "iterate_minibatches"]
-
-
-class DataError(RuntimeError):
-    """MNIST is missing, corrupt, or could not be downloaded; the message says what to do."""
 
 
 FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),

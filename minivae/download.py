@@ -5,11 +5,8 @@ what is being fetched: the caller passes a `verify` function.
 """
 from __future__ import annotations
 
-import contextlib
 import http.client
-import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,38 +14,32 @@ from typing import Callable
 
 from tqdm import tqdm
 
+from .atomic import atomic_write
+
 CHUNK = 1 << 16   # bytes per read
 
 
 def download_to(url: str, dest, verify: Callable[[Path], object], timeout: float = 30.0) -> None:
     """Fetch `url` into `dest` so that `dest` appears complete and verified, or not at all.
 
-    The bytes go to a hidden temp file in dest's own directory (same
-    filesystem, so `os.replace` is atomic); `verify(tmp_path)` must raise if
-    the content is wrong. On any failure -- network error, bad content,
-    KeyboardInterrupt -- the temp file is removed and the exception re-raised,
-    and an existing `dest` is left untouched.
-    `timeout` (seconds) bounds each socket operation, not the whole transfer.
+    The bytes are written through minivae.atomic.atomic_write; `verify(tmp_path)`
+    must raise if the content is wrong.  On any failure -- network error, bad
+    content, KeyboardInterrupt -- nothing is left behind and an existing `dest`
+    is untouched.  `timeout` (seconds) bounds each socket operation, not the
+    whole transfer.
     """
     dest = Path(dest)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=timeout) as r:
+
+    def fetch(f):
+        with urllib.request.urlopen(url, timeout=timeout) as r:
             total = int(r.headers.get("Content-Length") or 0) or None
             with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
                       desc=dest.name, file=sys.stderr, leave=False) as bar:
                 while chunk := r.read(CHUNK):
                     f.write(chunk)
                     bar.update(len(chunk))
-            f.flush()
-            os.fsync(f.fileno())
-        verify(Path(tmp))
-        os.chmod(tmp, 0o644)   # mkstemp makes 0600; a data file should be world-readable
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+
+    atomic_write(dest, fetch, verify)
 
 
 def download_first(urls, dest, verify: Callable[[Path], object], timeout: float = 30.0) -> list:

@@ -1,5 +1,8 @@
 """Exceptions a user can cause; the command line prints them in one line."""
-from .data import DataError
+
+
+class DataError(RuntimeError):
+    """MNIST is missing, corrupt, or could not be downloaded; the message says what to do."""
 
 
 class CheckpointError(RuntimeError):

@@ -21,7 +21,7 @@ import io
 import json
 from pathlib import Path
 
-from .checkpoint import atomic_write
+from .atomic import atomic_write
 
 COLUMNS = ("epoch", "train_running_neg_elbo", "train_neg_elbo", "train_recon", "train_kl",
            "test_neg_elbo", "test_recon", "test_kl", "seconds", "eval_seconds")

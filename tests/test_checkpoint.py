@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minivae import checkpoint
+from minivae import atomic, checkpoint
 from minivae.checkpoint import load_checkpoint, read_meta, rng_from_state, rng_state, save_checkpoint
 from minivae.errors import CheckpointError
 from minivae.model import VAE
@@ -137,7 +137,7 @@ def test_interrupted_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch, 
 
     def fail(fd):
         raise stop
-    monkeypatch.setattr(checkpoint.os, "fsync", fail)
+    monkeypatch.setattr(atomic.os, "fsync", fail)
     with pytest.raises(type(stop)):
         _save(path, model2, opt2, epoch=2)
     monkeypatch.undo()
@@ -154,4 +154,4 @@ def test_write_replaces_atomically_and_leaves_no_temp_files(tmp_path):
     assert read_meta(tmp_path / "last.npz")["epoch"] == 2
     with np.load(tmp_path / "last.npz", allow_pickle=False) as z:     # a plain npz, no pickles
         assert {"format", "config", "param/mu.W", "optim/m"} <= set(z.files)
-    assert not any(Path(p).name.endswith(".tmp") for p in os.listdir(tmp_path))
+    assert not any(Path(p).name.endswith(".part") for p in os.listdir(tmp_path))

@@ -3,35 +3,29 @@
 Re-exported by `minivae.data`. Randomness comes only from the
 `np.random.Generator` passed in, so every draw is repeatable.
 """
-import operator
-
 import numpy as np
+
+from .checks import positive_int
 
 
 def _check_rng(rng):
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
 
 
 def _float_array(x) -> np.ndarray:
     x = np.asarray(x)
     if x.dtype.kind != "f":
-        raise TypeError(f"x must be a float array, got dtype {x.dtype}")
+        raise ValueError(f"x must be a float array, got dtype {x.dtype}")
     return x
 
 
-def _int(value, name: str, least: int) -> int:
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r}") from None
-    if value < least:
-        raise ValueError(f"{name} must be >= {least}, got {value}")
-    return value
-
-
 def binarize_dynamic(x, rng) -> np.ndarray:
-    """A fresh Bernoulli(x) draw per pixel, same dtype as x (Doersch §4.2: "redrawn every time").
+    """A fresh Bernoulli(x) draw per pixel, same dtype as x.
+
+    Used for the CVAE's input column, which §4.2 redraws every time a digit is
+    used, and for "dynamic binarization" of a VAE's training data (as in
+    Burda et al. 2016; beyond the paper, whose §4.1 VAE trains on grey levels).
 
     x: (...) float in [0, 1]; each call gives new 0/1 values with E[out] = x.
     """
@@ -58,7 +52,7 @@ def iterate_minibatches(n, batch_size, rng=None, shuffle=True, drop_last=False):
     drop_last=True skips a final batch shorter than `batch_size`.
     Arguments are checked at the call, not at the first `next()`.
     """
-    n, batch_size = _int(n, "n", 1), _int(batch_size, "batch_size", 1)
+    n, batch_size = positive_int("n", n), positive_int("batch_size", batch_size)
     if shuffle:
         _check_rng(rng)
     order = rng.permutation(n) if shuffle else np.arange(n, dtype=np.int64)

@@ -35,7 +35,7 @@ import numpy as np
 from . import kernels
 from .model import VAE
 from .optim import Adam
-from .presets import PRESETS
+from .config import PRESETS
 
 EPOCH = 60000           # MNIST training images
 TORCH_FILE = Path(__file__).resolve().parents[1] / "tools" / "torch_reference.py"

@@ -11,11 +11,14 @@ import sys
 
 # command -> (module, one-line help)
 COMMANDS = {
-    "gradcheck": ("minivae.gradcheck", "check every hand-derived gradient against finite differences"),
+    "gradcheck": ("minivae.commands.gradcheck", "check every hand-derived gradient against finite differences"),
     "bench": ("minivae.bench", "time kernels and training: numpy vs numba vs PyTorch vs the BLAS floor"),
     "train": ("minivae.commands.train", "train a VAE on MNIST, or resume a run (§4.1)"),
     "sample": ("minivae.commands.sample", "decode samples z ~ N(0, I) from a checkpoint (Fig. 7)"),
-    "evaluate": ("minivae.commands.evaluate", "test-set -ELBO and importance-sampled log p(x) (§2.3)"),
+    "evaluate": ("minivae.commands.evaluate", "test-set -ELBO (§2.3) and importance-sampled log P(X) (beyond the paper)"),
+    "exercise": ("minivae.commands.exercise", "copy an exercise stub (lessons/exercises/) to work on"),
+    "check": ("minivae.commands.check", "grade an exercise against finite differences and minivae's own code"),
+    "notebooks": ("minivae.commands.notebooks", "write every lesson as a Jupyter notebook, optionally executed"),
 }
 
 

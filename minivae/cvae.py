@@ -1,10 +1,13 @@
 """The conditional VAE of Doersch §3 (Eqs. 12–13, Fig. 6), as §4.2 builds it.
 
-    encoder  Q(z|Y, X) = N(mu(Y, X), diag exp(log_var(Y, X)))
-    z = mu + exp(½ log_var) ⊙ eps,  eps ~ N(0, I)     Eq. 10
-    decoder  P(Y|z, X) = Bernoulli(σ(f(z, X)))        Eq. 12 with §4.2's Bernoulli output
-    prior    P(z|X) = N(0, I), independent of X        Eq. 12
-    loss = −log P(Y|z, X) + D[Q(z|Y, X) ‖ N(0, I)]    −(Eq. 13), one z; Eq. 7
+    encoder  Q(z|Y, X) = N(mu(Y, X), Σ(Y, X)),  log_var = log diag Σ
+    z = mu + Σ^{1/2} ⊙ eps,  eps ~ N(0, I)             Eq. 10
+    decoder  P(Y|z, X) = Bernoulli(sig(f(z, X)))       Eq. 12 prints N(f(z, X), σ²I);
+                                                       §4.2 uses a Bernoulli output
+    prior    P(z|X) = N(0, I), independent of X        the prose after Eq. 13
+    loss = −log P(Y|z, X) + D[Q(z|Y, X) ‖ N(0, I)]    −(Eq. 13's right side), one z; Eq. 7
+
+(sig is the logistic sigmoid; σ is only the Gaussian decoder's noise.)
 
 Three towers, with hidden = (H0, H1, …, H_{L−1}) and J = join (§4.2's net:
 hidden = (1000, 500, 250), J = 1):
@@ -18,16 +21,16 @@ X enters Q and P only through the cond tower, so that tower's gradient is the
 sum of what flows back from both junctions.  Shapes: N batch, Dx = x_dim,
 Dy = y_dim, K = z_dim.
 """
-from typing import List, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from .checks import as_float_array, float_dtype, positive_int
-from .layers import INITS, Dense, ReLU
-from .losses import bernoulli_nll, kl_normal
+from .checks import as_float_array, float_dtype, integer, positive_int
+from .layers import Dense
+from .losses import ELBOTerms, bernoulli_nll, kl_normal
 from .mlp import bind_flat
-from .model import ELBOTerms
 from .reparam import Reparameterize
+from .tower import Tower, TowerCache, check_sizes, cond_tower
 from . import kernels
 
 SIDE, MIDDLE = 28, 13       # MNIST's width; the reference code's input column (of 0..27)
@@ -55,82 +58,10 @@ def merge_columns(x_col, y_rest, side=SIDE, column=MIDDLE):
     return np.insert(rest, column, x_col, axis=2).reshape(len(rest), -1)
 
 
-class TowerCache(NamedTuple):
-    dense: List                 # one DenseCache per layer
-    relu: List                  # one ActivationCache per ReLU (None where there is none)
-
-
-class Tower:
-    """Dense layers, ReLU after each (after the last only if relu_last).
-
-    join: index of the layer whose pre-activation gets an outside signal added
-    (before its ReLU); tap: index of the layer whose pre-activation is handed out.
-    """
-
-    def __init__(self, sizes, inits, relu_last, rng, dtype, join=None, tap=None):
-        self.layers = [Dense(a, b, init=i, rng=rng, dtype=dtype)
-                       for a, b, i in zip(sizes[:-1], sizes[1:], inits)]
-        n = len(self.layers)
-        self.relus = [ReLU() if (k < n - 1 or relu_last) else None for k in range(n)]
-        self.join, self.tap = join, tap
-
-    def forward(self, x, extra=None):
-        """x (N, d0), extra (N, d_join) or None -> (y, tapped pre-activation or None, cache)."""
-        dense, relu, tapped = [], [], None
-        for k, (layer, act) in enumerate(zip(self.layers, self.relus)):
-            x, c = layer.forward(x)
-            dense.append(c)
-            if k == self.join:
-                x = x + extra                               # the junction ⊕
-            if k == self.tap:
-                tapped = x
-            if act is not None:
-                x, c = act.forward(x)
-            relu.append(c if act is not None else None)
-        return x, tapped, TowerCache(dense, relu)
-
-    def backward(self, dy, cache, dtap=None, need_dx=True):
-        """dy (N, d_last), dtap (N, d_tap) or None -> (dx or None, dextra or None).
-
-        A sum's gradient passes unchanged to both addends, so dextra is the
-        gradient at the join layer's pre-activation, and dtap adds to it at the tap.
-        """
-        dextra = None
-        for k in reversed(range(len(self.layers))):
-            if self.relus[k] is not None:
-                dy = self.relus[k].backward(dy, cache.relu[k])
-            if k == self.tap and dtap is not None:
-                dy = dy + dtap
-            if k == self.join:
-                dextra = dy
-            dy = self.layers[k].backward(dy, cache.dense[k], need_dx=need_dx or k > 0)
-        return dy, dextra
-
-
 class EncoderCache(NamedTuple):
     tower: TowerCache           # Y (+ X at the junction) → last hidden layer
     mu: object                  # DenseCache of the mu head
     log_var: object             # DenseCache of the log_var head
-
-
-def cond_tower(x_dim, hidden, init, rng, dtype, tap=None, relu_last=False):
-    """X → H0 → … → H_{L−1} → H_{L−1}, linear last layer (relu_last for the regressor).
-
-    With init="sparse" the last layer gets the dense Gaussian init instead, as
-    in the reference code (whose layer "input4" has no sparse filler).
-    """
-    inits = [init] * len(hidden) + ["gaussian" if init == "sparse" else init]
-    return Tower((x_dim, *hidden, hidden[-1]), inits, relu_last, rng, dtype, tap=tap)
-
-
-def check_sizes(x_dim, y_dim, hidden, init):
-    """Validate the shared constructor arguments; return (x_dim, y_dim, hidden)."""
-    hidden = tuple(positive_int("hidden", h) for h in hidden)
-    if not hidden:
-        raise ValueError("hidden must list at least one layer width")
-    if init not in INITS:
-        raise ValueError(f"init must be one of {INITS}, got {init!r}")
-    return positive_int("x_dim", x_dim), positive_int("y_dim", y_dim), hidden
 
 
 class CVAE:
@@ -139,20 +70,21 @@ class CVAE:
     params: live dict, keys "cond.{i}.W/b", "encoder.{i}.W/b", "mu.W/b",
     "log_var.W/b", "decoder.{j}.W/b", each layer computing y = x @ W + b.
 
-    Departures from the reference code (SEED_EXPERIMENTS.md §4.2): both heads
-    read the encoder's last layer after its ReLU and the second one predicts
-    log σ² (the reference: before the ReLU, log σ) — the same family of Q.
+    Departures from the reference code (minivae.config says what it is): both
+    heads read the encoder's last layer after its ReLU and the second one
+    predicts log_var = log diag Σ (the reference: before the ReLU, the log of
+    the standard deviation) — the same family of Q.
     """
 
     def __init__(self, x_dim=28, y_dim=756, hidden=(1000, 500, 250), z_dim=30, join=1,
                  init="sparse", dtype=np.float32, seed=0):
         self.x_dim, self.y_dim, self.hidden = check_sizes(x_dim, y_dim, hidden, init)
         self.z_dim = positive_int("z_dim", z_dim)
-        if isinstance(join, bool) or not isinstance(join, (int, np.integer)) \
-                or not 0 <= join < len(self.hidden):
+        join = integer("join", join, least=0)
+        if join >= len(self.hidden):
             raise ValueError(f"join must be an index into hidden (0..{len(self.hidden) - 1}), "
                              f"got {join!r}")
-        self.join, self.init, self.dtype = int(join), init, float_dtype(dtype)
+        self.join, self.init, self.dtype = join, init, float_dtype(dtype)
         rng = np.random.default_rng(seed)
         L, H = len(self.hidden), self.hidden
         head_init = "gaussian" if init == "sparse" else init    # the reference's heads are dense
@@ -204,7 +136,7 @@ class CVAE:
         return self._encode(self._y(y, x.shape[0]), c_join)[:2]
 
     def decode(self, x, z):
-        """x (N, Dx), z (N, K) -> y_mean (N, Dy) = σ(f(z, X)), the mean of P(Y|z, X)."""
+        """x (N, Dx), z (N, K) -> y_mean (N, Dy) = sig(f(z, X)), the mean of P(Y|z, X)."""
         x = self._x(x)
         _, c_out, _ = self._cond(x)
         y_logits, _, _ = self.decoder.forward(self._z(z, x.shape[0], "z"), c_out)
@@ -218,30 +150,31 @@ class CVAE:
     def conditional_elbo(self, x, y, rng, n_samples=1):
         """Per-example right side of Eq. 13, with its two terms, in nats.
 
-        recon = E_{z~Q(z|Y,X)}[log P(Y|z, X)] averaged over n_samples draws;
-        kl = D[Q(z|Y, X) ‖ N(0, I)] in closed form (Eq. 7).  A lower bound on
-        log P(Y|X).
+        recon_nll = −E_{z~Q(z|Y,X)}[log P(Y|z, X)] averaged over n_samples draws;
+        kl = D[Q(z|Y, X) ‖ N(0, I)] in closed form (Eq. 7); elbo = −recon_nll − kl,
+        a lower bound on log P(Y|X).
         """
         n_samples = positive_int("n_samples", n_samples)
         x = self._x(x)
         y = self._y(y, x.shape[0])
         c_join, c_out, _ = self._cond(x)
         mu, log_var, _ = self._encode(y, c_join)
-        recon = np.zeros(x.shape[0], dtype=np.float64)
+        recon_nll = np.zeros(x.shape[0], dtype=np.float64)
         for _ in range(n_samples):
             z, _ = self.reparam.forward(mu, log_var, rng=rng)
             y_logits, _, _ = self.decoder.forward(z, c_out)
-            recon -= bernoulli_nll(y_logits, y)[0]
-        recon /= n_samples
+            recon_nll += bernoulli_nll(y_logits, y)[0]
+        recon_nll /= n_samples
         kl = kl_normal(mu, log_var)[0].astype(np.float64)
-        return ELBOTerms(recon - kl, recon, kl)
+        return ELBOTerms(-recon_nll - kl, recon_nll, kl)
 
     # -- training --------------------------------------------------------------
-    def loss_and_grads(self, x, y, eps):
+    def loss_and_grads(self, x, y, eps, copy=True):
         """Mean over the batch of −(Eq. 13's right side), one eps per example, in nats.
 
         x (N, Dx), y (N, Dy), both in [0, 1]; eps (N, K).  Returns (loss, grads),
-        grads keyed like params: live views that the next call overwrites.
+        grads keyed like params: copies, or with copy=False the live views into
+        flat_grads that the next call overwrites (see VAE.loss_and_grads).
         """
         x = self._x(x)
         N = x.shape[0]
@@ -265,4 +198,4 @@ class CVAE:
         _, dc_join = self.encoder.backward(dh, ec.tower, need_dx=False)   # (N, H_J)
         # X reaches the loss by two paths: both junctions' gradients meet in cond
         self.cond.backward(dc_out, cc, dtap=dc_join, need_dx=False)
-        return loss, self.grads
+        return loss, ({k: g.copy() for k, g in self.grads.items()} if copy else self.grads)

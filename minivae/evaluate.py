@@ -1,9 +1,14 @@
-"""Testing a trained VAE (Doersch §2.3): the ELBO, and log P(X) by importance sampling.
+"""Testing a trained VAE: the ELBO (Doersch §2.3), and log P(X) by importance sampling.
 
 The right side of Eq. 5 is a lower bound on log P(X).  Its gap is
-D[Q(z|X) ‖ P(z|X)], so a tighter number needs log P(X) itself.  §2.3 notes
-that sampling z from Q(z|X) instead of the prior makes estimating it
-tractable; with importance weights that estimate is unbiased in P(X):
+D[Q(z|X) ‖ P(z|X)], so a tighter number needs log P(X) itself.  §2.3 only
+says that sampling z from Q(z|X) estimates the *bound's* expectation far
+faster than sampling z from the prior; it gives no estimator of log P(X).
+The one here goes beyond the paper: importance sampling with weights
+P(z)/Q(z|X) (Rezende et al. 2014, "Stochastic backpropagation and approximate
+inference in deep generative models"), whose k-sample log-mean-exp is the
+bound of Burda et al. 2016 ("Importance weighted autoencoders").  The
+estimate of P(X) is unbiased:
 
     P(X) = E_{z~Q(z|X)}[ P(X|z) P(z) / Q(z|X) ]
     log P(X) ≈ log (1/k) Σᵢ exp(log P(X|zᵢ) + log P(zᵢ) − log Q(zᵢ|X)),  zᵢ ~ Q(z|X)
@@ -28,8 +33,10 @@ IS_ROWS = 4096      # decoder rows per pass in log_px_importance: bounds memory 
 def prepare(x, binarize, rng=None):
     """Test data as the model sees it: as is, thresholded at ½, or one fixed Bernoulli draw.
 
-    "dynamic" training redraws every pixel each time (§4.2); for a test set that
-    must not change between evaluations, one draw from `rng` is taken instead.
+    "dynamic" training redraws every pixel each time (dynamic binarization,
+    as in Burda et al. 2016; beyond the paper, whose §4.2 redraws only the
+    CVAE's input column); for a test set that must not change between
+    evaluations, one draw from `rng` is taken instead.
     """
     if binarize == "none":
         return x
@@ -45,25 +52,25 @@ def prepare(x, binarize, rng=None):
 def evaluate_elbo(model, x, rng, batch_size=1000) -> dict:
     """Mean over x (N, D) of −ELBO and its two parts, one ε per image (Eq. 5, Eq. 7).
 
-    Returns {"neg_elbo", "recon", "kl"} in nats (Python floats), with
-    recon = −log P(X|z) (positive) and neg_elbo = recon + kl.
+    Returns {"neg_elbo", "recon_nll", "kl"} in nats (Python floats), with
+    recon_nll = −log P(X|z) (positive) and neg_elbo = recon_nll + kl.
     """
     batch_size = positive_int("batch_size", batch_size)
     n = positive_int("number of examples", x.shape[0])
-    recon = kl = 0.0
+    recon_nll = kl = 0.0
     for start in range(0, n, batch_size):
         terms = model.elbo(x[start:start + batch_size], rng)
-        recon -= float(np.sum(terms.recon, dtype=np.float64))
+        recon_nll += float(np.sum(terms.recon_nll, dtype=np.float64))
         kl += float(np.sum(terms.kl, dtype=np.float64))
-    return {"neg_elbo": (recon + kl) / n, "recon": recon / n, "kl": kl / n}
+    return {"neg_elbo": (recon_nll + kl) / n, "recon_nll": recon_nll / n, "kl": kl / n}
 
 
 def importance_log_weights(model, xb, mu, log_var, eps):
-    """log P(X|z) + log P(z) − log Q(z|X) for S samples z = mu + σ ⊙ eps of each of B examples.
+    """log P(X|z) + log P(z) − log Q(z|X) for S samples z = mu + Σ^{1/2} ⊙ eps of each of B examples.
 
     xb (B, D); mu, log_var (B, K); eps (S, B, K)  ->  (S, B) float64.
     log Q(z|X) is written with eps itself, −½ Σ_k (log 2π + log_var_k + eps_k²):
-    recovering eps as (z − mu)/σ would cancel catastrophically when σ ≪ |mu|
+    recovering eps as (z − mu)/std would cancel catastrophically when std ≪ |mu|
     (a float32 model's confident posteriors), biasing every weight.
     """
     S, B, K = eps.shape

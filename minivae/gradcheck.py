@@ -1,6 +1,7 @@
-"""Gradient checking by central differences, as a feature users run.
+"""Gradient checking by central differences: the method every check uses.
 
-    python -m minivae gradcheck
+`python -m minivae gradcheck` (minivae/commands/gradcheck.py) runs it on
+every layer, loss and model; the tests and lesson 03 use it too.
 
 For a scalar function f of an array a, the numerical derivative of entry i is
 
@@ -16,8 +17,6 @@ from dividing rounding noise by zero, yet any entry wrong by more than the
 threshold times the gradient's scale fails.  In float64 with h = 1e-5 a
 correct gradient gives ~1e-9 or less.
 """
-import sys
-
 import numpy as np
 
 TINY = 1e-300
@@ -57,22 +56,3 @@ def numerical_grad(f, a, h=1e-5):
 def check(f, arrays, analytic, h=1e-5):
     """Max rel_error over several arrays: arrays[k] against analytic[k]."""
     return max(rel_error(g, numerical_grad(f, a, h)) for a, g in zip(arrays, analytic))
-
-
-def run(args=None):
-    """Run every check in minivae.gradchecks and print the table; exit 1 on failure."""
-    from .gradchecks import run_all
-    rows = run_all()
-    width = max(len(r[0]) for r in rows)
-    print(f"{'component':<{width}}  {'max rel. error':>14}  {'threshold':>9}  result")
-    failed = 0
-    for name, err, threshold in rows:
-        ok = err < threshold
-        failed += not ok
-        print(f"{name:<{width}}  {err:>14.2e}  {threshold:>9.0e}  {'pass' if ok else 'FAIL'}")
-    print(f"{len(rows) - failed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(run())

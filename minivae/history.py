@@ -1,15 +1,15 @@
 """Per-epoch training history: its columns, its files, its one-line summary.
 
-One dict per epoch, all losses in nats per image (−ELBO = recon + kl, recon
-= −log P(X|z), Eqs. 5 and 7):
+One dict per epoch, all losses in nats per image (−ELBO = recon_nll + kl,
+recon_nll = −log P(X|z), Eqs. 5 and 7):
 
     epoch                    1, 2, ...
     train_running_neg_elbo   mean of the minibatch losses during the epoch
                              (what the progress bar shows; the weights move meanwhile)
-    train_neg_elbo, train_recon, train_kl
+    train_neg_elbo, train_recon_nll, train_kl
                              at the end of the epoch, on a fixed set of up to
                              TRAIN_EVAL training images, one ε per image
-    test_neg_elbo, test_recon, test_kl
+    test_neg_elbo, test_recon_nll, test_kl
                              the same on the test set
     seconds, eval_seconds    wall-clock time of the epoch's training / evaluation
 
@@ -23,8 +23,8 @@ from pathlib import Path
 
 from .atomic import atomic_write
 
-COLUMNS = ("epoch", "train_running_neg_elbo", "train_neg_elbo", "train_recon", "train_kl",
-           "test_neg_elbo", "test_recon", "test_kl", "seconds", "eval_seconds")
+COLUMNS = ("epoch", "train_running_neg_elbo", "train_neg_elbo", "train_recon_nll", "train_kl",
+           "test_neg_elbo", "test_recon_nll", "test_kl", "seconds", "eval_seconds")
 TRAIN_EVAL = 10_000
 
 
@@ -49,6 +49,6 @@ def summary_line(row, epochs):
     line = f"epoch {row['epoch']:>{width}}/{epochs}  running {row['train_running_neg_elbo']:.2f}"
     for part in ("train", "test"):
         if row.get(f"{part}_neg_elbo") is not None:
-            line += (f"  {part} {row[f'{part}_neg_elbo']:.2f} = {row[f'{part}_recon']:.2f} rec"
+            line += (f"  {part} {row[f'{part}_neg_elbo']:.2f} = {row[f'{part}_recon_nll']:.2f} rec"
                      f" + {row[f'{part}_kl']:.2f} KL")
     return line + f"  ({row['seconds']:.1f} s + {row['eval_seconds']:.1f} s eval)"

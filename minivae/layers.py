@@ -25,7 +25,7 @@ def init_weights(init, fan_in, fan_out, rng, dtype, std=0.1, sparse=15):
     gaussian  W ~ N(0, std²), b = 0       the paper's reference code (std 0.1)
     sparse    as gaussian, but each weight kept with probability
               sparse / fan_out, else 0   (Caffe's `sparse` filler, which the
-              paper's MNIST nets use; see SEED_EXPERIMENTS.md)
+              reference code's MNIST nets use; see minivae.config)
     he        W ~ N(0, 2 / fan_in), b = 0                  (for ReLU nets)
     glorot    W ~ U(±√(6 / (fan_in + fan_out))), b = 0
     pytorch   W, b ~ U(±1/√fan_in)         (torch.nn.Linear's default)
@@ -103,7 +103,13 @@ class ReLU:
 
 
 class Sigmoid:
-    """y = σ(x);  dx = dy ⊙ y (1 − y)."""
+    """y = sig(x) = 1 / (1 + e^−x);  dx = dy ⊙ y (1 − y).
+
+    No model uses this layer: the decoders fold the sigmoid into the Bernoulli
+    loss (minivae.losses.bernoulli_nll), which is stable where a separate
+    sigmoid is not.  It stays as the simplest example of the layer contract,
+    forward(x) -> (y, cache) and backward(dy, cache) -> dx, and for exercise 2.
+    """
     params = grads = {}
 
     def forward(self, x):

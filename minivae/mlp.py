@@ -48,7 +48,12 @@ def bind_flat(named_layers, dtype):
     """Move every layer's params/grads into two flat vectors; return the dicts.
 
     named_layers: dict prefix -> layer.  Returns (params, grads, flat_params,
-    flat_grads) with params["prefix.W"] a view of flat_params.
+    flat_grads) with params["prefix.W"] a view of flat_params and
+    grads["prefix.W"] a view of flat_grads.
+
+    Beware: every backward pass writes into these same gradient views, so a
+    gradient kept from one call is overwritten by the next.  That is why the
+    models' loss_and_grads hand out copies unless called with copy=False.
     """
     total = sum(p.size for layer in named_layers.values() for p in layer.params.values())
     flat_params = np.empty(total, dtype=dtype)

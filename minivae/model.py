@@ -1,33 +1,26 @@
 """The variational autoencoder of Doersch §2 (Fig. 4 to train, Fig. 5 to test).
 
-    encoder Q(z|X) = N(mu(X), diag exp(log_var(X)))        §2.2
-    z = mu + exp(½ log_var) ⊙ eps,   eps ~ N(0, I)          Eq. 10
-    decoder P(X|z) = Bernoulli(σ(f(z)))  or  N(f(z), σ² I)  Eq. 1
+    encoder Q(z|X) = N(mu(X), Σ(X)),  log_var = log diag Σ  §2.2
+    z = mu + Σ^{1/2} ⊙ eps,   eps ~ N(0, I)                 Eq. 10
+    decoder P(X|z) = Bernoulli(sig(f(z)))  or  N(f(z), σ² I) §1.1 after Eq. 1
     loss = −log P(X|z) + D[Q(z|X) ‖ N(0, I)]                −(Eq. 9), Eq. 7
+
+sig is the logistic sigmoid; σ is only ever the decoder's noise (§2.4.3).
 
 For x_dim=784, hidden=(1000, 500, 250), z_dim=30 this is the network of §4.1:
 784 → 1000 → 500 → 250 → (mu, log_var) ∈ R³⁰, z → 250 → 500 → 1000 → 784.
 Shapes: N batch, D = x_dim, K = z_dim.
 """
-from typing import NamedTuple
-
 import numpy as np
 
 from .checks import as_float_array, float_dtype, positive_int
 from .layers import INITS, Dense
-from .losses import bernoulli_nll, gaussian_nll, kl_normal
+from .losses import ELBOTerms, bernoulli_nll, gaussian_nll, kl_normal  # noqa: F401 (ELBOTerms re-exported)
 from .mlp import MLP, bind_flat
 from .reparam import Reparameterize
 from . import kernels
 
 LIKELIHOODS = ("bernoulli", "gaussian")
-
-
-class ELBOTerms(NamedTuple):
-    """Per-example terms of Eq. 5's right side, in nats: elbo = recon − kl."""
-    elbo: np.ndarray        # (N,)
-    recon: np.ndarray       # (N,) E_{z~Q}[log P(X|z)], averaged over the samples drawn
-    kl: np.ndarray          # (N,) D[Q(z|X) ‖ P(z)], closed form (Eq. 7)
 
 
 class VAE:
@@ -36,10 +29,11 @@ class VAE:
     params: dict of live arrays, keys "encoder.{i}.W/b", "mu.W/b", "log_var.W/b",
     "decoder.{j}.W/b", each layer computing y = x @ W + b.
 
-    Departure from the paper's reference code (SEED_EXPERIMENTS.md): there the
-    log σ head reads the last encoder layer *before* its ReLU and predicts
-    log σ; here both heads read it after the ReLU, and the head predicts
-    log_var = log σ² = 2 log σ.  The family of Q is the same.
+    Departure from the paper's reference code (minivae.config says what that
+    code is): there the second head reads the last encoder layer *before* its
+    ReLU and predicts the log of Q's standard deviation; here both heads read
+    it after the ReLU, and the head predicts log_var = log diag Σ, twice that.
+    The family of Q is the same.
     """
 
     def __init__(self, x_dim=784, hidden=(1000, 500, 250), z_dim=30, likelihood="bernoulli",
@@ -104,7 +98,7 @@ class VAE:
         return mu, log_var
 
     def decode(self, z):
-        """z (N, K) -> x_mean (N, D): E[X|z], i.e. σ(logits) or f(z)."""
+        """z (N, K) -> x_mean (N, D): E[X|z], i.e. sig(logits) or f(z)."""
         out, _ = self.decoder.forward(self._z(z, None, "z"))
         return kernels.sigmoid(out) if self.likelihood == "bernoulli" else out
 
@@ -127,29 +121,32 @@ class VAE:
     def elbo(self, x, rng, n_samples=1):
         """Per-example ELBO (Eq. 5, right side) with its two terms, in nats.
 
-        The reconstruction term is averaged over n_samples draws z ~ Q(z|X);
-        the KL term is exact (Eq. 7).
+        recon_nll = −E_{z~Q}[log P(X|z)] is averaged over n_samples draws
+        z ~ Q(z|X); the KL term is exact (Eq. 7); elbo = −recon_nll − kl.
         """
         n_samples = positive_int("n_samples", n_samples)
         mu, log_var = self.encode(x)
         kl = kl_normal(mu, log_var)[0]
-        recon = np.zeros(x.shape[0], dtype=np.float64)
+        recon_nll = np.zeros(x.shape[0], dtype=np.float64)
         for _ in range(n_samples):
             z, _ = self.reparam.forward(mu, log_var, rng=rng)
             out, _ = self.decoder.forward(z)
-            recon -= self._nll(out, x)[0]
-        recon /= n_samples
+            recon_nll += self._nll(out, x)[0]
+        recon_nll /= n_samples
         kl = kl.astype(np.float64)
-        return ELBOTerms(recon - kl, recon, kl)
+        return ELBOTerms(-recon_nll - kl, recon_nll, kl)
 
     # -- training --------------------------------------------------------------
-    def loss_and_grads(self, x, eps):
-        """Mean over the batch of −ELBO with one eps per example (Eq. 10), in nats.
+    def loss_and_grads(self, x, eps, copy=True):
+        """Mean over the batch of −(Eq. 9) with one eps per example (Eq. 10), in nats.
 
         x (N, D) in [0, 1] for the Bernoulli likelihood; eps (N, K).
-        Returns (loss, grads): grads has the keys and shapes of params.  The
-        grad arrays are views into one buffer that the next call overwrites;
-        copy them to keep them.
+        Returns (loss, grads): grads has the keys and shapes of params.
+        Backward always writes into model.grads, whose arrays are views into
+        the one flat vector model.flat_grads (mlp.bind_flat) that the optimizer
+        reads.  copy=True (the default) hands out copies, safe to keep; with
+        copy=False the returned arrays ARE those views, and the next call
+        overwrites them (the training loop's choice: no 11 MB copy per step).
         """
         x = self._x(x)
         N = x.shape[0]
@@ -171,4 +168,4 @@ class VAE:
         dh = self.mu_head.backward(dmu, c_mu)               # (N, H)
         dh += self.log_var_head.backward(dlv, c_lv)
         self.encoder.backward(dh, enc, need_dx=False)
-        return loss, self.grads
+        return loss, ({k: g.copy() for k, g in self.grads.items()} if copy else self.grads)

@@ -9,6 +9,7 @@ every layer's W and b are views of (see mlp.bind_flat).
 import numpy as np
 
 from . import kernels
+from .checks import real
 
 
 def _check_flat(params, grads):
@@ -21,9 +22,9 @@ def _check_flat(params, grads):
 
 
 def _check_hyper(**values):
+    """Each value a finite number in [low, high) (minivae.checks.real)."""
     for name, (value, low, high) in values.items():
-        if not (np.isfinite(value) and low <= value < high):
-            raise ValueError(f"{name} must lie in [{low}, {high}), got {value!r}")
+        real(name, value, low, high)
 
 
 class SGD:

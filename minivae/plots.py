@@ -52,7 +52,7 @@ def plot_history(history, path):
     ax1.plot(*series("train_running_neg_elbo"), ":", color="gray", label="train (running mean)")
     for part, style in (("train", "o--"), ("test", "s-")):      # colour = quantity, style = set
         ax1.plot(*series(f"{part}_neg_elbo"), style, color="C0", ms=3, label=part)
-        ax2.plot(*series(f"{part}_recon"), style, color="C1", ms=3, label=f"{part} −log P(X|z)")
+        ax2.plot(*series(f"{part}_recon_nll"), style, color="C1", ms=3, label=f"{part} −log P(X|z)")
         ax2.plot(*series(f"{part}_kl"), style, color="C2", ms=3, label=f"{part} KL")
     ax1.set(xlabel="epoch", ylabel="−ELBO (nats per image)", title="−ELBO")
     ax2.set(xlabel="epoch", ylabel="nats per image", title="reconstruction and KL")

@@ -1,6 +1,6 @@
 """The regressor baseline of Doersch §3 and §4.2 (the blurry half of Fig. 8).
 
-    P(Y|X) = Π_d Bernoulli(Y_d | σ(g(X))_d)       one prediction per input
+    P(Y|X) = Π_d Bernoulli(Y_d | sig(r(X))_d)     one prediction r(X) per input
     loss   = −log P(Y|X), summed over the Dy outputs, averaged over the batch
 
 It is the CVAE's conditioning tower followed by the CVAE's decoder without
@@ -15,7 +15,7 @@ Shapes: N batch, Dx = x_dim, Dy = y_dim.
 import numpy as np
 
 from .checks import as_float_array, float_dtype
-from .cvae import Tower, check_sizes, cond_tower
+from .tower import Tower, check_sizes, cond_tower
 from .losses import bernoulli_nll
 from .mlp import bind_flat
 from . import kernels
@@ -60,7 +60,7 @@ class Regressor:
         return y_logits, (cc, dc)
 
     def predict(self, x):
-        """x (N, Dx) -> y_mean (N, Dy) = σ(g(X)): the per-pixel probabilities."""
+        """x (N, Dx) -> y_mean (N, Dy) = sig(r(X)): the per-pixel probabilities."""
         return kernels.sigmoid(self._forward(self._x(x))[0])
 
     def nll(self, x, y):
@@ -69,11 +69,12 @@ class Regressor:
         y_logits, _ = self._forward(x)
         return bernoulli_nll(y_logits, self._y(y, x.shape[0]))[0].astype(np.float64)
 
-    def loss_and_grads(self, x, y):
+    def loss_and_grads(self, x, y, copy=True):
         """Mean over the batch of −log P(Y|X), in nats; x (N, Dx), y (N, Dy) in [0, 1].
 
-        Returns (loss, grads): grads keyed like params, live views that the
-        next call overwrites.
+        Returns (loss, grads): grads keyed like params: copies, or with
+        copy=False the live views into flat_grads that the next call
+        overwrites (see VAE.loss_and_grads).
         """
         x = self._x(x)
         N = x.shape[0]
@@ -83,4 +84,4 @@ class Regressor:
         loss = float(np.mean(nll, dtype=np.float64))
         dh, _ = self.decoder.backward(dlogits * self.dtype.type(1.0 / N), dc)   # (N, H_{L−1})
         self.cond.backward(dh, cc, need_dx=False)
-        return loss, self.grads
+        return loss, ({k: g.copy() for k, g in self.grads.items()} if copy else self.grads)

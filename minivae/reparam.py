@@ -1,15 +1,17 @@
 """Reparameterization trick as a layer of its own (Doersch §2.2, Eq. 10, Fig. 4).
 
-    z = mu + exp(½ log_var) ⊙ eps,      eps ~ N(0, I)
+    z = mu + Σ^{1/2} ⊙ eps = mu + std ⊙ eps,   std = exp(½ log_var),   eps ~ N(0, I)
 
-Sampling z directly from N(mu, diag exp(log_var)) is a node backpropagation
+Sampling z directly from N(mu, Σ), Σ = diag exp(log_var), is a node backpropagation
 cannot pass (Fig. 4, left).  Drawing eps outside the network makes z a
 deterministic, differentiable function of (mu, log_var) (Fig. 4, right):
 
     ∂z/∂mu = 1,      ∂z/∂log_var = ½ exp(½ log_var) ⊙ eps = ½ (z − mu)
 
-log_var is always log σ² (the paper's reference code carries log σ instead;
-the two differ by a factor of 2 and nothing else).
+log_var is always log diag Σ, the log of the variance (the paper's reference
+code carries the log of the standard deviation instead; the two differ by a
+factor of 2 and nothing else).  σ is not used here: in minivae, as in the
+paper, σ is only the Gaussian decoder's noise (§2.4.3).
 """
 from typing import NamedTuple
 

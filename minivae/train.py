@@ -1,201 +1,217 @@
-"""Training a VAE on MNIST: configuration, setup, resuming (Doersch §2.2, §4.1).
+"""Training a VAE on MNIST: the epoch loop, resuming, and `train()` (Doersch §2.2, §4.1).
 
     result = train(TrainConfig.from_preset("pytorch-example", epochs=2))
     result.history[-1]["test_neg_elbo"]        # nats, measured on the test set
 
-Each step minimizes −ELBO (Eq. 9 averaged over a minibatch, Fig. 4 right) by
-`model.loss_and_grads(x, eps)` then `optimizer.step()`; see trainloop.py.
+The objective is Eq. 8: an expectation over the data X ~ D of the per-example
+bound.  Each step estimates it on a minibatch, one ε per example: the loss is
+−(Eq. 9) averaged over the batch, and its gradient comes from
+`model.loss_and_grads(x, eps)` (Fig. 4, right); `optimizer.step()` then moves
+the weights.  The same step written out by hand, with nothing hidden, is the
+"training step" cell of lessons/03_reparam.py: read that first.
 
-Reproducibility: `seed` feeds one np.random.SeedSequence whose children are
-separate streams for initialization, shuffling, ε and binarization, so one
-use of randomness never shifts another.  Their states go into every
-checkpoint, which makes a resumed run bit-identical to an uninterrupted one.
-Evaluation and figures draw from further children derived from (seed, epoch),
-so they never disturb training.
+Reading order of this module: `train_epoch` (the loop over minibatches), then
+`Run` (evaluation, figures, checkpoints, the loop over epochs, resuming), then
+`train()`.  The configuration, seeds and model/optimizer construction are in
+minivae/config.py.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from tqdm import tqdm
 
-from .checkpoint import load_checkpoint
-from .evaluate import BINARIZE
-from .layers import INITS
-from .model import LIKELIHOODS, VAE
-from .optim import SGD, Adam
-from .presets import PRESETS
+from .checkpoint import load_checkpoint, rng_from_state, rng_state, save_checkpoint
+from .config import (STREAMS, TrainConfig, build_model, build_optimizer, check_resume,  # noqa: F401
+                     default_run_dir, derived_rng, streams_from_seed)
+from .data import binarize_dynamic, binarize_threshold, iterate_minibatches, load_mnist
+from .errors import CheckpointError
+from .evaluate import evaluate_elbo, prepare
+from .history import COLUMNS, TRAIN_EVAL, summary_line, write_history
+from .model import VAE
 
-STREAMS = ("init", "shuffle", "eps", "binarize")        # SeedSequence(seed).spawn(4), in order
-OPTIMIZERS = ("adam", "sgd")
-# Fields a resumed run may change: where things are, and how long and how often.
-RESUMABLE = ("epochs", "out_dir", "data_dir", "test_subset", "eval_every", "images", "preset")
-
-
-def _pos_int(name, v, allow_none=False):
-    if v is None and allow_none:
-        return None
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    return int(v)
+# keys of derived_rng(seed, KEY, ...): evaluation ε, the fixed binarizations, figures
+EVAL_KEY, TEST_BIN_KEY, TRAIN_BIN_KEY, RECON_KEY, SAMPLES_KEY = range(5)
 
 
-def _real(name, v, low, high, low_open=False):
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {v!r}") from None
-    if not (math.isfinite(v) and (v > low if low_open else v >= low) and v < high):
-        interval = f"{'(' if low_open else '['}{low}, {high})"
-        raise ValueError(f"{name} must lie in {interval}, got {v!r}")
-    return v
+def train_epoch(model, optimizer, x, batch_size, streams, dynamic=False, desc="epoch",
+                progress=True):
+    """One pass over the shuffled rows of x (N, D); returns the mean minibatch −ELBO.
+
+    streams: the "shuffle", "eps" and "binarize" Generators (config.STREAMS).
+    dynamic: redraw a Bernoulli binarization of every minibatch (Burda et al.
+    2016's dynamic binarization; beyond the paper, whose §4.1 VAE trains on
+    grey levels).
+    """
+    n = x.shape[0]
+    buf = np.empty((min(batch_size, n), x.shape[1]), dtype=x.dtype)   # reused minibatch
+    total = 0.0
+    bar = tqdm(total=-(-n // batch_size), desc=desc, unit="batch", leave=False, mininterval=0.5,
+               file=sys.stderr, disable=not progress)
+    with bar:
+        for step, idx in enumerate(iterate_minibatches(n, batch_size, streams["shuffle"])):
+            xb = np.take(x, idx, axis=0, out=buf[:len(idx)], mode="clip")         # (N, D)
+            if dynamic:
+                xb = binarize_dynamic(xb, streams["binarize"])
+            eps = streams["eps"].standard_normal((len(idx), model.z_dim), dtype=model.dtype)  # (N, K)
+            loss, _ = model.loss_and_grads(xb, eps, copy=False)
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"−ELBO became {loss} in {desc}, step {step + 1}; "
+                                         "training diverged (try a smaller --lr)")
+            # The hand-off: backward has just filled model.flat_grads, the one flat
+            # vector that every layer's `grads` entries are views into
+            # (mlp.bind_flat); the optimizer reads it and updates model.flat_params,
+            # which every layer's W and b are views into, in place, in one pass.
+            optimizer.step()
+            total += loss * len(idx)
+            if progress:
+                bar.set_postfix_str(f"-ELBO {total / (step * batch_size + len(idx)):.2f}",
+                                    refresh=False)
+                bar.update()
+    return total / n
 
 
-def _choice(name, v, options):
-    if v not in options:
-        raise ValueError(f"{name} must be one of {', '.join(options)}; got {v!r}")
-    return v
+def _load_data(config, x_train, x_test):
+    """(x_train, x_test or None): given arrays, else MNIST; subsets applied."""
+    dtype = np.dtype(config.dtype)
+    if x_train is None:
+        x_train, _ = load_mnist("train", config.data_dir, dtype=dtype)
+        if x_test is None:
+            x_test, _ = load_mnist("test", config.data_dir, dtype=dtype)
+    for name, x in (("x_train", x_train), ("x_test", x_test)):
+        if x is not None and not (isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype == dtype
+                                  and len(x) > 0):
+            raise ValueError(f"{name} must be a non-empty 2-D {dtype} array (the config's "
+                             f"dtype), got {getattr(x, 'dtype', type(x).__name__)} "
+                             f"{getattr(x, 'shape', '')}")
+    for name, x, n in (("subset", x_train, config.subset), ("test_subset", x_test, config.test_subset)):
+        if n is not None and x is not None and n > len(x):
+            raise ValueError(f"{name} is {n}, but only {len(x)} images are there")
+    x_train = x_train[:config.subset]
+    x_test = None if x_test is None else x_test[:config.test_subset]
+    if x_test is not None and x_test.shape[1] != x_train.shape[1]:
+        raise ValueError(f"x_test has {x_test.shape[1]} columns, x_train {x_train.shape[1]}")
+    return x_train, x_test
 
 
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run.  Defaults: the paper's §4.1 net."""
-    hidden: tuple = (1000, 500, 250)
-    z_dim: int = 30
-    likelihood: str = "bernoulli"
-    sigma: float = 1.0                  # Gaussian likelihood only (§2.4.3)
-    init: str = "sparse"
-    batch_size: int = 100
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    beta1: float = 0.9
-    beta2: float = 0.999
-    weight_decay: float = 5e-4
-    momentum: float = 0.9               # SGD only
-    epochs: int = 10
-    binarize: str = "none"              # "none" | "dynamic" | "threshold"
-    seed: int = 0
-    dtype: str = "float32"
-    subset: int | None = None           # train on the first n training images
-    data_dir: str | None = None
-    out_dir: str | None = None          # None: runs/<preset or custom>-<timestamp>
-    test_subset: int | None = None      # evaluate on the first n test images
-    eval_every: int = 1                 # epochs between evaluations (the last always)
-    images: bool = True                 # write recon/samples figures each evaluation
-    preset: str | None = None           # name only, for the default out_dir
+class Run:
+    """One training run's state: config, model, optimizer, streams, history, data."""
 
-    def __post_init__(self):
-        if isinstance(self.hidden, (int, np.integer)):
-            self.hidden = (self.hidden,)
-        try:
-            self.hidden = tuple(_pos_int("hidden sizes", h) for h in self.hidden)
-        except TypeError:
-            raise ValueError(f"hidden must be a sequence of layer sizes, got {self.hidden!r}") from None
-        self.z_dim = _pos_int("z_dim", self.z_dim)
-        self.likelihood = _choice("likelihood", self.likelihood, LIKELIHOODS)
-        self.sigma = _real("sigma", self.sigma, 0, math.inf, low_open=True)
-        self.init = _choice("init", self.init, INITS)
-        self.batch_size = _pos_int("batch_size", self.batch_size)
-        self.optimizer = _choice("optimizer", self.optimizer, OPTIMIZERS)
-        self.lr = _real("lr", self.lr, 0, math.inf, low_open=True)
-        self.beta1 = _real("beta1", self.beta1, 0, 1)
-        self.beta2 = _real("beta2", self.beta2, 0, 1)
-        self.weight_decay = _real("weight_decay", self.weight_decay, 0, math.inf)
-        self.momentum = _real("momentum", self.momentum, 0, 1)
-        self.epochs = _pos_int("epochs", self.epochs)
-        self.binarize = _choice("binarize", self.binarize, BINARIZE)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-        self.seed = int(self.seed)
-        try:
-            dtype = str(np.dtype(self.dtype)) if self.dtype is not None else None
-        except TypeError:
-            dtype = self.dtype
-        self.dtype = _choice("dtype", dtype, ("float32", "float64"))
-        self.subset = _pos_int("subset", self.subset, allow_none=True)
-        self.test_subset = _pos_int("test_subset", self.test_subset, allow_none=True)
-        self.eval_every = _pos_int("eval_every", self.eval_every)
-        self.images = bool(self.images)
-        for name in ("data_dir", "out_dir"):
-            if getattr(self, name) is not None:
-                setattr(self, name, str(getattr(self, name)))
+    def __init__(self, config, run_dir, model, optimizer, streams, history, epoch,
+                 x_train, x_test, last_checkpoint=None):
+        self.config = dataclasses.replace(config, out_dir=str(run_dir))
+        self.run_dir, self.model, self.optimizer = run_dir, model, optimizer
+        self.streams, self.history, self.epoch = streams, history, epoch
+        self.last_checkpoint = last_checkpoint      # path of the newest good checkpoint
+        b, seed = config.binarize, config.seed
+        # threshold: binarize once; dynamic: a fresh draw per batch, in train_epoch
+        self.x_train = binarize_threshold(x_train) if b == "threshold" else x_train
+        self.eval_sets = {"train": prepare(x_train[:TRAIN_EVAL], b, derived_rng(seed, TRAIN_BIN_KEY))}
+        if x_test is not None:
+            self.eval_sets["test"] = prepare(x_test, b, derived_rng(seed, TEST_BIN_KEY))
 
     @classmethod
-    def from_preset(cls, name, **overrides):
-        """The named preset (minivae.presets.PRESETS) with some fields replaced."""
-        if name not in PRESETS:
-            raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-        return cls.from_dict({**PRESETS[name], "preset": name, **overrides})
+    def fresh(cls, config, run_dir, x_train=None, x_test=None):
+        x_train, x_test = _load_data(config, x_train, x_test)
+        streams = streams_from_seed(config.seed)
+        model = build_model(config, x_train.shape[1], streams["init"])
+        return cls(config, run_dir, model, build_optimizer(config, model), streams, [], 0,
+                   x_train, x_test)
 
     @classmethod
-    def from_dict(cls, d):
-        """Inverse of `to_dict`; unknown keys are an error (a ValueError)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown training option(s): {', '.join(unknown)}")
-        return cls(**d)
+    def resumed(cls, config, run_dir, model, optimizer, meta, x_train=None, x_test=None):
+        x_train, x_test = _load_data(config, x_train, x_test)
+        if x_train.shape[1] != model.x_dim:
+            raise ValueError(f"the checkpoint's model takes {model.x_dim} inputs, the data has "
+                             f"{x_train.shape[1]}")
+        missing = [s for s in STREAMS if s not in meta["rng_states"]]
+        if missing:
+            raise CheckpointError(f"the checkpoint lacks the state of stream(s) {missing}")
+        streams = {s: rng_from_state(meta["rng_states"][s]) for s in STREAMS}
+        history = [row for row in meta["history"] if row.get("epoch", 0) <= meta["epoch"]]
+        return cls(config, run_dir, model, optimizer, streams, history, meta["epoch"],
+                   x_train, x_test, last_checkpoint=meta.get("path"))
 
-    def to_dict(self):
-        """JSON-ready dict (hidden as a list)."""
-        d = dataclasses.asdict(self)
-        d["hidden"] = list(self.hidden)
-        return d
+    # -- one epoch's evaluation, figures, checkpoint ------------------------------
+    def _evaluate(self, epoch):
+        row = {}
+        for i, (part, x) in enumerate(self.eval_sets.items()):
+            r = evaluate_elbo(self.model, x, derived_rng(self.config.seed, EVAL_KEY, epoch, i))
+            row.update({f"{part}_{k}": v for k, v in r.items()})
+        return row
+
+    def _figures(self, epoch):
+        from .plots import plot_history, save_grid
+        model, seed, d = self.model, self.config.seed, self.run_dir
+        if model.x_dim == 784:
+            x = self.eval_sets.get("test", self.eval_sets["train"])[:50]
+            recon = model.reconstruct(x, derived_rng(seed, RECON_KEY, epoch))
+            pairs = np.concatenate([np.concatenate([x[i:i + 10], recon[i:i + 10]])
+                                    for i in range(0, len(x), 10)])
+            save_grid(pairs, d / f"recon_epoch{epoch:03d}.png", rows=-(-len(pairs) // 10),
+                      title=f"epoch {epoch}: digits (odd rows) and reconstructions (even rows)")
+            samples = model.sample(100, derived_rng(seed, SAMPLES_KEY))   # same z every epoch
+            save_grid(samples, d / f"samples_epoch{epoch:03d}.png",
+                      title=f"epoch {epoch}: decoded z ~ N(0, I) (Fig. 7)")
+        plot_history(self.history, d / "loss_curve.png")
+
+    def _save(self, epoch):
+        path = self.run_dir / "last.npz"
+        states = {name: rng_state(g) for name, g in self.streams.items()}
+        save_checkpoint(path, self.model, self.optimizer, self.config.to_dict(), epoch,
+                        states, self.history)
+        self.last_checkpoint = path
+
+    # -- all epochs ----------------------------------------------------------------
+    def loop(self, progress=True):
+        cfg, say = self.config, (print if progress else (lambda *a, **k: None))
+        if self.epoch >= cfg.epochs:
+            say(f"already trained for {self.epoch} epochs (epochs={cfg.epochs}); nothing to do")
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        m = self.model
+        sizes = "-".join(map(str, (m.x_dim, *m.hidden, m.z_dim)))
+        say(f"run directory {self.run_dir}\nVAE {sizes} ({m.likelihood}, {m.dtype.name}, "
+            f"{m.flat_params.size:,} parameters); {len(self.x_train)} training images, "
+            f"{len(self.eval_sets.get('test', ()))} test images; epochs {self.epoch + 1}..{cfg.epochs}",
+            flush=True)
+        try:
+            for epoch in range(self.epoch + 1, cfg.epochs + 1):
+                t0 = time.perf_counter()
+                row = dict.fromkeys(COLUMNS)
+                running = train_epoch(self.model, self.optimizer, self.x_train, cfg.batch_size,
+                                      self.streams, cfg.binarize == "dynamic",
+                                      f"epoch {epoch}/{cfg.epochs}", progress)
+                row.update(epoch=epoch, train_running_neg_elbo=running)
+                t1 = time.perf_counter()
+                if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
+                    row.update(self._evaluate(epoch))
+                row.update(seconds=t1 - t0, eval_seconds=time.perf_counter() - t1)
+                self.history.append(row)
+                if cfg.images and row["train_neg_elbo"] is not None:
+                    self._figures(epoch)
+                self._save(epoch)
+                write_history(self.run_dir, self.history)
+                self.epoch = epoch
+                say(summary_line(row, cfg.epochs), flush=True)
+        except KeyboardInterrupt:
+            where = (f"the last checkpoint is {self.last_checkpoint} (after epoch {self.epoch}); "
+                     f"continue with: python -m minivae train --resume {self.last_checkpoint}"
+                     if self.last_checkpoint else "no checkpoint was written yet")
+            print(f"\ninterrupted during epoch {self.epoch + 1}: {where}", file=sys.stderr)
+            raise
 
 
 class TrainResult(NamedTuple):
     model: VAE
     history: list           # one dict per epoch (see history.py for the keys)
     run_dir: Path
-
-
-def streams_from_seed(seed):
-    """The four training streams, {name: np.random.Generator} (see STREAMS)."""
-    return {name: np.random.default_rng(ss)
-            for name, ss in zip(STREAMS, np.random.SeedSequence(seed).spawn(len(STREAMS)))}
-
-
-def derived_rng(seed, *key):
-    """A Generator for evaluation or figures: child len(STREAMS)+key[0] of the seed.
-
-    Made fresh from (seed, key), so it is the same in a resumed run and uses
-    none of the training streams.
-    """
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(len(STREAMS) + key[0], *key[1:])))
-
-
-def build_model(config, x_dim=784, rng=None):
-    """The VAE a config describes; weights drawn from `rng` (default: the init stream)."""
-    rng = streams_from_seed(config.seed)["init"] if rng is None else rng
-    return VAE(x_dim=x_dim, hidden=config.hidden, z_dim=config.z_dim, likelihood=config.likelihood,
-               sigma=config.sigma, init=config.init, dtype=config.dtype, seed=rng)
-
-
-def build_optimizer(config, model):
-    """Adam or SGD over the model's flat parameters, with L2 weight decay."""
-    if config.optimizer == "adam":
-        return Adam(model.flat_params, model.flat_grads, lr=config.lr, beta1=config.beta1,
-                    beta2=config.beta2, weight_decay=config.weight_decay)
-    return SGD(model.flat_params, model.flat_grads, lr=config.lr, momentum=config.momentum,
-               weight_decay=config.weight_decay)
-
-
-def default_run_dir(config):
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{config.preset or 'custom'}-{stamp}"
-
-
-def _check_resume(saved: TrainConfig, config: TrainConfig, path):
-    diff = [f"{f}={getattr(config, f)!r} (checkpoint: {getattr(saved, f)!r})"
-            for f in saved.to_dict() if f not in RESUMABLE and getattr(saved, f) != getattr(config, f)]
-    if diff:
-        raise ValueError(f"cannot resume {path} with different settings: {'; '.join(diff)}; "
-                         f"only {', '.join(RESUMABLE[:-1])} may change")
 
 
 def train(config: TrainConfig | None = None, resume=None, progress=True,
@@ -205,7 +221,7 @@ def train(config: TrainConfig | None = None, resume=None, progress=True,
     config: a TrainConfig (None with `resume`: the checkpoint's own).
     resume: a checkpoint written by an earlier run (its last.npz); training
       continues from its end exactly as if never stopped.  Only the fields in
-      RESUMABLE may differ from the checkpoint's configuration.  Without
+      config.RESUMABLE may differ from the checkpoint's configuration.  Without
       config.out_dir the run continues in the checkpoint's directory.
     progress: show a tqdm bar on stderr and print one line per epoch.
     x_train, x_test: (N, D) arrays in [0, 1] of config.dtype to use instead of
@@ -213,8 +229,6 @@ def train(config: TrainConfig | None = None, resume=None, progress=True,
     Writes into the run directory: last.npz, history.csv/.json, and with
     config.images recon_epochNNN.png, samples_epochNNN.png, loss_curve.png.
     """
-    from .trainloop import Run       # the loop needs this module's helpers
-
     if resume is None:
         if config is None:
             raise ValueError("pass a TrainConfig, or resume= a checkpoint")
@@ -228,7 +242,7 @@ def train(config: TrainConfig | None = None, resume=None, progress=True,
         saved = TrainConfig.from_dict(meta["config"])
         if config is None:
             config = dataclasses.replace(saved, out_dir=None)
-        _check_resume(saved, config, resume)
+        check_resume(saved, config, resume)
         run_dir = Path(config.out_dir) if config.out_dir is not None else Path(resume).parent
         meta = {**meta, "path": Path(resume)}
         run = Run.resumed(config, run_dir, model, optimizer, meta, x_train, x_test)

@@ -65,7 +65,7 @@ def test_user_errors_exit_2_with_one_line_and_no_traceback(tmp_path):
     (["train", "--binarize", "often"], "binarize must be one of"),
     (["train", "--hidden", "400,x"], "--hidden must be comma-separated"),
     (["train", "--preset", "doersch", "--resume", "x.npz"], "do not go together"),
-    (["evaluate", "--checkpoint", "x.npz", "--k", "-5"], "--k must be at least 0"),
+    (["evaluate", "--checkpoint", "x.npz", "--k", "-5"], "--k must be an integer >= 0"),
     (["evaluate", "--checkpoint", "x.npz", "--binarize", "yes"], "--binarize must be one of"),
     (["sample", "--checkpoint", "x.npz", "--n", "0"], "--n must be a positive integer"),
 ])

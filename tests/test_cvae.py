@@ -69,7 +69,7 @@ def test_loss_is_mean_negative_conditional_elbo():
     kl = 0.5 * (np.exp(log_var) + mu ** 2 - 1 - log_var).sum(1)
     assert model.loss_and_grads(x, y, eps)[0] == pytest.approx((rec + kl).mean(), rel=1e-12)
     terms = model.conditional_elbo(x, y, np.random.default_rng(8), n_samples=3)
-    assert np.allclose(terms.kl, kl, rtol=1e-12) and np.allclose(terms.elbo, terms.recon - terms.kl)
+    assert np.allclose(terms.kl, kl, rtol=1e-12) and np.allclose(terms.elbo, -terms.recon_nll - terms.kl)
 
 
 def test_sample_decodes_prior_draws_and_regressor_nll_matches_predict():

@@ -346,9 +346,9 @@ def test_binarize_threshold_exact():
 
 
 def test_binarize_rejects_bad_input():
-    with pytest.raises(TypeError, match="rng"):
+    with pytest.raises(ValueError, match="rng"):
         binarize_dynamic(np.zeros(3), np.random.RandomState(0))
-    with pytest.raises(TypeError, match="x"):
+    with pytest.raises(ValueError, match="x"):
         binarize_dynamic(np.zeros(3, np.uint8), np.random.default_rng(0))
     for bad in ([0.5, 255.0], [0.5, -0.1], [0.5, np.nan]):   # unscaled pixels, noise, NaN
         with pytest.raises(ValueError, match=r"\[0, 1\]"):
@@ -371,8 +371,8 @@ def test_iterate_minibatches():
 @pytest.mark.parametrize("kwargs, error, says", [
     (dict(n=10, batch_size=0), ValueError, "batch_size"),
     (dict(n=0, batch_size=4), ValueError, "n must"),
-    (dict(n=10, batch_size=2.5), TypeError, "batch_size"),
-    (dict(n=10, batch_size=4, rng=None), TypeError, "rng"),
+    (dict(n=10, batch_size=2.5), ValueError, "batch_size"),
+    (dict(n=10, batch_size=4, rng=None), ValueError, "rng"),
 ])
 def test_iterate_minibatches_validates_at_call(kwargs, error, says):
     kwargs.setdefault("rng", np.random.default_rng(0))

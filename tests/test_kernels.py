@@ -290,7 +290,7 @@ def test_everything_runs_without_numba(requested):
 import numpy as np, minivae.kernels as k
 from minivae import VAE
 from minivae.optim import Adam
-from minivae.gradchecks import run_all
+from minivae.commands.gradcheck import run_all
 assert k.get_backend() == "numpy" and k.available_backends() == ("numpy",)
 try:
     k.set_backend("numba")

@@ -29,6 +29,20 @@ def test_whole_model_gradient(likelihood, N):
         assert rel_err(analytic[key], num_grad(f, p)) < MODEL_THRESHOLD, key
 
 
+def test_returned_grads_are_copies_unless_asked_for_the_live_views():
+    model = small()
+    rng = np.random.default_rng(5)
+    x, eps = rng.random((3, 7)), rng.standard_normal((3, 2))
+    _, kept = model.loss_and_grads(x, eps)
+    first = {k: g.copy() for k, g in kept.items()}
+    _, live = model.loss_and_grads(x[::-1].copy(), eps, copy=False)   # another batch
+    assert all(np.shares_memory(g, model.flat_grads) for g in live.values())
+    assert not any(np.shares_memory(g, model.flat_grads) for g in kept.values())
+    for k in first:                              # the kept copies survived the second call
+        np.testing.assert_array_equal(kept[k], first[k])
+    assert any(not np.array_equal(live[k], first[k]) for k in first)
+
+
 def test_contract_keys_shapes_and_live_params():
     model = VAE(x_dim=784, hidden=(1000, 500, 250), z_dim=30, dtype=np.float64, seed=0)
     shapes = {k: v.shape for k, v in model.params.items()}
@@ -65,9 +79,9 @@ def test_elbo_terms_and_kl():
     rng = np.random.default_rng(3)
     x = rng.random((5, 7))
     terms = model.elbo(x, np.random.default_rng(4), n_samples=3)
-    np.testing.assert_allclose(terms.elbo, terms.recon - terms.kl, rtol=1e-14)
+    np.testing.assert_allclose(terms.elbo, -terms.recon_nll - terms.kl, rtol=1e-14)
     np.testing.assert_allclose(terms.kl, kl_normal(*model.encode(x))[0], rtol=1e-14)
-    assert np.all(terms.recon < 0)               # log-probabilities of a Bernoulli are negative
+    assert np.all(terms.recon_nll > 0)           # −log-probabilities of a Bernoulli are positive
 
 
 def test_sample_and_reconstruct_shapes_in_unit_interval():

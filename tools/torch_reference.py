@@ -33,7 +33,7 @@ except ImportError:
              "--index-url https://download.pytorch.org/whl/cpu`")
 
 
-PRESET_NAMES = ("doersch", "pytorch-example")      # minivae.presets.PRESETS
+PRESET_NAMES = ("doersch", "pytorch-example")      # minivae.config.PRESETS
 
 
 def _mlp(sizes, relu_last):
@@ -80,7 +80,7 @@ class Trainer:
 
     @classmethod
     def from_preset(cls, p, threads, x_dim=784, **kw):
-        """A Trainer for a minivae preset dict (minivae.presets.PRESETS[name])."""
+        """A Trainer for a minivae preset dict (minivae.config.PRESETS[name])."""
         return cls(x_dim, p["hidden"], p["z_dim"], p["lr"], p["beta1"], p["beta2"],
                    p["weight_decay"], threads, **kw)
 
@@ -144,7 +144,7 @@ def mean_neg_elbo(model, x, gen, batch=1000):
 def train(preset, seed, epochs, threads=2):
     """Train a minivae preset in PyTorch; print and return test −ELBO per epoch."""
     from minivae.data import load_mnist
-    from minivae.presets import PRESETS
+    from minivae.config import PRESETS
     p = PRESETS[preset]
     x_train, _ = load_mnist("train")
     x_test, _ = load_mnist("test")
@@ -184,7 +184,7 @@ def compare(preset, steps, seed=0):
     returns, for each, the largest relative difference of the loss over the
     steps and of the weights at the end."""
     from minivae.data import load_mnist
-    from minivae.presets import PRESETS
+    from minivae.config import PRESETS
     p = PRESETS[preset]
     x_train = load_mnist("train", dtype=np.float64)[0]
     results, dtype_before = [], torch.get_default_dtype()

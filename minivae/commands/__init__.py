@@ -1,1 +1,1 @@
-"""The `train`, `sample` and `evaluate` commands (see minivae.cli): one module each."""
+"""The command-line commands (see minivae.cli): one module each, `add_arguments(parser)` and `run(args)`."""

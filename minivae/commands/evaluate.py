@@ -1,4 +1,8 @@
-"""`python -m minivae evaluate`: test-set −ELBO and importance-sampled log P(X) (§2.3)."""
+"""`python -m minivae evaluate`: test-set −ELBO (§2.3) and importance-sampled log P(X).
+
+The importance-sampled log P(X) goes beyond the paper (Rezende et al. 2014;
+Burda et al. 2016): see minivae.evaluate.
+"""
 import time
 
 import numpy as np
@@ -20,13 +24,13 @@ def add_arguments(p):
 def run(args):
     from ..checkpoint import load_checkpoint
     from ..data import load_mnist
+    from ..checks import choice, integer
     from ..evaluate import BINARIZE, evaluate_elbo, log_px_importance, prepare
-    if args.binarize is not None and args.binarize not in BINARIZE:
-        raise ValueError(f"--binarize must be one of {', '.join(BINARIZE)}, got {args.binarize!r}")
+    if args.binarize is not None:
+        choice("--binarize", args.binarize, BINARIZE)
     for flag, v, low in (("--k", args.k, 0), ("--subset", args.subset, 1), ("--seed", args.seed, 0),
                          ("--batch-size", args.batch_size, 1)):
-        if v is not None and v < low:
-            raise ValueError(f"{flag} must be at least {low}, got {v}")
+        integer(flag, v, least=low, allow_none=True)
     model, _, meta = load_checkpoint(args.checkpoint)
     config = meta["config"]
     binarize = args.binarize or config.get("binarize", "none")
@@ -42,7 +46,7 @@ def run(args):
           f"epoch {meta['epoch']}; {len(x)} test images, binarize={binarize}, seed {args.seed}")
     t0 = time.perf_counter()
     r = evaluate_elbo(model, x, eps_rng, batch_size=args.batch_size)
-    print(f"test -ELBO          {r['neg_elbo']:8.2f} nats = {r['recon']:.2f} reconstruction "
+    print(f"test -ELBO          {r['neg_elbo']:8.2f} nats = {r['recon_nll']:.2f} reconstruction "
           f"+ {r['kl']:.2f} KL   ({time.perf_counter() - t0:.1f} s)", flush=True)
     if args.k:
         t0 = time.perf_counter()

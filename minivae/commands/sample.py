@@ -13,11 +13,10 @@ def add_arguments(p):
 
 def run(args):
     from ..checkpoint import load_checkpoint
+    from ..checks import integer
     from ..plots import save_grid
-    if args.n < 1:
-        raise ValueError(f"--n must be a positive integer, got {args.n}")
-    if args.seed < 0:
-        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
+    integer("--n", args.n, least=1)
+    integer("--seed", args.seed, least=0)
     model, _, meta = load_checkpoint(args.checkpoint)
     if model.x_dim != 784:
         raise ValueError(f"the model's images have {model.x_dim} pixels, not 28×28")

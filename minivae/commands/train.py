@@ -11,7 +11,7 @@ import dataclasses
 import sys
 
 from ..checkpoint import read_meta
-from ..presets import DEPARTURES, PRESETS
+from ..config import DEPARTURES, PRESETS, TrainConfig
 
 # flag -> TrainConfig field, for the flags that set one directly
 _FIELDS = ("epochs", "batch_size", "lr", "z_dim", "likelihood", "sigma", "binarize", "seed",
@@ -59,7 +59,6 @@ def _hidden(text):
 
 def config_from_args(args):
     """The TrainConfig the flags describe (on --resume: the checkpoint's, with the flags applied)."""
-    from ..train import TrainConfig
     overrides = {f: getattr(args, f) for f in _FIELDS if getattr(args, f) is not None}
     if args.hidden is not None:
         overrides["hidden"] = _hidden(args.hidden)

@@ -1,19 +1,20 @@
-"""The checks `python -m minivae gradcheck` runs: every hand-derived backward.
+"""`python -m minivae gradcheck`: every hand-derived backward against central differences.
 
 Each check builds small float64 inputs from a fixed seed, a random upstream
 gradient dy (never all ones, which would hide transposition errors), and
-compares backward's result to central differences of Σ y ⊙ dy.
-Returns rows (component, max rel. error, threshold).
+compares backward's result to central differences of Σ y ⊙ dy with
+minivae.gradcheck.check.  The command prints one row per component (max
+relative error, threshold, pass/FAIL) and exits 1 if any fails.
 """
 import numpy as np
 
-from .gradcheck import check
-from .layers import Dense, ReLU, Sigmoid
-from .losses import bernoulli_nll, gaussian_nll, kl_normal
-from .model import VAE
-from .cvae import CVAE
-from .regressor import Regressor
-from .reparam import Reparameterize
+from ..cvae import CVAE
+from ..gradcheck import check
+from ..layers import Dense, ReLU, Sigmoid
+from ..losses import bernoulli_nll, gaussian_nll, kl_normal
+from ..model import VAE
+from ..regressor import Regressor
+from ..reparam import Reparameterize
 
 LAYER_THRESHOLD = 1e-7      # one layer or loss: float64 + h = 1e-5 gives ~1e-9
 MODEL_THRESHOLD = 1e-6      # the whole VAE: errors of many layers add up
@@ -75,18 +76,17 @@ def check_vae(rng, likelihood):
         p += 0.1 * rng.standard_normal(p.shape)
     x, eps = rng.random((3, 7)), rng.standard_normal((3, 2))
     f = lambda: model.loss_and_grads(x, eps)[0]
-    _, grads = model.loss_and_grads(x, eps)
-    analytic = [g.copy() for g in grads.values()]
-    return check(f, list(model.params.values()), analytic)
+    _, grads = model.loss_and_grads(x, eps)                 # copies (the default)
+    return check(f, list(model.params.values()), list(grads.values()))
 
 
 def _check_model(model, rng, *data):
     """Every parameter of a model against central differences of its loss."""
     for p in model.params.values():         # nonzero biases exercise db fully
         p += 0.1 * rng.standard_normal(p.shape)
-    _, grads = model.loss_and_grads(*data)
-    analytic = [g.copy() for g in grads.values()]
-    return check(lambda: model.loss_and_grads(*data)[0], list(model.params.values()), analytic)
+    _, grads = model.loss_and_grads(*data)                 # copies (the default)
+    return check(lambda: model.loss_and_grads(*data)[0], list(model.params.values()),
+                 list(grads.values()))
 
 
 def check_cvae(rng):
@@ -116,3 +116,17 @@ def run_all(seed=0):
         ("CVAE (Eq. 13), all params", check_cvae(rng), MODEL_THRESHOLD),
         ("Regressor, all params", check_regressor(rng), MODEL_THRESHOLD),
     ]
+
+
+def run(args):
+    """Print the table of run_all(); exit status 1 when any check fails."""
+    rows = run_all()
+    width = max(len(r[0]) for r in rows)
+    print(f"{'component':<{width}}  {'max rel. error':>14}  {'threshold':>9}  result")
+    failed = 0
+    for name, err, threshold in rows:
+        ok = err < threshold
+        failed += not ok
+        print(f"{name:<{width}}  {err:>14.2e}  {threshold:>9.0e}  {'pass' if ok else 'FAIL'}")
+    print(f"{len(rows) - failed} passed, {failed} failed")
+    return 1 if failed else 0

@@ -1,7 +1,7 @@
-"""Lessons 02 (§2, Fig. 3) and 09 (Appendix A) run with --quick, and their printed
-numbers agree with values this file derives on its own (different code paths:
-scipy's shift and cdist for 02; closed-form convolution, a dense CDF table and
-a Taylor expansion for 09)."""
+"""Lesson 09 (Appendix A) runs with --quick, and its printed numbers agree with
+values this file derives on its own (different code paths: closed-form
+convolution, a dense CDF table and a Taylor expansion).  Lesson 02's tests are
+in test_lesson_02.py."""
 import os
 import re
 import subprocess
@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import integrate, ndimage, stats
-from scipy.spatial.distance import cdist
+from scipy import integrate, stats
 
 REPO = Path(__file__).resolve().parents[1]
 NUM = r"([-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?)"
@@ -30,78 +29,6 @@ def grab(pattern, text, cast=float):
     m = re.search(pattern, text)
     assert m, f"no line matching {pattern!r} in:\n{text}"
     return [cast(g) for g in m.groups()]
-
-
-# ---------------------------------------------------------------- lesson 02
-def test_lesson_02_pixel_distance(mnist_dir, tmp_path):
-    from minivae.data import load_mnist
-    out = run_lesson("02_pixel_distance.py", tmp_path, {"MINIVAE_DATA": str(mnist_dir)})
-    for name in ("02_fig3_pixel_distance", "02_shift_vs_nearest"):
-        assert (tmp_path / f"{name}.png").stat().st_size > 10_000
-
-    n_pool, n_twos = grab(r"the first (\d+) MNIST training images; searched all (\d+) 2s", out, int)
-    ia, = grab(r"\(a\) training image (\d+) \(label 2\)", out, int)
-    ib, label_b, d_ab, d_ab_px = grab(rf"\(b\) training image (\d+) \(label (\d)\): d\(a,b\) = {NUM} sum = {NUM}", out)
-    d_ac, d_ac_px = grab(rf"\(c\).*d\(a,c\) = {NUM} sum = {NUM} per pixel", out)
-    k_half, = grab(r"closer than their own half-pixel shift \(bilinear\): (\d+) of", out, int)
-    k_one, = grab(r"closer than their own one-pixel shift: (\d+) of", out, int)
-    ib, label_b = int(ib), int(label_b)
-
-    x, y = load_mnist("train", data_dir=mnist_dir, download=False)
-    x = x[:n_pool].astype(np.float64)
-    y = y[:n_pool]
-    twos, others = np.flatnonzero(y == 2), np.flatnonzero(y != 2)
-    assert len(twos) == n_twos and y[ia] == 2 and y[ib] == label_b != 2
-
-    # Shifts by scipy (a different implementation from the lesson's 2×2 average):
-    # bilinear at exactly ½ px is the 2×2 mean; at 1 px it is a pure translation.
-    imgs = x[twos].reshape(-1, 28, 28)
-    half = np.stack([ndimage.shift(im, (0.5, 0.5), order=1, mode="grid-constant") for im in imgs])
-    one = np.stack([ndimage.shift(im, (1, 1), order=1, mode="grid-constant") for im in imgs])
-    d_half = ((imgs - half) ** 2).sum(axis=(1, 2))
-    d_one = ((imgs - one) ** 2).sum(axis=(1, 2))
-    d_to_others = cdist(x[twos], x[others], "sqeuclidean")          # (n2, n_other)
-    d_other = d_to_others.min(axis=1)
-    d_twos = cdist(x[twos], x[twos], "sqeuclidean")
-    np.fill_diagonal(d_twos, np.inf)
-
-    # Printed values carry 4 decimals (sum) and 5 (per pixel = sum / 784).
-    j = int(np.flatnonzero(twos == ia)[0])
-    assert d_ac == pytest.approx(d_half[j], abs=6e-4)
-    assert d_ab == pytest.approx(((x[ia] - x[ib]) ** 2).sum(), abs=6e-4)
-    assert d_ab == pytest.approx(d_other[j], abs=6e-4)                # (b) is the nearest non-2
-    assert d_ac_px == pytest.approx(d_half[j] / 784, abs=6e-6)
-    assert d_ab_px == pytest.approx(d_other[j] / 784, abs=6e-6)
-    assert k_half == int((d_other < d_half).sum())
-    assert k_one == int((d_other < d_one).sum())
-    clear = d_twos.min(axis=1) < d_other                           # nearest neighbour is a 2
-    assert clear[j] and j == np.flatnonzero(clear)[np.argmax((d_half / d_other)[clear])]
-
-    # Eq. 1's weights: sigma^2 = d(a,b) / 2K makes (b) score e^-K, so (c) scores e^(-K d(a,c)/d(a,b)).
-    K = 10.0                                                       # the lesson's default --reject-nats
-    sigma, = grab(rf"sigma = {NUM} per pixel", out)
-    log_wc, = grab(rf"the shifted 2, then scores e\^{NUM}", out)
-    n_useful, = grab(r"pool images, (\d+) score above", out, int)
-    ess, = grab(rf"effective number of samples \(sum w\)\^2/sum w\^2 = {NUM}", out)
-    s2 = d_other[j] / (2 * K)
-    assert sigma == pytest.approx(np.sqrt(s2), abs=1e-4)
-    assert log_wc == pytest.approx(-K * d_half[j] / d_other[j], abs=1e-3)
-    d_row = np.delete(cdist(x[ia:ia + 1], x, "sqeuclidean")[0], ia)
-    assert n_useful == int((d_row < d_other[j] * (1 - 1e-9)).sum())
-    w = np.exp(-(d_row - d_row.min()) / (2 * s2))
-    assert ess == pytest.approx(w.sum() ** 2 / (w @ w), abs=1e-3)
-
-
-def test_lesson_02_without_mnist_exits_with_the_loaders_message(tmp_path):
-    """No files and an unreachable mirror (a closed local port: no network
-    touched): exit status 2 and the loader's message, not a traceback."""
-    env = dict(os.environ, MPLBACKEND="Agg", MINIVAE_DATA=str(tmp_path / "empty"),
-               MINIVAE_MNIST_MIRROR="http://127.0.0.1:9/")
-    (tmp_path / "empty").mkdir()
-    proc = subprocess.run([sys.executable, str(REPO / "lessons" / "02_pixel_distance.py"), "--quick",
-                           "--out", str(tmp_path)], capture_output=True, text=True, env=env, timeout=120)
-    assert proc.returncode == 2
-    assert "MINIVAE_DATA" in proc.stderr and "Traceback" not in proc.stderr
 
 
 # ---------------------------------------------------------------- lesson 09

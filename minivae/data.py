@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .batches import binarize_dynamic, binarize_threshold, iterate_minibatches
+from .checks import choice
 from .download import download_first
 from .errors import DataError
 
@@ -183,8 +184,7 @@ def load_mnist(split="train", data_dir=None, dtype=np.float32, download=True, *,
     hashed. Results are cached per process; the arrays are read-only (take
     `.copy()` to modify), so no caller can corrupt what the next one gets.
     """
-    if split not in FILES:
-        raise ValueError(f"split must be one of {sorted(FILES)}, got {split!r}")
+    choice("split", split, tuple(FILES))
     dt = np.dtype(dtype)
     if dt.kind != "f":
         raise ValueError(f"dtype must be a floating type, got {dt}")

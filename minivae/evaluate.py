@@ -22,7 +22,7 @@ nats (what training minimizes); `log_px_importance` returns log P(X) itself.
 import numpy as np
 from scipy.special import logsumexp
 
-from .checks import positive_int
+from .checks import choice, positive_int
 from .data import binarize_dynamic, binarize_threshold
 from .losses import LOG_2PI, log_normal
 
@@ -46,7 +46,7 @@ def prepare(x, binarize, rng=None):
         if rng is None:
             raise ValueError("binarize='dynamic' needs an rng for its one fixed draw")
         return binarize_dynamic(x, rng)
-    raise ValueError(f"binarize must be one of {BINARIZE}, got {binarize!r}")
+    choice("binarize", binarize, BINARIZE)
 
 
 def evaluate_elbo(model, x, rng, batch_size=1000) -> dict:

@@ -14,7 +14,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from . import kernels
-from .checks import float_dtype, positive_int
+from .checks import choice, float_dtype, positive_int
 
 INITS = ("gaussian", "sparse", "he", "glorot", "pytorch")
 
@@ -47,7 +47,7 @@ def init_weights(init, fan_in, fan_out, rng, dtype, std=0.1, sparse=15):
         W = rng.uniform(-a, a, shape)
         b = rng.uniform(-a, a, fan_out)
     else:
-        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        choice("init", init, INITS)
     return W.astype(dtype), b.astype(dtype)
 
 

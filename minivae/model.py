@@ -13,7 +13,7 @@ Shapes: N batch, D = x_dim, K = z_dim.
 """
 import numpy as np
 
-from .checks import as_float_array, float_dtype, positive_int
+from .checks import as_float_array, choice, float_dtype, positive_int, real
 from .layers import INITS, Dense
 from .losses import ELBOTerms, bernoulli_nll, gaussian_nll, kl_normal  # noqa: F401 (ELBOTerms re-exported)
 from .mlp import MLP, bind_flat
@@ -41,13 +41,10 @@ class VAE:
         self.x_dim = positive_int("x_dim", x_dim)
         self.z_dim = positive_int("z_dim", z_dim)
         self.hidden = tuple(positive_int("hidden", h) for h in hidden)
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
-        if likelihood == "gaussian" and not (np.isfinite(sigma) and sigma > 0):
-            raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
-        if init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, got {init!r}")
-        self.likelihood, self.sigma, self.init = likelihood, float(sigma), init
+        self.likelihood = choice("likelihood", likelihood, LIKELIHOODS)
+        self.sigma = real("sigma", sigma, 0, np.inf, low_open=True) if likelihood == "gaussian" \
+            else float(sigma)
+        self.init = choice("init", init, INITS)
         self.dtype = float_dtype(dtype)
         rng = np.random.default_rng(seed)
         # The paper's nets use Caffe's sparse filler everywhere but the heads.

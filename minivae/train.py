@@ -7,8 +7,8 @@ The objective is Eq. 8: an expectation over the data X ~ D of the per-example
 bound.  Each step estimates it on a minibatch, one ε per example: the loss is
 −(Eq. 9) averaged over the batch, and its gradient comes from
 `model.loss_and_grads(x, eps)` (Fig. 4, right); `optimizer.step()` then moves
-the weights.  The same step written out by hand, with nothing hidden, is the
-"training step" cell of lessons/03_reparam.py: read that first.
+the weights.  The same step written out by hand, with nothing hidden, is in
+lessons/03_reparam.py (its own `loss_and_grads` and `train`): read that first.
 
 Reading order of this module: `train_epoch` (the loop over minibatches), then
 `Run` (evaluation, figures, checkpoints, the loop over epochs, resuming), then

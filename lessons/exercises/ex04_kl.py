@@ -1,0 +1,37 @@
+"""Exercise 4: the KL term of Eq. 7 in closed form, and its gradients.
+
+The encoder outputs, for each example, the mean mu and the log-variance
+log_var of Q(z|X) = N(mu, Σ) with diagonal Σ = diag exp(log_var).  Always
+log_var = log σ² (the log of the variance, not of the standard deviation).
+Eq. 7 gives the second term of the loss:
+
+    D[N(mu, Σ) ‖ N(0, I)] = ½ ( tr Σ + muᵀ mu − k − log det Σ )          (Eq. 7)
+
+where k is the latent dimensionality (K below).  Write it for a diagonal Σ,
+with log_var, and differentiate:
+
+    kl_normal(mu, log_var) -> (kl, dmu, dlog_var)
+        mu, log_var (N, K)  ->  kl (N,)   one value per example
+                                dmu (N, K)      = ∂(Σ_n kl_n)/∂mu
+                                dlog_var (N, K) = ∂(Σ_n kl_n)/∂log_var
+
+    part 1   kl
+    part 2   dmu
+    part 3   dlog_var
+
+How: tr Σ and log det Σ of a diagonal matrix are a sum and a sum of logs of
+its diagonal; write both with exp(log_var) and log_var, then the whole KL as
+½ Σ_k (…) and differentiate one term at a time.  Eq. 6 is the general form.
+
+Reference solution: minivae.losses.kl_normal.
+
+Check your work:   python -m minivae check 4
+"""
+import numpy as np
+
+EXERCISE = 4
+
+
+def kl_normal(mu, log_var):
+    """Parts 1–3.  mu, log_var (N, K) -> (kl (N,), dmu (N, K), dlog_var (N, K))."""
+    raise NotImplementedError

@@ -1,0 +1,39 @@
+"""Exercise 5: the reparameterization layer (Eq. 10, Fig. 4 right) and its backward.
+
+Sampling z ~ N(mu, Σ) inside the network leaves nothing to differentiate
+(Fig. 4, left).  Eq. 10 draws the noise eps ~ N(0, I) as an input instead and
+computes
+
+    z = mu + Σ^{1/2} ⊙ eps          with Σ^{1/2} = std = exp(½ log_var)
+
+(log_var = log σ², the log of the variance).  Now z is an ordinary function of
+mu and log_var and the gradient reaches the encoder (Fig. 4, right).  Write
+
+    part 1   reparam_forward(mu, log_var, eps) -> z
+    part 2   reparam_backward(dz, mu, log_var, eps) -> (dmu, dlog_var): dmu
+    part 3                                          ... and dlog_var
+
+    mu, log_var, eps, dz, z, dmu, dlog_var: all (N, K)
+    dz = ∂loss/∂z arrives from the decoder; return ∂loss/∂mu, ∂loss/∂log_var.
+
+How: ∂z/∂mu and ∂z/∂log_var are elementwise.  For the second, chain through
+std = exp(½ log_var); then write the result once more in terms of z and mu.
+
+Reference solution: minivae.reparam.Reparameterize (forward and backward).
+Lesson 03 uses it and checks it against finite differences.
+
+Check your work:   python -m minivae check 5
+"""
+import numpy as np
+
+EXERCISE = 5
+
+
+def reparam_forward(mu, log_var, eps):
+    """Part 1.  mu, log_var, eps (N, K) -> z (N, K)."""
+    raise NotImplementedError
+
+
+def reparam_backward(dz, mu, log_var, eps):
+    """Parts 2 and 3.  dz, mu, log_var, eps (N, K) -> (dmu (N, K), dlog_var (N, K))."""
+    raise NotImplementedError

@@ -1,0 +1,137 @@
+"""`python -m minivae notebooks [NN ...] [--out DIR] [--execute] [--quick]`: the lessons as notebooks.
+
+Each lessons/NN_topic.py, a `# %%` cell script, is converted by jupytext:
+markdown cells stay markdown and code cells stay code.  --execute runs each
+notebook in a real Jupyter kernel (nbclient with ipykernel), working in
+DIR, and saves it with its outputs, figures included (the lessons' PNG files
+land in DIR/out/).  --quick puts a first cell setting MINIVAE_QUICK=1 into
+every notebook, so it runs the lessons' seconds-long form now and whenever
+it is run again.  Needs the notebook extra: pip install -e ".[notebook]".
+"""
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+LESSONS = Path(__file__).resolve().parents[2] / "lessons"
+INSTALL = 'pip install -e ".[notebook]"'
+EXTRA = ("jupytext", "nbclient", "nbformat", "ipykernel")
+QUICK_CELL = ('# The quick form of the lesson (seconds, not minutes): minivae.lesson reads this.\n'
+              'import os\n'
+              'os.environ["MINIVAE_QUICK"] = "1"')
+
+
+def add_arguments(p):
+    p.add_argument("lessons", nargs="*", metavar="NN", help="lesson numbers, e.g. 01 03 (default: all)")
+    p.add_argument("--out", type=Path, default=Path("notebooks"),
+                   help="folder for the .ipynb files (default notebooks/)")
+    p.add_argument("--execute", action="store_true",
+                   help="run each notebook in a Jupyter kernel and save it with its outputs")
+    p.add_argument("--quick", action="store_true", help="notebooks that run the lessons' --quick form")
+    p.add_argument("--timeout", type=int, default=None, metavar="S",
+                   help="seconds one cell may run when executing (default: no limit)")
+
+
+def lesson_scripts(selected=()):
+    """lessons/0*.py, all of them or those whose number is in `selected`."""
+    scripts = sorted(LESSONS.glob("0*.py"))
+    if not scripts:
+        raise FileNotFoundError(f"no lessons in {LESSONS} (they ship with the repository)")
+    if not selected:
+        return scripts
+    by_number = {s.name[:2]: s for s in scripts}
+    unknown = [n for n in selected if n.zfill(2) not in by_number]
+    if unknown:
+        raise ValueError(f"no lesson {', '.join(unknown)}; the lessons are {', '.join(by_number)}")
+    return [by_number[n.zfill(2)] for n in selected]
+
+
+def missing_extra():
+    """The notebook extra's packages that cannot be imported here."""
+    return [name for name in EXTRA if importlib.util.find_spec(name) is None]
+
+
+def run(args):
+    missing = missing_extra()
+    if missing:
+        print(f"minivae notebooks: needs {', '.join(missing)}: {INSTALL}", file=sys.stderr)
+        return 2
+    scripts = lesson_scripts(args.lessons)
+    args.out.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for i, script in enumerate(scripts, start=1):
+        print(f"[{i}/{len(scripts)}] {script.stem}: ", end="", flush=True)
+        nb = to_notebook(script, args.quick)
+        target = args.out / f"{script.stem}.ipynb"
+        problem = None
+        if args.execute:
+            t0 = time.perf_counter()
+            problem = execute(nb, args.out, args.timeout)
+            print(f"executed in {time.perf_counter() - t0:.1f} s, ", end="")
+        write(nb, target)
+        print(f"{count(nb, 'code')} code and {count(nb, 'markdown')} markdown cells"
+              + (f", {figures(nb)} figures" if args.execute else "") + f" -> {target}", flush=True)
+        if problem:
+            print(f"minivae notebooks: {script.stem}: {problem}", file=sys.stderr)
+            failed += 1
+    if failed:
+        print(f"minivae notebooks: {failed} of {len(scripts)} notebooks failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def to_notebook(script, quick):
+    """The lesson as a notebook: jupytext's conversion, a Python 3 kernelspec, the quick cell."""
+    import jupytext
+    import nbformat
+    nb = jupytext.read(script)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    if quick:
+        nb.cells.insert(0, nbformat.v4.new_code_cell(QUICK_CELL, metadata={"tags": ["minivae-quick"]}))
+    return nb
+
+
+def execute(nb, workdir, timeout):
+    """Run nb in a fresh python3 kernel in workdir (in place); None, or what went wrong."""
+    import os
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
+    env = dict(os.environ)
+    if env.get("MPLBACKEND", "").lower() == "agg":      # let ipykernel choose its inline backend
+        del env["MPLBACKEND"]
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],   # no TCP warning
+                            resources={"metadata": {"path": str(workdir)}})
+    try:
+        client.execute(env=env)
+    except CellExecutionError:
+        return failed_cell(nb)
+    except (DeadKernelError, TimeoutError, RuntimeError) as e:
+        first = (str(e).strip().splitlines() or [""])[0]
+        return f"the kernel stopped: {type(e).__name__}: {first}"
+    return None
+
+
+def failed_cell(nb):
+    """'cell N (…first line…) raised E: message' for the first cell with an error output."""
+    for n, cell in enumerate(nb.cells, start=1):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                first = next((line for line in cell.source.splitlines() if line.strip()), "")
+                stderr = [o["text"] for o in cell.outputs if o.get("name") == "stderr"]
+                said = f"; it printed: {stderr[-1].strip().splitlines()[-1]}" if stderr else ""
+                return f"cell {n} ({first.strip()[:60]}) raised {out['ename']}: {out['evalue']}{said}"
+    return "a cell failed"
+
+
+def write(nb, path):
+    import jupytext
+    jupytext.write(nb, str(path), fmt="ipynb")
+
+
+def count(nb, cell_type):
+    return sum(c.cell_type == cell_type for c in nb.cells)
+
+
+def figures(nb):
+    """How many image/png outputs the executed notebook holds."""
+    return sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))

@@ -1,22 +1,32 @@
-"""Lesson 01: a simple latent variable, bent into any shape (Doersch §1.1, Eq. 1, Fig. 2).
+"""Lesson 01: a simple latent variable, bent into any shape (Doersch §1.1, Eq. 1; §2's opening, Fig. 2 and its footnote).
 
 Run:  python lessons/01_latent_variables.py [--quick] [--seed S] [--out DIR]
 """
 # %% [markdown]
-# # 01 — Latent variables: from N(0, I) to anything (§1.1, Eq. 1, Fig. 2)
+# # 01 — Latent variables: from N(0, I) to anything (§1.1 Eq. 1; §2 opening, Fig. 2)
 #
-# A VAE draws its latent z from the plainest distribution there is, N(0, I),
-# and leaves all the structure to a learned function f(z) (Eq. 1:
-# P(X) = ∫ P(X|z) P(z) dz with P(X|z) = N(X | f(z), σ² I)).  Is a Gaussian
-# really enough raw material?  Section 1.1 answers with a picture (Fig. 2):
-# a fixed, hand-written map
+# §1.1 sets up the model: a latent z drawn from P(z), and a likelihood
+# P(X|z) that turns it into data, so that (Eq. 1)
+#
+#     P(X) = ∫ P(X|z) P(z) dz,      with P(X|z) = N(X | f(z), σ² I)
+#
+# in the prose that follows Eq. 1 (σ is the decoder's noise, a number we
+# choose; f is the decoder).  The untitled opening of §2 then makes the VAE's
+# bold choice: draw z from the plainest distribution there is, N(0, I), and
+# leave all the structure to f.  Is a Gaussian really enough raw material?
+# §2's opening answers with a picture (Fig. 2): a fixed, hand-written map
 #
 #     g(z) = z/10 + z/‖z‖
 #
-# turns a round cloud of 2-D Gaussian points into a thin ring.  This lesson
-# redraws Fig. 2 and measures the ring, then works the footnote's 1-D recipe:
-# any target distribution with CDF F is reached by f(z) = F⁻¹(G(z)), where G
-# is the standard normal CDF (inverse transform sampling).
+# turns a round cloud of 2-D Gaussian points into a thin ring.  (This g is
+# Fig. 2's; Appendix A, lesson 09, uses the letter g for a different
+# function.)  This lesson redraws Fig. 2 and measures the ring, then works the
+# footnote attached to that passage in one dimension: compose the Gaussian
+# CDF G with the inverse CDF F⁻¹ of the target, f(z) = F⁻¹(G(z)), and N(0, 1)
+# becomes any target distribution (inverse transform sampling).  The footnote
+# says it in words; Appendix A writes it as f(z) = F⁻¹(G(z)).  For more
+# dimensions the footnote applies the same step to one marginal and then to
+# each conditional in turn.
 
 # %%
 import time
@@ -40,6 +50,11 @@ t_start = time.perf_counter()
 # should sit at radius 1 + √(π/2)/10 ≈ 1.1253 with a spread of only ≈ 0.0655:
 # a tenth of the Gaussian's own radial spread.  Direction is untouched, so
 # the angle stays uniform.  The printed numbers check this.
+#
+# Why the paper bothers with a hand-made ring: if a two-term formula can bend
+# N(0, I) into this shape, a learned decoder f can spend its first layers
+# turning N(0, I) into whatever latent structure the data need, and its later
+# layers turning that into images (§2's opening makes this argument).
 
 # %%
 def g(z):
@@ -53,7 +68,7 @@ x = g(z)
 radius = np.linalg.norm(x, axis=1)
 r_mean, r_std = radius.mean(), radius.std(ddof=1)
 r_se = r_std / np.sqrt(n_ring)
-print("Fig. 2 ring, g(z) = z/10 + z/||z||, z ~ N(0, I) in 2-D")
+print("Fig. 2 ring (section 2 opening), g(z) = z/10 + z/||z||, z ~ N(0, I) in 2-D")
 print(f"  samples n = {n_ring}")
 print(f"  mean ||g(z)|| = {r_mean:.5f} ± {r_se:.5f} (units of z; "
       f"theory 1 + sqrt(pi/2)/10 = {1 + np.sqrt(np.pi / 2) / 10:.5f})")
@@ -61,7 +76,7 @@ print(f"  std  ||g(z)|| = {r_std:.5f} (theory sqrt(2 - pi/2)/10 = "
       f"{np.sqrt(2 - np.pi / 2) / 10:.5f})")
 
 # %%
-n_show = 1_000                                     # points drawn per panel, as in Fig. 2
+n_show = 1_000                                     # points drawn per panel
 fig, axes = plt.subplots(1, 2, figsize=(9, 4.6))
 for ax, pts, title in ((axes[0], z[:n_show], "z ~ N(0, I)"),
                        (axes[1], x[:n_show], "g(z) = z/10 + z/‖z‖")):
@@ -80,7 +95,7 @@ fig.suptitle(f"Fig. 2: a fixed map turns a Gaussian into a ring "
 lesson.save(fig, args, "01_fig2_ring")
 
 # %% [markdown]
-# ## The footnote in one dimension: f(z) = F⁻¹(G(z))
+# ## §2's footnote in one dimension: f(z) = F⁻¹(G(z))
 #
 # If z ~ N(0, 1) then u = G(z) is uniform on (0, 1), and F⁻¹(u) has CDF F.
 # So composing the two CDFs maps a standard normal onto *any* 1-D target —
@@ -122,7 +137,8 @@ x1 = f_inverse_cdf(z1)
 ks = stats.kstest(x1, target_cdf)
 mix_mean = float(weights @ means)
 mix_var = float(weights @ (sds ** 2 + means ** 2)) - mix_mean ** 2
-print("1-D footnote, f(z) = F^-1(G(z)) onto 0.35 N(-2, 0.5^2) + 0.65 N(1.5, 0.8^2)")
+print("1-D footnote (section 2 opening), f(z) = F^-1(G(z)) onto "
+      + " + ".join(f"{w:g} N({m:g}, {sd:g}^2)" for w, m, sd in zip(weights, means, sds)))
 print(f"  samples n = {n_1d}")
 print(f"  sample mean = {x1.mean():.4f} ± {x1.std(ddof=1) / np.sqrt(n_1d):.4f} "
       f"(target {mix_mean:.4f})")
@@ -145,8 +161,46 @@ axes[2].hist(x1, bins=120, density=True, color="C2", alpha=0.6, label="f(z), z ~
 axes[2].plot(xs, target_pdf(xs), "k", lw=1.5, label="target density")
 axes[2].set(title=f"output vs target (KS distance {ks.statistic:.4f})", xlabel="x", ylabel="density")
 axes[2].legend(fontsize=8)
-fig.suptitle("Footnote to §1.1: inverse transform sampling turns N(0, 1) into a bimodal target")
+fig.suptitle("§2's footnote: inverse transform sampling turns N(0, 1) into a bimodal target")
 fig.tight_layout()
 lesson.save(fig, args, "01_inverse_cdf")
 
 print(f"lesson 01 done in {time.perf_counter() - t_start:.1f} s")
+
+# %% [markdown]
+# ## Exercises
+#
+# Change one thing, write down your prediction, then run the lesson with
+# `--quick` (about 2 s).  The numbers quoted are what `--quick` printed here
+# with seed 0; yours should agree to the quoted error bars.
+#
+# 1. **A thicker ring.**  In `g`, change `z / 10` to `z / 2`.  Before running,
+#    compute the new mean radius and spread from ‖g(z)‖ = 1 + ‖z‖/2 and the
+#    Rayleigh moments above.  *What should happen:* mean ≈ 1 + √(π/2)/2 ≈ 1.627
+#    and spread ≈ √(2 − π/2)/2 ≈ 0.328 (printed: 1.628 and 0.328; the "theory"
+#    column still shows the /10 values, so the arithmetic is yours).  The ring
+#    is five times as thick.
+# 2. **A shell instead of a ring.**  Draw z with three columns,
+#    `rng.standard_normal((n_ring, 3))`.  ‖z‖ now has the chi distribution
+#    with 3 degrees of freedom: mean 2√(2/π) ≈ 1.596, variance 3 − 8/π ≈ 0.454.
+#    *What should happen:* mean radius ≈ 1.160 and spread ≈ 0.067 (printed:
+#    1.1596 and 0.0674).  The right panel plots only the first two
+#    coordinates, so the thin spherical shell shows as a filled disc.
+# 3. **A target with one bump.**  Set `weights` to `[0.0, 1.0]`, so the
+#    target is N(1.5, 0.8²).  Predict the shape of the map in the middle
+#    panel.  *What should happen:* a straight line, f(z) = 1.5 + 0.8 z; the
+#    sample mean is ≈ 1.5 and the variance ≈ 0.64 (printed: 1.4981 and
+#    0.6408).  The steep stretch of the bimodal f was there only to jump the
+#    gap between the bumps.
+# 4. **A coarse CDF table.**  Change `grid` to 14 points,
+#    `np.linspace(-6.0, 7.0, 14)` (spacing 1).  Does the KS distance stay
+#    under its 99.9% bound?  *What should happen:* no: 0.037 against 0.0062,
+#    and the variance comes out 3.46 instead of 3.29.  Interpolating F
+#    linearly between points 1 apart spreads each cell's mass evenly over the
+#    cell and flattens the bumps.  The footnote's construction is exact; a
+#    numerical F⁻¹ is only as good as its table.
+# 5. **How often should the check fail?**  Run with `--seed 1` up to
+#    `--seed 6` and watch the KS line.  *What should happen:* the p-value
+#    jumps about (from 0.05 to 0.92 here), because for exact samples it is
+#    uniform on (0, 1).  The distance stays under 1.95/√n, which exact
+#    samples exceed only once in a thousand runs.

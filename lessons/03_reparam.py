@@ -5,20 +5,24 @@ Run:  python lessons/03_reparam.py [--quick] [--seed S] [--out DIR]
 # %% [markdown]
 # # 03 — The reparameterization trick (§2.2, Eqs. 9–10, Fig. 4)
 #
-# A VAE's loss for one datapoint (Eq. 9) is
+# Eq. 9 is the objective for one datapoint X and one sample z; the code
+# minimizes its negative, the loss −(Eq. 9):
 #
 #     −log P(X|z) + D[Q(z|X) ‖ P(z)],      with z drawn from Q(z|X) = N(μ(X), Σ(X)).
 #
 # The second term is a formula in μ and Σ (Eq. 7), so its gradient is easy.
 # The first term is the problem: it depends on the encoder only *through a
 # random draw*.  Backpropagation needs ∂z/∂μ, and "draw a number from
-# N(μ, σ²)" has no such derivative — Fig. 4 (left) is a network with a wall
+# N(μ, Σ)" has no such derivative — Fig. 4 (left) is a network with a wall
 # in the middle.  The trick (Eq. 10) moves the randomness to an input:
 #
-#     z = μ + σ ⊙ ε,      ε ~ N(0, I) drawn outside the network,
+#     z = μ + Σ^{1/2} ⊙ ε,      ε ~ N(0, I) drawn outside the network,
 #
-# so z is an ordinary differentiable function of μ and σ, with ∂z/∂μ = 1 and
-# ∂z/∂σ = ε (Fig. 4, right).
+# so z is an ordinary differentiable function of μ and of the encoder's
+# standard deviation Σ^{1/2} (`std` in the code; Σ is diagonal), with
+# ∂z/∂μ = 1 and ∂z/∂Σ^{1/2} = ε (Fig. 4, right).  Symbols as in the paper:
+# σ is only the *decoder's* noise (below, σ = 0.1 in Part 3), never the
+# encoder's spread.
 #
 # This lesson has three parts:
 #
@@ -75,8 +79,8 @@ def draw_fig4(ax, trick):
     else:
         box(5, 6.2, "sample z ~ N(μ(X), Σ(X))", "#f9d6d5", "red")
     box(5, 8.2, "decoder  f(z)")
-    box(5, 10.2, "−log P(X|z) ∝ ‖X − f(z)‖²", "#fff3d6")
-    for y0, y1 in ((0.95, 2.05), (2.75, 3.85), (4.55, 5.85), (6.55, 7.85), (8.55, 9.85)):
+    box(5, 10.2, "−log P(X|z)\n= ‖X − f(z)‖²/(2σ²) + const", "#fff3d6")
+    for y0, y1 in ((0.95, 2.05), (2.75, 3.85), (4.55, 5.85), (6.55, 7.85), (8.55, 9.6)):
         arrow(5, y0, 5, y1, color="black")
     arrow(6.1, 4.2, 6.75, 4.2, color="black")
     # backward pass of the reconstruction term, drawn beside the forward one
@@ -89,7 +93,7 @@ def draw_fig4(ax, trick):
         ax.plot([2.2], [6.2], marker="x", color="red", ms=14, mew=3)
         ax.text(5, -0.4, "sampling has no derivative: gradient stops at z", ha="center",
                 color="red", fontsize=10)
-    ax.set_title("with the trick (Eq. 10)" if trick else "without the trick (Eq. 9)")
+    ax.set_title("with the trick (Eq. 10)" if trick else "without the trick (sampling inside, Eq. 9)")
 
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 5.6))
@@ -102,16 +106,21 @@ lesson.save(fig, args, "03_fig4")
 # %% [markdown]
 # ## Part 1 — two unbiased gradients, very different noise
 #
-# Take the simplest case: one latent number z ~ N(μ, σ²) and a "loss"
-# f(z) = z².  Its expectation is known, E[z²] = μ² + σ², so the true gradients
-# are ∂/∂μ = 2μ and ∂/∂σ = 2σ.  Two single-sample estimators:
+# Take the simplest case: one latent number z ~ N(μ, std²) (std is
+# Σ^{1/2} for k = 1) and a "loss" ℓ(z) = z², standing in for −log P(X|z).
+# Its expectation is known, E[z²] = μ² + std², so the true gradients are
+# ∂/∂μ = 2μ and ∂/∂std = 2·std.  Two single-sample estimators:
 #
 # * **score function (REINFORCE)** — differentiate the *density* instead of the
-#   sample: ∇ E[f] = E[f(z) ∇ log N(z; μ, σ²)], so
-#   ∂/∂μ ≈ f(z)·ε/σ and ∂/∂σ ≈ f(z)·(ε² − 1)/σ, where ε = (z − μ)/σ.
-#   It never needs f′ — but it multiplies the *value* of f by a random sign.
-# * **reparameterized (Eq. 10)** — write z = μ + σε and differentiate through:
-#   ∂/∂μ ≈ f′(z) = 2z and ∂/∂σ ≈ f′(z)·ε = 2zε.
+#   sample: ∇ E[ℓ] = E[ℓ(z) ∇ log N(z; μ, std²)], so
+#   ∂/∂μ ≈ ℓ(z)·ε/std and ∂/∂std ≈ ℓ(z)·(ε² − 1)/std, where ε = (z − μ)/std.
+#   It never needs ℓ′ — but it multiplies the *value* of ℓ by a zero-mean
+#   random weight (ε/std for μ), so even a large constant in ℓ adds noise.
+#   (This estimator is beyond the paper, whose §2.2 says only that a layer
+#   that samples z has no gradient; it is the REINFORCE rule of Williams,
+#   1992.)
+# * **reparameterized (Eq. 10)** — write z = μ + std·ε and differentiate through:
+#   ∂/∂μ ≈ ℓ′(z) = 2z and ∂/∂std ≈ ℓ′(z)·ε = 2zε.
 #
 # Both average to the right answer.  Their variances are printed below next
 # to the exact values (computed by Gauss–Hermite quadrature, which is exact for
@@ -120,16 +129,16 @@ lesson.save(fig, args, "03_fig4")
 # samples for the same precision.
 
 # %%
-mu0, sigma0 = 1.0, 0.5                               # the sampling distribution N(mu0, sigma0²)
-f = lambda z: z ** 2
-df = lambda z: 2 * z
+mu0, std0 = 1.0, 0.5                                 # the sampling distribution N(mu0, std0²)
+loss_toy = lambda z: z ** 2                          # ℓ(z)
+dloss_toy = lambda z: 2 * z                          # ℓ′(z)
 estimators = {                                       # single-sample gradient estimates from eps
-    ("mu", "score"): lambda e: f(mu0 + sigma0 * e) * e / sigma0,
-    ("mu", "reparam"): lambda e: df(mu0 + sigma0 * e),
-    ("sigma", "score"): lambda e: f(mu0 + sigma0 * e) * (e ** 2 - 1) / sigma0,
-    ("sigma", "reparam"): lambda e: df(mu0 + sigma0 * e) * e,
+    ("mu", "score"): lambda e: loss_toy(mu0 + std0 * e) * e / std0,
+    ("mu", "reparam"): lambda e: dloss_toy(mu0 + std0 * e),
+    ("std", "score"): lambda e: loss_toy(mu0 + std0 * e) * (e ** 2 - 1) / std0,
+    ("std", "reparam"): lambda e: dloss_toy(mu0 + std0 * e) * e,
 }
-true_grad = {"mu": 2 * mu0, "sigma": 2 * sigma0}
+true_grad = {"mu": 2 * mu0, "std": 2 * std0}
 
 nodes, qweights = hermegauss(40)                     # ∫ h(e) N(e; 0, 1) de = Σ w h(node)
 qweights = qweights / np.sqrt(2 * np.pi)
@@ -143,16 +152,16 @@ def exact_mean_var(h):
 rng = np.random.default_rng(args.seed)
 n_single = 200_000 if args.quick else 2_000_000
 eps_single = rng.standard_normal(n_single)
-print(f"Part 1: gradient of E[z^2], z ~ N(mu, sigma^2) with mu = {mu0}, sigma = {sigma0}; "
+print(f"Part 1: gradient of E[z^2], z ~ N(mu, std^2) with mu = {mu0}, std = {std0}; "
       f"n = {n_single} single-sample estimates each")
 print(f"  {'gradient':<9} {'estimator':<9} {'true':>6} {'mean':>8} {'variance':>10} {'exact var':>10}")
 single_var = {}
 for (param, kind), h in estimators.items():
-    g = h(eps_single)
-    single_var[param, kind] = g.var(ddof=1)
-    print(f"  d/d{param:<6} {kind:<9} {true_grad[param]:6.3f} {g.mean():8.4f} "
+    grad_est = h(eps_single)
+    single_var[param, kind] = grad_est.var(ddof=1)
+    print(f"  d/d{param:<6} {kind:<9} {true_grad[param]:6.3f} {grad_est.mean():8.4f} "
           f"{single_var[param, kind]:10.4f} {exact_mean_var(h)[1]:10.4f}")
-for param in ("mu", "sigma"):
+for param in ("mu", "std"):
     ratio = single_var[param, "score"] / single_var[param, "reparam"]
     exact = exact_mean_var(estimators[param, "score"])[1] / exact_mean_var(estimators[param, "reparam"])[1]
     print(f"  variance ratio score/reparam for d/d{param}: {ratio:.2f} (exact {exact:.2f}): "
@@ -173,19 +182,19 @@ ax.set(title="single-sample estimates of ∂E[z²]/∂μ", xlabel="estimate", yl
 ax.set_yscale("log")
 ax.set_ylim(1e-4, 2)
 ax.legend(fontsize=8)
-for ax, param in zip(axes[1:], ("mu", "sigma")):
+for ax, param in zip(axes[1:], ("mu", "std")):
     for kind, color in (("score", "C1"), ("reparam", "C0")):
         h = estimators[param, kind]
         var_n = [h(rng.standard_normal((n_repeats, n))).mean(axis=1).var(ddof=1) for n in sample_sizes]
         ax.loglog(sample_sizes, var_n, "o", color=color, label=f"{kind}: measured")
         ax.loglog(sample_sizes, exact_mean_var(h)[1] / sample_sizes, "-", color=color, lw=1,
                   label=f"{kind}: exact var / n")
-    symbol = "μ" if param == "mu" else "σ"
+    symbol = "μ" if param == "mu" else "std"
     ax.set(title=f"variance of the n-sample estimate of ∂/∂{symbol}",
            xlabel="samples per estimate n", ylabel="variance")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-fig.suptitle(f"Part 1: gradient of E[z²] for z ~ N({mu0}, {sigma0}²) — both estimators are unbiased, "
+fig.suptitle(f"Part 1: gradient of E[z²] for z ~ N({mu0}, {std0}²) — both estimators are unbiased, "
              "the reparameterized one is far less noisy")
 fig.tight_layout()
 lesson.save(fig, args, "03_gradient_variance")
@@ -193,9 +202,10 @@ lesson.save(fig, args, "03_gradient_variance")
 # %% [markdown]
 # ## Part 2 — the reparameterization layer
 #
-# `minivae.reparam.Reparameterize` computes z = μ + exp(½ log_var) ⊙ ε (the
-# network predicts log_var = log σ², which can be any real number).  Its
-# backward pass, for an upstream gradient dz = ∂L/∂z, is
+# `minivae.reparam.Reparameterize` computes z = μ + exp(½ log_var) ⊙ ε, so
+# std = Σ^{1/2} = exp(½ log_var) (the network predicts log_var = log diag Σ,
+# which can be any real number).  Its backward pass, for an upstream
+# gradient dz = ∂L/∂z, is
 #
 #     ∂L/∂μ = dz,      ∂L/∂log_var = dz ⊙ ½ exp(½ log_var) ⊙ ε = ½ dz ⊙ (z − μ).
 #
@@ -208,7 +218,7 @@ lesson.save(fig, args, "03_gradient_variance")
 # %%
 layer = Reparameterize()
 mu = np.array([[0.5, -1.0, 2.0]])                    # (1, K): one Q(z|X)
-log_var = np.array([[0.0, -1.0, 1.5]])               # log σ²
+log_var = np.array([[0.0, -1.0, 1.5]])               # log diag Σ
 n_stat = 20_000 if args.quick else 200_000
 z, _ = layer.forward(np.repeat(mu, n_stat, 0), np.repeat(log_var, n_stat, 0), rng=rng)
 print(f"Part 2: Reparameterize layer (Eq. 10), {n_stat} samples of z")
@@ -226,9 +236,9 @@ loss_fn = lambda: float((layer.forward(mu_c, lv_c, eps_c)[0] * dz).sum())
 threshold = 1e-7
 print("  finite-difference check of backward (float64, h = 1e-5, batch 4 x 3 latent dims)")
 print(f"  {'gradient':<14} {'max |analytic|':>14} {'max rel. error':>15} {'threshold':>10}  result")
-for name, a, g in (("dL/dmu", mu_c, dmu), ("dL/dlog_var", lv_c, dlv)):
-    err = rel_error(g, numerical_grad(loss_fn, a))
-    print(f"  {name:<14} {np.abs(g).max():14.4f} {err:15.2e} {threshold:10.0e}  "
+for name, a, grad in (("dL/dmu", mu_c, dmu), ("dL/dlog_var", lv_c, dlv)):
+    err = rel_error(grad, numerical_grad(loss_fn, a))
+    print(f"  {name:<14} {np.abs(grad).max():14.4f} {err:15.2e} {threshold:10.0e}  "
           f"{'pass' if err < threshold else 'FAIL'}")
 print(f"  identity dL/dlog_var = 1/2 dz (z - mu): max |difference| = "
       f"{np.abs(dlv - 0.5 * dz * (z_c - mu_c)).max():.1e}")
@@ -238,8 +248,9 @@ print(f"  identity dL/dlog_var = 1/2 dz (z - mu): max |difference| = "
 #
 # The data: 2-D points on the ring of Fig. 2 (x = z/10 + z/‖z‖ with
 # z ~ N(0, I), lesson 01).  The model: `minivae.VAE` with x_dim = 2, a 2-D
-# latent, hidden layers (32, 32), a Gaussian likelihood with σ = 0.1, float64,
-# trained by `minivae.optim.Adam`.
+# latent (z_dim, the paper's k), hidden layers (32, 32), a Gaussian
+# likelihood P(X|z) = N(X | f(z), σ² I) with decoder noise σ = 0.1 (§2.4.3),
+# float64, trained by `minivae.optim.Adam`.
 #
 # **Without the trick** we build the training pass ourselves from the model's
 # own layers (`model.encoder`, `model.mu_head`, `model.log_var_head`,
@@ -257,7 +268,7 @@ print(f"  identity dL/dlog_var = 1/2 dz (z - mu): max |difference| = "
 # A decoder fed noise unrelated to X can do no better than output the data
 # mean, so its −ELBO cannot fall below
 #
-#     L0 = tr Cov(X) / (2σ²) + (D/2) ln(2πσ²)     (the loss of one Gaussian N(mean, σ² I))
+#     L0 = tr Cov(X) / (2σ²) + (x_dim/2) ln(2πσ²)     (the loss of one Gaussian N(mean, σ² I))
 #
 # The run with the trick must beat L0 by a wide margin, paying a few nats of
 # KL for a code that pins down where on the ring X lies.  Both runs see the
@@ -271,7 +282,7 @@ def ring(n, rng):
 
 
 def loss_and_grads(model, x, eps, through_z=True):
-    """Mean −ELBO (Eq. 9) and its gradient; through_z=False cuts the path z → (mu, log_var).
+    """Mean loss −(Eq. 9) over the batch and its gradient; through_z=False cuts the path z → (mu, log_var).
 
     Same steps as VAE.loss_and_grads (Fig. 4); with through_z=False the
     encoder's gradient is the KL term's alone, as if z were drawn by a
@@ -283,7 +294,7 @@ def loss_and_grads(model, x, eps, through_z=True):
     log_var, c_lv = model.log_var_head.forward(h)        # (N, K)
     z, c_z = model.reparam.forward(mu, log_var, eps)     # (N, K)   Eq. 10
     x_mean, c_dec = model.decoder.forward(z)             # (N, D)
-    rec, dx_mean = gaussian_nll(x_mean, x, model.sigma)  # (N,), (N, D)  −log P(X|z)
+    rec, dx_mean = gaussian_nll(x_mean, x, model.sigma)  # (N,), (N, D)  −log P(X|z), σ = decoder noise
     kl, dmu, dlv = kl_normal(mu, log_var)                # (N,), (N, K)  Eq. 7
     loss = rec.mean() + kl.mean()
     dz = model.decoder.backward(dx_mean / N, c_dec)      # (N, K)  fills the decoder's grads
@@ -351,7 +362,7 @@ for name, (model, _) in runs.items():
     neg = -terms.elbo
     final[name] = neg.mean()
     print(f"  {name:<22}: -ELBO = {neg.mean():8.3f} ± {neg.std(ddof=1) / np.sqrt(neg.size):.3f} nats, "
-          f"reconstruction -log P(X|z) = {-terms.recon.mean():8.3f} nats, KL = {terms.kl.mean():.4f} nats")
+          f"reconstruction -log P(X|z) = {terms.recon_nll.mean():8.3f} nats, KL = {terms.kl.mean():.4f} nats")
 print(f"  the trick lowers -ELBO by {final['gradient through z cut'] - final['with the trick']:.2f} nats")
 
 # %%
@@ -417,3 +428,49 @@ lesson.save(fig, args, "03_vae_ring")
 #   the floor L0 printed above.
 
 print(f"lesson 03 done in {time.perf_counter() - t_start:.1f} s")
+
+# %% [markdown]
+# ## Exercises
+#
+# Change one thing, write down your prediction, then run with `--quick`
+# (about 5 s).  The numbers quoted are what `--quick` printed here with
+# seed 0.
+#
+# 1. **Centre the distribution.**  Set `mu0 = 0.0`.  From the exact formula
+#    for the μ-ratio, (μ⁴/std² + 14μ² + 15 std²)/(4 std²), predict the
+#    printed variance ratio for d/dμ.  *What should happen:* 15/4 = 3.75
+#    (printed: 3.80, exact column 3.75).  The score estimator is still worse,
+#    but by far less: most of its noise at μ = 1 came from the size of ℓ(z).
+# 2. **Add a constant to the loss.**  Write `loss_toy = lambda z: z ** 2 + 10`.
+#    A constant changes no gradient, so which rows of the table change?
+#    *What should happen:* the reparameterized rows are identical (ℓ′ is
+#    unchanged); the score estimator's exact variance for d/dμ goes from
+#    21.75 to 561.75, a ratio of 562.  Each estimate gains 10·ε/std, which
+#    alone adds 10²/0.5² = 400, plus a cross term of 140.  This is why
+#    score-function methods need baselines, and why Eq. 10 matters.
+# 3. **log std for log variance.**  In Part 2's check, replace `dlv` in the
+#    loop by `dz * (z_c - mu_c)`, the gradient without the ½, which is what
+#    you get by treating log_var as log std.  Predict the printed relative
+#    error.  *What should happen:* 0.333 and FAIL.  When the analytic
+#    gradient is exactly twice the true one, rel_error is
+#    |2g − g| / (|2g| + |g|) = 1/3.  Then derive the layer's backward
+#    yourself: `python -m minivae exercise 5 --out mywork` copies
+#    `lessons/exercises/ex05_reparam.py`, and `python -m minivae check
+#    mywork/ex05_reparam.py` grades it.
+# 4. **Blurrier decoder.**  Set the decoder noise `sigma_x = 0.3` (was
+#    0.1).  Predict L0 and the KL of the run with the trick.  *What should
+#    happen:* L0 falls from 60.8 to 6.5 nats (tr Cov(X)/2σ² shrinks 9-fold).
+#    The KL halves, from 3.64 to 1.82 nats: a code that places X to within
+#    0.3 instead of 0.1 needs fewer nats.  The trick's advantage shrinks from
+#    60.2 to 4.6 nats.  This is §2.4.3's σ acting as a regularization weight.
+# 5. **Forget the 1/N.**  In Part 3's `loss_and_grads`, pass `dx_mean`
+#    instead of `dx_mean / N` to `model.decoder.backward`.  The loss line
+#    is unchanged; what about the gradient check against
+#    `model.loss_and_grads`, and what does training learn?  *What should
+#    happen:* max |grad diff| jumps from about 1e-14 to 1.7e+04.  Training
+#    still runs, but it now weighs reconstruction 100 times (the batch size)
+#    as heavily as the KL: the KL rises from 3.64 to 10.85 nats, the
+#    reconstruction term improves (−1.69 to −2.72) and −ELBO gets worse
+#    (1.96 to 8.13 nats).  Exercise 6 (`python -m minivae exercise 6`,
+#    `ex06_vae_loss_and_grads.py`) has you write this whole backward pass of
+#    Fig. 4 yourself.

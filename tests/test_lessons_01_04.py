@@ -48,6 +48,21 @@ def assert_figures(out, names):
         assert path.is_file() and path.stat().st_size > 10_000, f"missing or empty figure {path}"
 
 
+def exercise_items(script):
+    """The numbered items of the lesson's last cell, which must be a markdown
+    cell titled "Exercises" (issue 12 §2)."""
+    src = (REPO / "lessons" / script).read_text(encoding="utf-8")
+    last = src.split("# %%")[-1]
+    assert last.startswith(" [markdown]\n# ## Exercises\n"), f"{script}: last cell is not the Exercises cell"
+    items = re.split(r"^# (\d)\. ", last, flags=re.M)[1:]
+    numbers = [int(n) for n in items[0::2]]
+    bodies = [" ".join(line.lstrip("#").strip() for line in b.splitlines()) for b in items[1::2]]
+    assert 3 <= len(numbers) <= 5 and numbers == list(range(1, len(numbers) + 1)), numbers
+    for n, body in zip(numbers, bodies):
+        assert "*What should happen:*" in body, f"{script} exercise {n} has no expected observation"
+    return bodies
+
+
 # Rayleigh(1) = ‖z‖ for z ~ N(0, I₂):  E R^k = 2^(k/2) Γ(1 + k/2)
 def rayleigh_moment(k):
     return 2 ** (k / 2) * math.gamma(1 + k / 2)
@@ -80,6 +95,10 @@ def test_01_ring_radius_matches_rayleigh(lesson01):
     assert abs(std - sd) < 4 * se_std
 
 
+def test_01_ends_with_exercises():
+    exercise_items("01_latent_variables.py")
+
+
 def test_01_inverse_cdf_hits_the_mixture(lesson01):
     """f(z) = F⁻¹(G(z)) samples the target: KS distance below the 99.9% Kolmogorov
     quantile, and the sample mean within 4 standard errors of the mixture mean."""
@@ -106,18 +125,18 @@ def test_03_figures(lesson03):
 
 
 def test_03_estimators_unbiased_with_exact_variance(lesson03):
-    """For f(z) = z², z = mu + σε: each single-sample estimator's mean is the true
-    gradient (2mu, 2σ) and its variance the exact one (Gauss–Hermite, exact for
-    polynomials), within 5 standard errors; the mu-ratio is (mu⁴/σ² + 14mu² + 15σ²)/(4σ²)."""
+    """For ℓ(z) = z², z = mu + std·ε: each single-sample estimator's mean is the true
+    gradient (2mu, 2std) and its variance the exact one (Gauss–Hermite, exact for
+    polynomials), within 5 standard errors; the mu-ratio is (mu⁴/std² + 14mu² + 15std²)/(4std²)."""
     text = lesson03[0]
-    mu, sigma, n = grab(rf"with mu = {NUM}, sigma = {NUM}; n = (\d+)", text)
+    mu, std, n = grab(rf"with mu = {NUM}, std = {NUM}; n = (\d+)", text)
     nodes, w = hermegauss(60)
     w = w / math.sqrt(2 * math.pi)
-    z = mu + sigma * nodes
-    est = {("mu", "score"): z ** 2 * nodes / sigma, ("mu", "reparam"): 2 * z,
-           ("sigma", "score"): z ** 2 * (nodes ** 2 - 1) / sigma, ("sigma", "reparam"): 2 * z * nodes}
-    truth = {"mu": 2 * mu, "sigma": 2 * sigma}
-    rows = re.findall(rf"d/d(mu|sigma)\s+(score|reparam)\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}", text)
+    z = mu + std * nodes
+    est = {("mu", "score"): z ** 2 * nodes / std, ("mu", "reparam"): 2 * z,
+           ("std", "score"): z ** 2 * (nodes ** 2 - 1) / std, ("std", "reparam"): 2 * z * nodes}
+    truth = {"mu": 2 * mu, "std": 2 * std}
+    rows = re.findall(rf"d/d(mu|std)\s+(score|reparam)\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}", text)
     assert len(rows) == 4, text
     for param, kind, _, mean, var, _ in rows:
         h = est[param, kind]
@@ -128,9 +147,15 @@ def test_03_estimators_unbiased_with_exact_variance(lesson03):
         assert abs(float(mean) - truth[param]) < 5 * math.sqrt(exact_var / n), (param, kind)
         assert abs(float(var) - exact_var) < 5 * math.sqrt((mu4 - exact_var ** 2) / n), (param, kind)
     ratio, = grab(r"variance ratio score/reparam for d/dmu: " + NUM, text)
-    exact_ratio = (mu ** 4 / sigma ** 2 + 14 * mu ** 2 + 15 * sigma ** 2) / (4 * sigma ** 2)
+    exact_ratio = (mu ** 4 / std ** 2 + 14 * mu ** 2 + 15 * std ** 2) / (4 * std ** 2)
     assert abs(ratio / exact_ratio - 1) < 0.1
     assert ratio > 5                                            # the point of Part 1
+
+
+def test_03_ends_with_exercises():
+    bodies = exercise_items("03_reparam.py")
+    assert any("ex05_reparam.py" in b for b in bodies)             # points to the matching stubs
+    assert any("ex06_vae_loss_and_grads.py" in b for b in bodies)
 
 
 def test_03_reparam_layer_gradcheck(lesson03):

@@ -57,9 +57,22 @@ def table_09(out):
     return xs, np.array(rows, dtype=float)                          # columns: sigma, KL, TV, 5 posterior gaps
 
 
+def test_lesson_09_ends_with_exercises():
+    """The last cell is a markdown "Exercises" cell of 3–5 items, each with its
+    expected observation (issue 12 §2)."""
+    src = (REPO / "lessons" / "09_appendix_1d.py").read_text(encoding="utf-8")
+    last = src.split("# %%")[-1]
+    assert last.startswith(" [markdown]\n# ## Exercises\n")
+    items = re.split(r"^# (\d)\. ", last, flags=re.M)[1:]
+    numbers = [int(n) for n in items[0::2]]
+    bodies = [" ".join(line.lstrip("#").strip() for line in b.splitlines()) for b in items[1::2]]
+    assert 3 <= len(numbers) <= 5 and numbers == list(range(1, len(numbers) + 1)), numbers
+    assert all("*What should happen:*" in b for b in bodies)
+
+
 def test_lesson_09_figures(lesson09):
     _, out_dir = lesson09
-    for name in ("09_appendix_a_gaps", "09_appendix_a_vae"):
+    for name in ("09_appendix_a_gaps", "09_gap_parts", "09_appendix_a_vae"):
         assert (out_dir / f"{name}.png").stat().st_size > 10_000
 
 
@@ -79,7 +92,7 @@ def test_lesson_09_slopes(lesson09):
 
 
 def test_lesson_09_marginal_gap_matches_closed_form(lesson09):
-    """Substituting x′ = f(z) in Eq. 14's integral gives P_gt ∗ N(0, σ²): for a
+    """Substituting x′ = f(z) in the integral for P_σ(X) gives P_gt ∗ N(0, σ²): for a
     mixture, the same mixture with variances s² + σ².  KL and TV from that
     closed form (no f, no z-quadrature) must match the printed table to its 5
     significant digits (quadrature error of the test's own fine grid ≪ 1e-4)."""
@@ -145,3 +158,48 @@ def test_lesson_09_vae_bound_and_fit(lesson09):
     assert neg_elbo + 4 * se >= entropy
     assert spread == pytest.approx(sd, abs=2e-3)
     assert min(rms_f, rms_mirror) < 0.25 * sd
+
+
+def test_lesson_09_gap_parts_curvature_at_median_prior_slope_in_tails(lesson09):
+    """The posterior gap taken apart (Appendix A's closing remark: "mostly the
+    curvature of g").  Each printed part is rederived here by another route:
+    * prior slope only (f linearized, so the posterior is Gaussian): the closed
+      KL of N(g, s²) from N(g/(1+s²), s²/(1+s²)), s = g′σ, which is
+      ½[s² − ln(1 + s²) + g² s²/(1 + s²)]; to 1e-3 relative (g′ by central
+      differences of scipy's G⁻¹∘F, error ~1e-8);
+    * curvature only (prior flattened): the leading term (15/2)a²σ²,
+      a = −g″/(2g′) by central differences; next order is O(σ²) relative here;
+    * full: ½σ²(15a² + 6ab + b²), b = g·g′, within 1%.
+    Then the claims the lesson states: at the median the prior part vanishes
+    (b = 0) and the gap is the curvature part; at |g(X)| ≥ 2 the prior part is
+    more than 10 times the curvature part; the printed verdicts and the ratio
+    line agree with this file's own a and b."""
+    out, _ = lesson09
+    sigma, = grab(rf"posterior gap taken apart at sigma = {NUM}", out)
+    check, = grab(rf"both causes off: max \|D\| / sigma\^2 = {NUM}", out)
+    assert check < 1e-6                                              # the quadrature of Q against itself
+    rows = re.findall(r"^\s+([+-]\d)\s+([+-]\d+\.\d{4})\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+"
+                      r"(curvature|prior slope)\s*$", out, re.M)
+    assert [int(r[0]) for r in rows] == [-3, -2, -1, 0, 1, 2, 3], out
+    h = 1e-3
+    ratios = []
+    for g_printed, X, full, curv, prior, _, _, verdict in rows:
+        X, full, curv, prior = float(X), float(full), float(curv), float(prior)
+        g0, gm, gpl = g_ref(X), g_ref(X - h), g_ref(X + h)
+        assert g0 == pytest.approx(int(g_printed), abs=2e-3)     # X is printed to 4 decimals
+        g1, g2 = (gpl - gm) / (2 * h), (gpl - 2 * g0 + gm) / h ** 2
+        a, b = -g2 / (2 * g1), g0 * g1
+        s2 = (g1 * sigma) ** 2
+        prior_closed = 0.5 * (s2 - np.log1p(s2) + g0 ** 2 * s2 / (1 + s2)) / sigma ** 2
+        assert prior == pytest.approx(prior_closed, rel=1e-3, abs=2e-5), X
+        assert curv == pytest.approx(7.5 * a * a, rel=0.01, abs=2e-5), X
+        assert full == pytest.approx(0.5 * (15 * a * a + 6 * a * b + b * b), rel=0.01), X
+        assert verdict == ("curvature" if 15 * a * a > b * b else "prior slope"), X
+        if int(g_printed) == 0:
+            assert abs(b) < 1e-3 and prior < 1e-4 * curv           # (X printed to 4 decimals); the paper's reading holds here
+            assert full == pytest.approx(curv, rel=1e-4)
+        if abs(int(g_printed)) >= 2:
+            assert b * b > 10 * 15 * a * a                          # ... and fails here
+            ratios.append(prior_closed / (7.5 * a * a))
+    lo, hi = grab(rf"at \|g\(X\)\| >= 2 the prior-slope part is {NUM} to {NUM} times", out)
+    assert lo == pytest.approx(min(ratios), rel=0.03) and hi == pytest.approx(max(ratios), rel=0.03)

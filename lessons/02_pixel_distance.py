@@ -322,38 +322,44 @@ print(f"\ntotal time {time.perf_counter() - t_start:.1f} s")
 # before one counts, which is the paper's conclusion: prior sampling needs an
 # infeasible n.  §2.1 answers by sampling z from a Q(z|X) that knows X
 # instead (lesson 04).
-#
+
+# %% [markdown]
 # ## Exercises
 #
-# Predict before you run; each answer was checked with a `--quick` run.
+# Change one thing, write down your prediction, then run with `--quick`
+# (under 10 s here, with other jobs on both cores).  The numbers quoted are
+# what `--quick` printed here.
 #
-# 1. **Erase more.**  Run with `--erase 60`.  Predict d(a,b) per pixel.
-#    *Expect:* it roughly doubles, to about 0.07 per pixel, so the
-#    half-pixel ratio d(a,c)/d(a,b) halves; at half a pixel the shifted copy
-#    is still farther than its erased copy for no 2.
-# 2. **Erase less.**  Run with `--erase 8`.  At which shift size in the step-3
-#    table does the shifted 2 first lie farther than the erased one for most
-#    2s?  *Expect:* already at half a pixel: about 99% of the 2s now follow
-#    the paper's ordering.  Erasing 8 pixels costs less than a half-pixel
-#    shift, but such a (b) is still recognizably a 2, so it is not the
-#    sample the argument needs to reject.  The ordering depends on the sizes
-#    of both changes.
+# 1. **Erase more.**  Run with `--erase 60`.  Predict d(a,b) per pixel and
+#    the half-pixel ratio d(a,c)/d(a,b).  *What should happen:* d(a,b)
+#    roughly doubles (0.0326 → 0.0647 per pixel) and the ratio halves
+#    (0.621 → 0.313).  In step 3 the half-pixel row drops from 10 to 0 of the
+#    5958 2s.
+# 2. **Erase less.**  Run with `--erase 8`.  At which shift size in the
+#    step-3 table does the shifted 2 first lie farther than its erased copy
+#    for most 2s?  *What should happen:* already at half a pixel, for 5920 of
+#    5958 (99.4%).  Erasing 8 pixels (0.0107 per pixel) costs less than a
+#    half-pixel shift, but such a (b) is still plainly a 2, not the sample
+#    the argument needs to reject.  The ordering depends on the size of both
+#    changes.
 # 3. **Be stricter.**  Run with `--reject-nats 20`.  Predict σ and the
-#    exponent printed for (c).  *Expect:* σ shrinks by √2 and the exponent for
-#    (c) doubles (e^{−T·d(a,c)/d(a,b)} with T twice as large); the effective
-#    number of samples falls towards 1.
-# 4. **Normalization.**  Using step 1's table, find a function of the
-#    squared distance that maps both of the paper's numbers into the measured
-#    ranges (half-pixel shift for .2693, erased stroke for .0387).  *Expect:*
-#    none of the four columns does: the per-pixel mean matches .0387 but its
-#    half-pixel maximum is about 0.037, seven times below .2693.
+#    exponent printed for (c).  *What should happen:* σ shrinks by √2
+#    (1.1296 → 0.7988) and the exponent for (c) doubles (−6.214 → −12.429),
+#    since it is −T·d(a,c)/d(a,b).  The effective number of samples falls
+#    towards 1 (3.13 → 1.62).
+# 4. **Normalization.**  Using step 1's table, look for one normalization of
+#    the squared distance that puts the paper's .2693 inside the half-pixel
+#    range and its .0387 near the erased stroke's value.
+#    *What should happen:* there is none.  The per-pixel mean matches .0387
+#    (0.0326 for (b) here), but its half-pixel maximum is 0.0371, seven times
+#    below .2693.
 # 5. **Where does the ordering flip?**  Add 0.6, 0.65 and 0.7 to `SHIFTS`
-#    and predict the shift at which half the 2s lie farther from their shifted
-#    copy than from their erased stroke.  *Expect:* between 0.65 px (about
-#    42%) and 0.7 px (about 66%); against the nearest other digit the share is
-#    still below 2% there.
+#    and predict the shift at which half the 2s lie farther from their
+#    shifted copy than from their erased stroke.  *What should happen:*
+#    between 0.65 px (42.5%) and 0.7 px (66.1%).  Against the nearest other
+#    digit the share there is still below 2% (0.2% and 1.7%).
 #
-# Next: `lessons/exercises/ex07_importance_logpx.py` has you write an
-# importance-sampled estimate of log P(X) that samples z from Q(z|X) rather
-# than from the prior (beyond the paper: Rezende et al. 2014, Burda et al.
-# 2016).
+# Next: exercise 7 (`python -m minivae exercise 7 --out DIR`) has you write
+# an importance-sampled estimate of log P(X) that samples z from Q(z|X)
+# rather than from the prior (beyond the paper: Rezende et al. 2014, Burda
+# et al. 2016).

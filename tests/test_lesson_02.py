@@ -25,6 +25,19 @@ def grab(pattern, text, cast=float):
     return [cast(g) for g in m.groups()]
 
 
+def exercise_items(script):
+    """The numbered items of the lesson's last cell, which must be a markdown cell titled
+    "Exercises" (issue 12 §2), each with an expected observation."""
+    last = (REPO / "lessons" / script).read_text(encoding="utf-8").split("# %%")[-1]
+    assert last.startswith(" [markdown]\n# ## Exercises\n"), f"{script}: last cell is not the Exercises cell"
+    items = re.split(r"^# (\d)\. ", last, flags=re.M)[1:]
+    numbers = [int(n) for n in items[0::2]]
+    assert 3 <= len(numbers) <= 5 and numbers == list(range(1, len(numbers) + 1)), numbers
+    for n, body in zip(numbers, items[1::2]):
+        assert "*What should happen:*" in body, f"{script} exercise {n} has no expected observation"
+    return [" ".join(line.lstrip("#").strip() for line in b.splitlines()) for b in items[1::2]]
+
+
 def shifted(imgs, s):
     """(N, 28, 28) shifted s px down and right by scipy's linear interpolation, zeros outside."""
     return ndimage.shift(imgs, (0, s, s), order=1, mode="grid-constant")
@@ -198,3 +211,9 @@ def test_without_mnist_exits_with_the_loaders_message(tmp_path):
                            "--out", str(tmp_path)], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 2
     assert "MINIVAE_DATA" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_exercises_cell():
+    bodies = exercise_items("02_pixel_distance.py")
+    assert any("python -m minivae exercise" in b for b in bodies) or "minivae exercise" in \
+        (REPO / "lessons" / "02_pixel_distance.py").read_text(encoding="utf-8").split("## Exercises")[-1]

@@ -102,7 +102,7 @@ def _neg_abs(x, out):
 
 @jit
 def _sigmoid_from_e(x, e, y):
-    """σ(x) from e = exp(−|x|):  1/(1+e) for x ≥ 0,  e/(1+e) for x < 0 (no overflow)."""
+    """sigmoid(x) from e = exp(−|x|):  1/(1+e) for x ≥ 0,  e/(1+e) for x < 0 (no overflow)."""
     one = x.dtype.type(1)
     for i in range(x.size):
         s = one / (one + e[i])
@@ -137,7 +137,7 @@ def sigmoid(x):
 # --- Bernoulli likelihood from logits ----------------------------------------------
 @rjit
 def _xent_combine(logits, x, e, log1p_e, nll, dlogits):
-    """nll[n] = Σ_d max(l, 0) − l·x + log1p(e),  dlogits = σ(l) − x,  e = exp(−|l|).
+    """nll[n] = Σ_d max(l, 0) − l·x + log1p(e),  dlogits = sigmoid(l) − x,  e = exp(−|l|).
 
     Value and gradient in one pass; each row's sum is accumulated in float64.
     """
@@ -152,7 +152,7 @@ def _xent_combine(logits, x, e, log1p_e, nll, dlogits):
         nll[n] = acc
 
 
-def sigmoid_xent(logits, x):
+def bernoulli_nll(logits, x):
     e = _exp_neg_abs(logits)
     nll, dlogits = np.empty(logits.shape[0], logits.dtype), _like(logits)
     _xent_combine(logits, x, e, np.log1p(e), nll, dlogits)
@@ -202,7 +202,7 @@ def reparam_backward(dz, std, eps):
     return dz, dlog_var
 
 
-def kl_standard_normal(mu, log_var):
+def kl_normal(mu, log_var):
     kl, dlog_var = np.empty(mu.shape[0], mu.dtype), _like(mu)
     _kl(mu, log_var, np.exp(log_var), kl, dlog_var)
     return kl, mu.copy(), dlog_var
@@ -299,10 +299,10 @@ def warmup(dtype):
     relu_backward(relu_forward(a), a)
     sigmoid(a)
     for x in (a, ro):
-        sigmoid_xent(a, x)
+        bernoulli_nll(a, x)
         z, std = reparam_forward(a, a, x)
     reparam_backward(z, std, a)
-    kl_standard_normal(a, a)
+    kl_normal(a, a)
     sgd_update(w.copy(), w, w.copy(), 0.1, 0.9, 0.0)
     adam_update(w.copy(), w, w.copy(), w.copy(), 0.1, 0.9, 0.999, 1e-8, 1, 0.0)
 

@@ -1,21 +1,24 @@
 """Hot-path kernels and the switch between their two backends.
 
-Model code calls the plain functions of this module, e.g.
-`kernels.dense_forward(x, W, b, relu=True)`, and never knows which backend
-computed them:
+For the maths, read minivae/kernels_numpy.py: every kernel there is a few
+lines of NumPy under the formula it computes.  This module only chooses who
+computes it.  Model code calls the plain functions of this module, e.g.
+`kernels.dense_forward(x, W, b, relu=True)`, and never knows which backend ran:
 
-    numpy   minivae/kernels_numpy.py — the vectorized reference; read it first
+    numpy   minivae/kernels_numpy.py — the vectorized reference
     numba   minivae/_numba_kernels.py — BLAS for the matrix products, fused
             @njit passes for the elementwise work around them and for the
-            optimizer update
+            optimizer update; tests/test_kernels.py holds it equal to numpy
 
-`set_backend(name)` rebinds this module's names to one backend's functions,
-so a call costs exactly a plain function call.  Call through the module
-(`kernels.adam_update(...)`); `from minivae.kernels import adam_update` would
-keep whichever backend was active at import.
+How the switch works: `set_backend(name)` assigns each kernel name of this
+module (the list in `set_backend`, also kept in NAMES) the function of the
+same name in the chosen backend's module, so a call costs exactly a plain
+function call.  Call through the module (`kernels.adam_update(...)`);
+`from minivae.kernels import adam_update` would keep whichever backend was
+active at import.
 
 At import the backend is $MINIVAE_BACKEND when set ("numpy" or "numba"), else
-DEFAULT, the faster one in `python -m minivae bench` on the machines measured.
+DEFAULT, the faster one in `python -m minivae bench` (README, "Speed").
 Without numba installed everything runs on numpy.
 
 Numba compiles a kernel the first time it sees a dtype (seconds, once: the
@@ -24,20 +27,8 @@ constructor calls it, and `set_backend` repeats it for every dtype warmed so
 far, so no compilation lands inside a training epoch.
 
 Threads: only OpenBLAS runs threads (its matrix products use every core);
-every numba kernel runs on the calling thread, so no two thread pools fight
-over the cores and no threading variable needs setting.  Measured on the
-2-core reference machine (doersch preset, batch 100, matmuls alone 10.0 ms
-per step): with a parallel Numba Adam update a step took 20–25 ms under
-Numba's default OpenMP layer (its threads spin after each update, taking the
-cores from the next matmuls) and 12.5–16 ms, erratic, under its "workqueue"
-layer (idle threads nap and wake, slowing the matmuls 10–20%); with the
-one-thread update it takes 11.8–12.2 ms and the matmuls run at full speed.
-The update is memory-bound (as fast as a bare copy-like pass over the same
-four arrays).  Split over two plain Python threads (the kernels release the
-GIL) it ran 1.5× faster on its own (1.64 vs 2.43 ms) but gained nothing
-inside training, where OpenBLAS's worker, still spinning after the last
-matmul, holds the second core; updating each layer right after its backward
-(its arrays still in cache) was 5–17% slower.
+every Numba kernel runs on the calling thread, so no two thread pools fight
+over the cores.  README's Speed section has the measurements behind this.
 """
 import os
 import warnings
@@ -45,20 +36,20 @@ import warnings
 import numpy as np
 
 from . import kernels_numpy
-from .kernels_numpy import (adam_update, dense_backward, dense_forward,  # noqa: F401
-                            kl_standard_normal, relu_backward, relu_forward, reparam_backward,
-                            reparam_forward, sgd_update, sigmoid, sigmoid_xent)
+from .kernels_numpy import (adam_update, bernoulli_nll, dense_backward,  # noqa: F401
+                            dense_forward, kl_normal, relu_backward, relu_forward,
+                            reparam_backward, reparam_forward, sgd_update, sigmoid)
 from .kernels_numpy import matmul  # noqa: F401  BLAS under every backend (see implementation)
 
 # The names set_backend rebinds.  `matmul` is not among them: the Numba loop
 # matmul is for reading and benchmarking, reached through implementation().
 NAMES = ("dense_forward", "dense_backward", "relu_forward", "relu_backward", "sigmoid",
-         "sigmoid_xent", "reparam_forward", "reparam_backward", "kl_standard_normal",
+         "bernoulli_nll", "reparam_forward", "reparam_backward", "kl_normal",
          "sgd_update", "adam_update")
 __all__ = [*NAMES, "matmul", "set_backend", "get_backend", "warmup", "available_backends",
            "implementation", "thread_info"]
 BACKENDS = ("numpy", "numba")
-DEFAULT = "numba"          # bench: numba/numpy time 0.34–0.44 (doersch), 0.50–0.65 (pytorch-example)
+DEFAULT = "numba"          # faster on both presets in `python -m minivae bench`
 ENV_VAR = "MINIVAE_BACKEND"
 
 _backend = "numpy"
@@ -105,14 +96,20 @@ def thread_info():
 
 def set_backend(name):
     """Make `name` ("numpy" or "numba") compute every kernel from now on."""
-    global _backend
+    global _backend, dense_forward, dense_backward, relu_forward, relu_backward, sigmoid
+    global bernoulli_nll, reparam_forward, reparam_backward, kl_normal, sgd_update, adam_update
     if name not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
-    module = kernels_numpy if name == "numpy" else _numba_module()
-    if module is None:
+    k = kernels_numpy if name == "numpy" else _numba_module()
+    if k is None:
         raise ValueError("backend 'numba' needs the numba package, which cannot be "
                          "imported here; use 'numpy' or `pip install numba`")
-    globals().update({n: getattr(module, n) for n in NAMES})
+    # the names in NAMES, one by one (tests/test_kernels.py checks the two lists agree)
+    dense_forward, dense_backward = k.dense_forward, k.dense_backward
+    relu_forward, relu_backward, sigmoid = k.relu_forward, k.relu_backward, k.sigmoid
+    bernoulli_nll, kl_normal = k.bernoulli_nll, k.kl_normal
+    reparam_forward, reparam_backward = k.reparam_forward, k.reparam_backward
+    sgd_update, adam_update = k.sgd_update, k.adam_update
     _backend = name
     for dtype in sorted(_dtypes):       # models already built must not compile mid-epoch
         warmup(dtype)

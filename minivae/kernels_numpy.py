@@ -52,17 +52,17 @@ def relu_backward(dy, y):
 
 
 def sigmoid(x):
-    """σ(x) = 1 / (1 + exp(−x)), without overflow for large |x|."""
+    """sigmoid(x) = 1 / (1 + exp(−x)), without overflow for large |x|."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
 # --- Bernoulli likelihood from logits ---------------------------------------
-def sigmoid_xent(logits, x):
+def bernoulli_nll(logits, x):
     """Per-example Bernoulli NLL from logits l and targets x ∈ [0, 1].
 
     nll = Σ_d max(l, 0) − l·x + log1p(exp(−|l|))     (stable form)
-    ∂nll/∂l = σ(l) − x
+    ∂nll/∂l = sigmoid(l) − x
     Returns (nll (N,), dlogits (N, D)).
     """
     nll = (np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))).sum(axis=1)
@@ -81,7 +81,7 @@ def reparam_backward(dz, std, eps):
     return dz, dz * eps * (0.5 * std)
 
 
-def kl_standard_normal(mu, log_var):
+def kl_normal(mu, log_var):
     """KL(N(mu, diag exp(log_var)) ‖ N(0, I)) per example, with gradients.
 
     KL = ½ Σ_k (exp(lv_k) + mu_k² − 1 − lv_k)            [Eq. 7]

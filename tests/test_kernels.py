@@ -73,8 +73,8 @@ def run(k, name, a, **kw):
         dx = k.dense_backward(a["x"], a["W"], a["dy"], dW, db, need_dx=kw["need_dx"],
                               relu_y=a["y_relu"] if kw["relu"] else None)
         return dW, db, dx
-    if name == "sigmoid_xent":
-        return k.sigmoid_xent(a["logits"], a["target"])
+    if name == "bernoulli_nll":
+        return k.bernoulli_nll(a["logits"], a["target"])
     if name in ("relu_forward", "sigmoid"):
         return getattr(k, name)(a["logits"])
     if name == "relu_backward":
@@ -84,15 +84,15 @@ def run(k, name, a, **kw):
         return k.reparam_forward(mu, log_var, eps)
     if name == "reparam_backward":
         return k.reparam_backward(a["logits"], np.exp(0.5 * log_var), eps)
-    if name == "kl_standard_normal":
-        return k.kl_standard_normal(mu, log_var)
+    if name == "kl_normal":
+        return k.kl_normal(mu, log_var)
     if name == "matmul":
         return k.matmul(a["x"], a["W"])
     raise KeyError(name)
 
 
-ELEMENTWISE = ["sigmoid_xent", "relu_forward", "sigmoid", "relu_backward", "reparam_forward",
-               "reparam_backward", "kl_standard_normal", "matmul"]
+ELEMENTWISE = ["bernoulli_nll", "relu_forward", "sigmoid", "relu_backward", "reparam_forward",
+               "reparam_backward", "kl_normal", "matmul"]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -133,7 +133,7 @@ def test_non_contiguous_inputs_and_outputs():
     transposed = {key: np.asfortranarray(v) for key, v in a.items()}
     for views in (strided, transposed):
         assert not views["x"].flags.c_contiguous
-        for name in ("sigmoid_xent", "relu_forward", "sigmoid", "kl_standard_normal"):
+        for name in ("bernoulli_nll", "relu_forward", "sigmoid", "kl_normal"):
             assert_same(run(ref, name, a), run(nb, name, views), np.float64)
         assert_same(run(ref, "dense_backward", a, relu=True, need_dx=True),
                     run(nb, "dense_backward", views, relu=True, need_dx=True), np.float64)
@@ -259,6 +259,20 @@ def test_set_backend_rebinds_module_names(backend):
     with pytest.raises(ValueError, match="backend must be one of"):
         backend("cuda")
     assert kernels.get_backend() == "numpy"
+
+
+def test_set_backend_assigns_exactly_the_names_it_declares():
+    """set_backend spells out each name it rebinds (no globals().update): its global
+    statement and its assignments both list exactly NAMES."""
+    import ast
+    tree = ast.parse((REPO / "minivae" / "kernels.py").read_text())
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "set_backend")
+    declared = {name for n in ast.walk(fn) if isinstance(n, ast.Global) for name in n.names}
+    assigned = {t.id for n in ast.walk(fn) if isinstance(n, ast.Assign) for tgt in n.targets
+                for t in (tgt.elts if isinstance(tgt, ast.Tuple) else [tgt])
+                if isinstance(t, ast.Name) and t.id in declared}
+    assert declared - {"_backend"} == set(kernels.NAMES) == assigned - {"_backend"}
+    assert "globals" not in ast.unparse(fn)
 
 
 def test_only_one_module_imports_numba_and_none_imports_torch():

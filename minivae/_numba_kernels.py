@@ -216,23 +216,28 @@ def kl_normal(mu, log_var):
 # first layers' arrays, touched last by backward and first by the next
 # forward, then stay in cache.
 @jit
-def _sgd(p, g, velocity, lr, momentum, weight_decay):
+def _sgd(p, g, velocity, lr, momentum, weight_decay, flush_below):
+    zero = p.dtype.type(0)
     for i in range(p.size - 1, -1, -1):
         v = momentum * velocity[i] + g[i]
         if weight_decay:
             v += weight_decay * p[i]
-        velocity[i] = v
-        p[i] -= lr * v
+        pi = p[i] - lr * v
+        velocity[i] = zero if abs(v) < flush_below else v      # flush: see kernels_numpy
+        p[i] = zero if abs(pi) < flush_below else pi
 
 
 @jit
-def _adam(p, g, m, v, step, beta1, beta2, c1, c2, adam_eps, weight_decay):
+def _adam(p, g, m, v, step, beta1, beta2, c1, c2, adam_eps, weight_decay, flush_below):
+    zero = p.dtype.type(0)
     for i in range(p.size - 1, -1, -1):
         gi = g[i] + weight_decay * p[i] if weight_decay else g[i]
         mi = beta1 * m[i] + c1 * gi
         vi = beta2 * v[i] + c2 * gi * gi
-        m[i], v[i] = mi, vi
-        p[i] -= step * mi / (math.sqrt(vi) + adam_eps)
+        pi = p[i] - step * mi / (math.sqrt(vi) + adam_eps)
+        m[i] = zero if abs(mi) < flush_below else mi            # flush: see kernels_numpy
+        v[i] = zero if abs(vi) < flush_below else vi
+        p[i] = zero if abs(pi) < flush_below else pi
 
 
 def _contiguous(*arrays):
@@ -242,16 +247,16 @@ def _contiguous(*arrays):
     return arrays[0].dtype.type    # scalars go in at the arrays' precision, as NumPy's do
 
 
-def sgd_update(p, g, velocity, lr, momentum, weight_decay):
+def sgd_update(p, g, velocity, lr, momentum, weight_decay, flush_below=0.0):
     f = _contiguous(p, g, velocity)
-    _sgd(p, g, velocity, f(lr), f(momentum), f(weight_decay))
+    _sgd(p, g, velocity, f(lr), f(momentum), f(weight_decay), f(flush_below))
 
 
-def adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay):
+def adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay, flush_below=0.0):
     f = _contiguous(p, g, m, v)
     step = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
     _adam(p, g, m, v, f(step), f(beta1), f(beta2), f(1 - beta1), f(1 - beta2), f(adam_eps),
-          f(weight_decay))
+          f(weight_decay), f(flush_below))
 
 
 # --- What a matrix product is ----------------------------------------------------------

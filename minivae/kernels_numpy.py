@@ -94,20 +94,33 @@ def kl_normal(mu, log_var):
 
 
 # --- Optimizer updates, in place on flat arrays ------------------------------
-def sgd_update(p, g, velocity, lr, momentum, weight_decay):
-    """v ← momentum·v + (g + wd·p);  p ← p − lr·v   (Caffe's SGD)."""
+# flush_below: every value the update stores (parameters and optimizer state)
+# whose magnitude is below it becomes 0 (minivae.optim explains why and which
+# threshold); 0 turns the flush off.  Entries that stay are exactly the values
+# the update computes without the flush: it changes nothing else.
+def _flush(a, below):
+    """a ← 0 where |a| < below, in place (NaN stays NaN, a zeroed negative is −0.0)."""
+    if below:
+        a *= np.abs(a) >= below         # measured 3–6× faster than a[np.abs(a) < below] = 0
+
+
+def sgd_update(p, g, velocity, lr, momentum, weight_decay, flush_below=0.0):
+    """v ← momentum·v + (g + wd·p);  p ← p − lr·v   (Caffe's SGD);  then flush v and p."""
     velocity *= momentum
     velocity += g
     if weight_decay:
         velocity += weight_decay * p
     p -= lr * velocity
+    _flush(velocity, flush_below)
+    _flush(p, flush_below)
 
 
-def adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay):
+def adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay, flush_below=0.0):
     """One Adam step (Kingma & Ba, Alg. 1) with L2 decay added to the gradient.
 
     g̃ = g + wd·p;  m ← β1 m + (1−β1) g̃;  v ← β2 v + (1−β2) g̃²
-    p ← p − lr·√(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε̂)
+    p ← p − lr·√(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε̂);  then flush m, v and p
+    (the new p is computed from the unflushed m and v).
     """
     if weight_decay:
         g = g + weight_decay * p
@@ -117,6 +130,8 @@ def adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay):
     v += (1 - beta2) * g * g
     step = lr * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
     p -= step * m / (np.sqrt(v) + adam_eps)
+    for a in (m, v, p):
+        _flush(a, flush_below)
 
 
 # --- What a matrix product is ------------------------------------------------

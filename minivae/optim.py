@@ -5,6 +5,32 @@ as the paper's Caffe solver does (`weight_decay: 0.0005`), rather than
 decaying the weights separately (AdamW).  They update `params` in place
 through minivae.kernels, in one pass over the one contiguous vector that
 every layer's W and b are views of (see mlp.bind_flat).
+
+Subnormal numbers are flushed to zero.  A float below the smallest normal
+number (float32: 2⁻¹²⁶ ≈ 1.2e-38; float64: 2⁻¹⁰²² ≈ 2.2e-308) is stored as a
+*subnormal*, with fewer significant bits, and many x86 CPUs, Intel's above
+all, compute with subnormals through a slow microcode path.  This objective
+makes them in large numbers: a weight that gets no gradient from the data
+(one reading an MNIST border pixel that is 0 in every image, or a weight of a
+unit whose ReLU never fires) sees only the decay term g̃ = wd·θ, which pulls
+it towards 0, and Adam's first moment of such a weight shrinks by β1 every
+step as g̃ dies away.  Within two epochs of the doersch preset about a
+quarter of its 2.8 million weights and of their first moments fall below
+1e-19 (README, "Speed", has the counts and what they cost).
+
+So after each update both optimizers set every parameter and every moment
+whose magnitude is below `flush_threshold(dtype)` to 0.  The threshold is
+√(smallest normal), 2⁻⁶³ ≈ 1.1e-19 in float32 and 2⁻⁵¹¹ ≈ 1.5e-154 in float64:
+the product of two numbers at least that large is at least the smallest
+normal, so a weight that survives the flush, multiplied in a matrix product
+by another surviving weight or by anything larger (a pixel is 0 or ≥ 1/255),
+cannot underflow.  Flushing only the subnormals themselves would leave such
+products underflowing.  Nothing a float32 network computes can feel a weight
+below 1e-19 next to activations of order 1e-2 to 1, and in float64 the
+threshold lies 150 orders of magnitude below any trained weight.  Every value
+above the threshold is left exactly as the update computed it.  The flush is
+a compare per element in a pass that is bound by memory, not arithmetic;
+`flush_subnormal=False` turns it off (`python -m minivae train --no-flush`).
 """
 import numpy as np
 
@@ -21,6 +47,11 @@ def _check_flat(params, grads):
                          f"{grads.shape} {grads.dtype} must match")
 
 
+def flush_threshold(dtype):
+    """√(smallest normal number of dtype): 2⁻⁶³ in float32, 2⁻⁵¹¹ in float64 (see above)."""
+    return float(np.sqrt(np.finfo(dtype).tiny))        # exact: the root of an even power of 2
+
+
 def _check_hyper(**values):
     """Each value a finite number in [low, high) (minivae.checks.real)."""
     for name, (value, low, high) in values.items():
@@ -30,19 +61,22 @@ def _check_hyper(**values):
 class SGD:
     """SGD with momentum (Caffe's form):  v ← μ v + g̃;  θ ← θ − lr·v."""
 
-    def __init__(self, params, grads, lr=0.01, momentum=0.9, weight_decay=0.0):
+    def __init__(self, params, grads, lr=0.01, momentum=0.9, weight_decay=0.0,
+                 flush_subnormal=True):
         _check_flat(params, grads)
         _check_hyper(lr=(lr, 0, np.inf), momentum=(momentum, 0, 1),
                      weight_decay=(weight_decay, 0, np.inf))
         self.params, self.grads = params, grads
         self.lr, self.momentum, self.weight_decay = float(lr), float(momentum), float(weight_decay)
+        self.flush_subnormal = bool(flush_subnormal)
+        self.flush_below = flush_threshold(params.dtype) if flush_subnormal else 0.0
         self.velocity = np.zeros_like(params)
         self.t = 0
 
     def step(self):
         self.t += 1
         kernels.sgd_update(self.params, self.grads, self.velocity, self.lr,
-                           self.momentum, self.weight_decay)
+                           self.momentum, self.weight_decay, self.flush_below)
 
     def state_dict(self):
         return {"t": np.int64(self.t), "velocity": self.velocity}
@@ -69,13 +103,15 @@ class Adam:
     """
 
     def __init__(self, params, grads, lr=1e-3, beta1=0.9, beta2=0.999, adam_eps=1e-8,
-                 weight_decay=0.0):
+                 weight_decay=0.0, flush_subnormal=True):
         _check_flat(params, grads)
         _check_hyper(lr=(lr, 0, np.inf), beta1=(beta1, 0, 1), beta2=(beta2, 0, 1),
                      adam_eps=(adam_eps, 0, np.inf), weight_decay=(weight_decay, 0, np.inf))
         self.params, self.grads = params, grads
         self.lr, self.beta1, self.beta2 = float(lr), float(beta1), float(beta2)
         self.adam_eps, self.weight_decay = float(adam_eps), float(weight_decay)
+        self.flush_subnormal = bool(flush_subnormal)
+        self.flush_below = flush_threshold(params.dtype) if flush_subnormal else 0.0
         self.m = np.zeros_like(params)
         self.v = np.zeros_like(params)
         self.t = 0
@@ -83,7 +119,8 @@ class Adam:
     def step(self):
         self.t += 1
         kernels.adam_update(self.params, self.grads, self.m, self.v, self.lr, self.beta1,
-                            self.beta2, self.adam_eps, self.t, self.weight_decay)
+                            self.beta2, self.adam_eps, self.t, self.weight_decay,
+                            self.flush_below)
 
     def state_dict(self):
         return {"t": np.int64(self.t), "m": self.m, "v": self.v}

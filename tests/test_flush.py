@@ -1,0 +1,152 @@
+"""The optimizers' flush of tiny values to zero (minivae.optim, "Subnormal numbers").
+
+Unit: each optimizer kernel, in both backends and both dtypes, zeroes exactly
+the stored values below the threshold and leaves every other value bit for
+bit as the same update without the flush computes it.
+
+Machine-independent: training a small model on images with always-zero
+pixels under weight decay drives the weights on those pixels, and Adam's
+moments of them, below the threshold and then into subnormal numbers; with
+the flush (the default) none is left there, and nothing else changes.
+"""
+import numpy as np
+import pytest
+
+from minivae import VAE, kernels, kernels_numpy
+from minivae.optim import SGD, Adam, flush_threshold
+
+try:
+    from minivae import _numba_kernels
+    MODULES = [kernels_numpy, _numba_kernels]
+except ImportError:             # numba not importable: the numpy reference alone
+    MODULES = [kernels_numpy]
+
+# IEEE 754: the smallest normal number is 2^-126 in float32 and 2^-1022 in float64,
+# so √ of it is 2^-63 and 2^-511.
+THRESHOLD = {np.float32: 2.0 ** -63, np.float64: 2.0 ** -511}
+SMALLEST_NORMAL = {np.float32: 2.0 ** -126, np.float64: 2.0 ** -1022}
+
+
+def test_threshold_is_the_root_of_the_smallest_normal():
+    for dtype, thr in THRESHOLD.items():
+        assert flush_threshold(dtype) == thr
+        assert Adam(np.zeros(2, dtype), np.zeros(2, dtype)).flush_below == thr
+        assert SGD(np.zeros(2, dtype), np.zeros(2, dtype)).flush_below == thr
+        off = Adam(np.zeros(2, dtype), np.zeros(2, dtype), flush_subnormal=False)
+        assert off.flush_below == 0.0
+
+
+def spread(rng, n, dtype, positive=False):
+    """n values whose magnitudes spread from far below to far above the threshold,
+    some exactly 0, some subnormal, of both signs unless positive."""
+    thr = THRESHOLD[dtype]
+    mag = thr * 10.0 ** rng.uniform(-12, 12, n)                     # around the threshold
+    mag[::7] = rng.uniform(0.01, 2, len(mag[::7]))                  # ordinary sizes
+    mag[::11] = 0.0
+    mag[1::13] = SMALLEST_NORMAL[dtype] * rng.uniform(0.01, 0.9, len(mag[1::13]))  # subnormal
+    sign = 1.0 if positive else rng.choice([-1.0, 1.0], n)
+    return (sign * mag).astype(dtype)
+
+
+def state(dtype, n=4000, seed=0):
+    """Adam's p, g, m, v: a third of the entries with g = 0, as on an always-zero pixel."""
+    rng = np.random.default_rng(seed)
+    p, m, v = spread(rng, n, dtype), spread(rng, n, dtype), spread(rng, n, dtype, positive=True)
+    g = rng.standard_normal(n).astype(dtype) * 10.0 ** rng.integers(-6, 1, n)
+    g[::3] = 0
+    return p, g.astype(dtype), m, v
+
+
+def check_flushed(flushed, plain, thr):
+    """flushed == plain with every |value| < thr set to 0; the rest bit for bit."""
+    small = np.abs(plain) < thr
+    assert np.all(flushed[small] == 0)
+    assert np.array_equal(flushed[~small].view(np.uint8), plain[~small].view(np.uint8))
+    return small
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__.split(".")[-1])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weight_decay", [0.0, 5e-4])
+def test_adam_update_zeroes_exactly_the_values_below_the_threshold(module, dtype, weight_decay):
+    thr = THRESHOLD[dtype]
+    for t in (1, 50):
+        plain = [a.copy() for a in state(dtype, seed=t)]
+        flushed = [a.copy() for a in plain]
+        module.adam_update(*plain, 1e-3, 0.9, 0.999, 1e-8, t, weight_decay)
+        module.adam_update(*flushed, 1e-3, 0.9, 0.999, 1e-8, t, weight_decay, flush_below=thr)
+        assert np.array_equal(flushed[1], plain[1])                  # g is read only
+        for name, i in (("p", 0), ("m", 2), ("v", 3)):
+            small = check_flushed(flushed[i], plain[i], thr)
+            # the inputs put values on both sides, so a wrong threshold would fail
+            assert small.sum() > 100 and (~small).sum() > 100, name
+            assert (plain[i][small] != 0).sum() > 100, name
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__.split(".")[-1])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weight_decay", [0.0, 5e-4])
+def test_sgd_update_zeroes_exactly_the_values_below_the_threshold(module, dtype, weight_decay):
+    thr = THRESHOLD[dtype]
+    p, g, velocity, _ = state(dtype, seed=3)
+    plain = [p.copy(), g.copy(), velocity.copy()]
+    flushed = [a.copy() for a in plain]
+    module.sgd_update(*plain, 0.01, 0.9, weight_decay)
+    module.sgd_update(*flushed, 0.01, 0.9, weight_decay, flush_below=thr)
+    for name, i in (("p", 0), ("velocity", 2)):
+        small = check_flushed(flushed[i], plain[i], thr)
+        assert small.sum() > 100 and (~small).sum() > 100, name
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__.split(".")[-1])
+def test_flush_keeps_nan_and_inf(module):
+    p = np.array([np.nan, np.inf, -np.inf, 1e-30], np.float32)
+    g, m, v = np.zeros(4, np.float32), np.zeros(4, np.float32), np.ones(4, np.float32)
+    module.adam_update(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 1, 0.0, flush_below=2.0 ** -63)
+    assert np.isnan(p[0]) and p[1] == np.inf and p[2] == -np.inf and p[3] == 0
+
+
+def train_on_dead_pixels(dtype, steps, flush):
+    """A 24-16-2 VAE trained with Adam (β1 = 0, as the paper's reference solver ran)
+    and weight decay on images whose even pixels are always 0; returns
+    (losses, params, m, v)."""
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 24)).astype(dtype)
+    x[:, ::2] = 0                               # like MNIST's border: never lit
+    model = VAE(x_dim=24, hidden=(16,), z_dim=2, init="pytorch", dtype=dtype, seed=1)
+    opt = Adam(model.flat_params, model.flat_grads, lr=1e-2, beta1=0.0, weight_decay=1e-2,
+               flush_subnormal=flush)
+    losses = []
+    for _ in range(steps):
+        loss, _ = model.loss_and_grads(x[rng.integers(0, 64, 16)],
+                                       rng.standard_normal((16, 2)).astype(dtype))
+        losses.append(loss)
+        opt.step()
+    return np.array(losses), model.flat_params.copy(), opt.m.copy(), opt.v.copy()
+
+
+@pytest.fixture(params=kernels.available_backends())
+def backend(request):
+    before = kernels.get_backend()
+    kernels.set_backend(request.param)
+    yield request.param
+    kernels.set_backend(before)
+
+
+# the weights on the dead pixels shrink ~10-fold every 3 steps: float32
+# reaches its subnormals within ~250 steps, float64 within ~900
+@pytest.mark.parametrize("dtype, steps", [(np.float32, 300), (np.float64, 1000)])
+def test_training_leaves_nothing_below_the_threshold(backend, dtype, steps):
+    thr, tiny = THRESHOLD[dtype], SMALLEST_NORMAL[dtype]
+    plain = train_on_dead_pixels(dtype, steps, flush=False)
+    flushed = train_on_dead_pixels(dtype, steps, flush=True)
+    count = lambda a, below: int(((a != 0) & (np.abs(a) < below)).sum())
+    # without the flush, weights and moments end up below the threshold and
+    # among the subnormals: the assertions on the flushed run can fail
+    p, m = plain[1:3]
+    assert count(p, thr) > 20 and count(m, thr) > 20
+    assert count(p, tiny) + count(m, tiny) > 20
+    for a in flushed[1:]:
+        assert count(a, thr) == 0
+    # what the model computes is unchanged: the same loss at every step, bit for bit
+    assert np.array_equal(flushed[0], plain[0])

@@ -135,7 +135,7 @@ print(f"  cubic-spline half-pixel shift, the {in_pool.sum()} 2s among the first 
 # step 1.  (b) is (a) with a segment of its stroke erased.
 # We take the ink pixel (value ≥ 0.5) nearest to the ink's centre of mass,
 # then set to 0 every pixel inside the smallest disc around it that holds
-# `--erase` ink pixels.  For a 2 that cuts the diagonal stroke.  (c) is (a)
+# `--erase` ink pixels; in the 2 shown, that cuts the diagonal stroke.  (c) is (a)
 # shifted half a pixel down and right.  Two extras: (d), (a) shifted a whole
 # pixel, and (e), the nearest training image with another label.
 
@@ -234,7 +234,7 @@ d_erased = sq_dist(x2, erased)
 nn = others[nearest(x2[in_pool], x_train[others])]            # nearest non-2 of each pool 2
 d_other = sq_dist(x2[in_pool], x_train[nn])
 
-print(f"\nstep 3: the paper's ordering against the shift size")
+print("\nstep 3: the paper's ordering against the shift size")
 print(f"  erased (b) for every 2 ({args.erase} ink pixels): median d(a,b) = {np.median(d_erased):.4f} sum "
       f"= {np.median(d_erased) / 784:.5f} per pixel")
 print(f"  nearest other digit: {in_pool.sum()} 2s searched against {len(others)} non-2s "
@@ -317,7 +317,7 @@ print(f"\ntotal time {time.perf_counter() - t_start:.1f} s")
 # With σ set to reject an erased stroke, very few training images, if any,
 # lie closer to X than (b); read the printed count against the number of
 # images searched (one in thousands).  The effective number of samples is
-# a few at most: one or two images carry the sum.  Even a perfect digit
+# about 2 to 3: a handful of images carry the whole sum.  Even a perfect digit
 # generator sampled from the prior would have to produce thousands of digits
 # before one counts, which is the paper's conclusion: prior sampling needs an
 # infeasible n.  §2.1 answers by sampling z from a Q(z|X) that knows X

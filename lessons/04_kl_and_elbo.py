@@ -416,7 +416,8 @@ lesson.save(fig, args, "04_eq5_gap")
 # the posterior is always Gaussian but correlated, and §2.2's Q is diagonal,
 # so we read "of Q's form" as "diagonal Gaussian" (this reading is ours, not
 # the paper's).  Part 5 showed that for our W no diagonal Q closes the gap.
-# On this model the family of equivalent decoders is easy to write down.  For any orthogonal R (RRᵀ = I), the decoder W·R gives
+# On this model the family of equivalent decoders is easy to write down.
+# For any orthogonal R (RRᵀ = I), the decoder W·R gives
 # P(X) = N(X | b, W R Rᵀ Wᵀ + σ² I) = N(X | b, W Wᵀ + σ² I): the same
 # distribution, since Rᵀz ~ N(0, I) whenever z is.  Its posterior precision
 # is I + RᵀWᵀWR/σ².  With R the orthogonal eigenvectors of WᵀW this is

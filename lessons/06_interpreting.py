@@ -13,20 +13,26 @@ Run:  python lessons/06_interpreting.py [--quick] [--seed S] [--out DIR] [--chec
 #    information that moves an uninformed draw from P(z) to the encoder's
 #    Q(z|X)), then send X given z (which costs −log P(X|z)).  The true
 #    −log P(X) is that total minus D[Q(z|X) ‖ P(z|X)], the price of Q being
-#    an imperfect code.  We measure all three terms, and the KL spent in each
-#    latent dimension: a dimension that costs nothing carries nothing.
+#    an imperfect code.  We measure the first two, bound the third from
+#    below, and show the KL spent in each latent dimension: a dimension that
+#    costs nothing carries nothing.
 # 2. **The prior's scale is not a knob (§2.4.3).**  Replacing N(0, I) by
 #    N(0, λI) can be undone exactly by rescaling the encoder's outputs and the
 #    decoder's input, so the best achievable objective is the same.  We do the
 #    rescaling on a trained model and check the objective agrees to rounding.
-# 3. **σ is a knob (§2.4.3).**  With a Gaussian decoder,
+# 3. **σ is a knob (§2.4.3).**  With a Gaussian decoder P(X|z) = N(f(z), σ²I),
 #    −log P(X|z) = ‖X − f(z)‖² / (2σ²) + const, so σ² weighs the KL term
 #    against the squared error, like the λ of a sparse autoencoder (Eq. 11).
 #    We train a few Gaussian VAEs across σ and plot the trade-off.
 #
-# Parts 1 and 2 use a Bernoulli VAE (784-400-30, trained here for a few
-# epochs, or `--checkpoint PATH`); part 3 trains its own small models on a
-# subset of MNIST so that the whole lesson stays near a couple of minutes.
+# Symbols: σ is only the decoder's noise level (`sigma`), as in §2.4.3.  The
+# encoder's Q(z|X) = N(μ(X), Σ(X)) has diagonal Σ; the code holds
+# `log_var` = log diag Σ, and Σ_jj = exp(log_var_j) is the variance of
+# latent dimension j.
+#
+# Parts 1 and 2 use a Bernoulli VAE (784-400-30, trained here for 10
+# epochs, or `--checkpoint PATH`); part 3 trains its own small Gaussian
+# models for 5 epochs each (with `--quick`, 2 epochs on 2,000 images).
 
 # %%
 import sys
@@ -90,22 +96,29 @@ sizes = "-".join(map(str, (model.x_dim, *model.hidden, model.z_dim)))
 # %% [markdown]
 # ## Part 1 — the objective in bits (§2.4.2)
 #
-# A KL divergence in nats becomes bits on dividing by ln 2.  The KL per
-# latent dimension is Eq. 7 without the sum over k:
-# ½ (σ_k² + μ_k² − 1 − log σ_k²), averaged over the test digits.  A
-# dimension whose Q(z_k|X) equals the prior for every X costs zero bits and
-# tells the decoder nothing; we call a dimension *active* when its mean KL
-# exceeds 0.01 nats.  How many are active depends on the latent size and on
-# training: a 30-D model trained briefly uses nearly all of them, while a
-# much larger latent leaves many switched off (see lesson 07's
-# `--zdim-sweep`).
+# A KL divergence in nats becomes bits on dividing by ln 2.  Eq. 7 is a
+# sum over the k latent dimensions (the paper's k, `z_dim` here); its term
+# for dimension j is ½ (Σ_jj + μ_j² − 1 − log Σ_jj), which we average over
+# the test digits.  A dimension whose Q(z_j|X) equals the prior for every X
+# costs zero bits and tells the decoder nothing; we call a dimension
+# *active* when its mean KL exceeds 0.01 nats (a threshold of ours, not the
+# paper's).  How many are active depends on the latent size and on
+# training; the lesson prints the count for its model (27 of 30 in a
+# default run, seed 0), and lesson 07's `--zdim-sweep` prints it for
+# several latent sizes.
 #
 # The penalty D[Q(z|X) ‖ P(z|X)] is not computable directly, but
-# log P(X) − ELBO equals it (Eq. 5), and the importance-sampled log P(X) of
-# lesson 05 gives a slight underestimate of log P(X), hence of the penalty.
+# log P(X) − ELBO equals it (Eq. 5).  Lesson 05's importance-sampled
+# log P(X) (beyond the paper: Rezende et al. 2014, Burda et al. 2016) is
+# biased low, so the printed penalty is an underestimate too.
 #
-# (With MNIST's grey levels and sigmoid cross-entropy, the "bits to send X"
-# are strictly those of the randomly binarized X′ of §4.1.)
+# > **Caveat: what the bits count.**  A Bernoulli decoder assigns
+# > probabilities to *binary* images.  This model is trained and scored on
+# > MNIST's grey levels with sigmoid cross-entropy, so its "bits to send X"
+# > are those of §4.1's randomly binarized X′ (X′_d ~ Bernoulli(X_d)), in
+# > expectation over X′; they are not a code length for the grey image, and
+# > they are not comparable with published log-likelihoods.  Lesson 05
+# > binarizes its data to get a true log-probability.
 
 # %%
 LN2 = np.log(2.0)
@@ -113,7 +126,7 @@ mu, log_var = model.encode(x)
 kl_dim = 0.5 * (np.exp(log_var) + mu ** 2 - 1.0 - log_var).astype(np.float64).mean(axis=0)  # (K,)
 terms = model.elbo(x, rng, n_samples=10)
 kl_nats = float(kl_normal(mu, log_var)[0].astype(np.float64).mean())
-recon_nats = float(-terms.recon.mean())
+recon_nats = float(terms.recon_nll.mean())
 n_is = min(len(x), 200)
 log_px = float(log_px_importance(model, x[:n_is], 200 if args.quick else 1000, rng).mean())
 elbo_is = float(terms.elbo[:n_is].mean())
@@ -135,7 +148,7 @@ fig, ax = plt.subplots(figsize=(max(6.0, 0.22 * model.z_dim), 3.4))
 colors = np.where(kl_dim > ACTIVE, "C0", "0.7")
 ax.bar(np.arange(model.z_dim), kl_dim / LN2, color=colors)
 ax.axhline(ACTIVE / LN2, color="k", ls=":", lw=1, label=f"{ACTIVE} nats")
-ax.set(xlabel="latent dimension k", ylabel="mean D[Q(z_k|X) || N(0,1)] (bits)",
+ax.set(xlabel="latent dimension j", ylabel="mean D[Q(z_j|X) || N(0,1)] (bits)",
        title=f"VAE {sizes}: {active} of {model.z_dim} dimensions active, "
              f"{kl_nats / LN2:.1f} bits per image in all")
 ax.set_yscale("symlog", linthresh=0.01)
@@ -146,20 +159,26 @@ lesson.save(fig, args, "06_kl_per_dim")
 # %% [markdown]
 # ## Part 2 — scaling the prior changes nothing (§2.4.3)
 #
-# Suppose the prior were N(0, λI).  Take the trained networks and rescale
-# every z by √λ: μ′ = √λ μ and Σ′ = λ Σ (so log σ′² = log σ² + log λ), and
-# let the decoder undo it, f′(z′) = f(z′/√λ).  All three are edits of
-# weights: multiply the μ head's W and b by √λ, add log λ to the log-variance
-# head's bias, divide the decoder's first W by √λ.  With the same ε,
-# z′ = μ′ + σ′ε = √λ z, so the decoder sees exactly what it saw before and
-# log P(X|z) is unchanged; and the KL between two Gaussians (Eq. 6) is
-# unchanged when both are stretched by the same factor.  So the objective
-# under N(0, λI) equals the original one.  (The paper writes the same
-# argument with λ as a standard deviation, i.e. for N(0, λ²I).)
+# Suppose the prior were N(0, λI), whose standard deviation is √λ.  Take
+# the trained networks and rescale every z by √λ: μ′ = √λ μ and Σ′ = λ Σ (so
+# log_var′ = log_var + log λ), and let the decoder undo it,
+# f′(z′) = f(z′/√λ).  All three are edits of weights: multiply the μ head's
+# W and b by √λ, add log λ to the log-variance head's bias, divide the
+# decoder's first W by √λ.  With the same ε, z′ = μ′ + Σ′^{1/2} ε = √λ z, so
+# the decoder sees exactly what it saw before and log P(X|z) is unchanged;
+# and the KL between two Gaussians (Eq. 6) is unchanged when both are
+# stretched by the same factor.  So the objective under N(0, λI) equals the
+# original one.
+#
+# > **Erratum (§2.4.3).**  The paper writes the prior as N(0, λ·I) but then
+# > rescales with f(z′/λ), μ·λ and Σ·λ², which is right when λ is the
+# > prior's *standard deviation*, i.e. for N(0, λ²·I).  For N(0, λ·I), as
+# > written, the factors are √λ, √λ and λ, as used here.  The conclusion,
+# > that the prior's scale can be absorbed, holds either way.
 #
 # For contrast, the *naive* change — switch the prior to N(0, λI) but keep
 # the networks — does change the KL term, by
-# ½ Σ_k [(σ_k² + μ_k²)(1/λ − 1) + log λ] per image.  Everything is done in
+# ½ Σ_j [(Σ_jj + μ_j²)(1/λ − 1) + log λ] per image.  Everything is done in
 # float64 on copies of the weights, so "equal" means equal to ~1e-12.
 
 # %%
@@ -177,7 +196,7 @@ def absorb_prior_scale(model64, lam):
     root = np.sqrt(lam)
     m.params["mu.W"] *= root                # μ′ = √λ μ
     m.params["mu.b"] *= root
-    m.params["log_var.b"] += np.log(lam)    # log σ′² = log σ² + log λ
+    m.params["log_var.b"] += np.log(lam)    # log_var′ = log_var + log λ  (Σ′ = λ Σ)
     m.params["decoder.0.W"] /= root         # f′(z′) = f(z′/√λ)
     return m
 
@@ -232,17 +251,29 @@ lesson.save(fig, args, "06_prior_scale")
 # %% [markdown]
 # ## Part 3 — σ trades reconstruction against KL (§2.4.3)
 #
-# Now P(X|z) = N(f(z), σ² I), and σ is ours to choose.  Small σ makes every
-# squared pixel error expensive, so the encoder spends many nats of KL to
-# pin z down; large σ makes errors cheap, and the model saves KL by letting
-# Q(z|X) sit near the prior — reconstructions and samples blur towards an
-# average digit.  The curve of squared error against KL (`06_sigma_tradeoff.png`)
-# is traced by σ alone.  In `06_sigma_samples.png` note the other side of the
-# trade: the smallest σ gives the sharpest reconstructions but the scrappiest
-# prior samples, because its Q(z|X) strays far from N(0, I) and the decoder
-# never learns what the prior's typical z should look like.  (In these short
-# runs the error stops falling below σ ≈ 0.1: there training, not σ, is the
-# limit.)  A Bernoulli decoder has no such parameter.
+# Now P(X|z) = N(f(z), σ² I), and σ is ours to choose.  σ enters only the
+# first term of Eq. 5's right side, E_{z~Q}[log P(X|z)]; multiplying the
+# negated objective by σ² gives ½‖X − f(z)‖² + σ² · D[Q(z|X) ‖ P(z)] up to
+# a constant, so σ² plays the part of the sparse autoencoder's λ.
+#
+# > **Erratum (§2.4.3).**  The paper says σ appears in the *second* term on
+# > the right of Eq. 5 and not the first.  It is the other way round: the
+# > first term, E_{z~Q}[log P(X|z)], contains σ; the KL term does not.
+#
+# Small σ makes every squared pixel error expensive, so the encoder spends
+# many nats of KL to pin z down; large σ makes errors cheap, and the model
+# saves KL by letting Q(z|X) sit near the prior, so reconstructions and
+# samples blur towards an average digit.  The curve of squared error
+# against KL (`06_sigma_tradeoff.png`) is traced by σ alone.  In
+# `06_sigma_samples.png` look for the other side of the trade: in a default
+# run, the smallest σ gave the sharpest reconstructions but scrappier prior
+# samples, because its Q(z|X) strays far from N(0, I) (its KL is the
+# largest printed) and the decoder sees few z where the prior puts them.
+# In that run (seed 0) the MSE per pixel fell from 0.0373 at σ = 1 to
+# 0.0135 at σ = 0.1 but only to 0.0134 at σ = 0.05, while the KL rose from
+# 5.3 to 56.9 and then 75.1 nats: below σ ≈ 0.1, after 5 epochs, training
+# rather than σ limits the error.  A Bernoulli decoder has no such
+# parameter (§2.4.3): both terms count the same bits.
 
 # %%
 sigmas = [float(s) for s in args.sigmas.split(",")]
@@ -296,3 +327,36 @@ lesson.save(fig, args, "06_sigma_samples")
 
 # %%
 print(f"\ntime: {time.perf_counter() - t_start:.1f} s in all")
+
+# %% [markdown]
+# ## Exercises
+#
+# Predict first, then run.  `--quick` runs take well under a minute.
+#
+# 1. **σ large.**  Run `--quick --sigmas 1,2,4`.  Before running, predict
+#    the KL term at σ = 4 and what the samples look like.  *Expected:* the
+#    KL falls towards zero (0.78, 0.03 and 0.005 nats in our run, seed 0)
+#    while the MSE per pixel creeps up (0.0710 to 0.0737): Q(z|X) has
+#    collapsed onto the prior, z carries nothing, and every sample is the
+#    same average blur.
+# 2. **The paper's factors.**  In `absorb_prior_scale`, use the factors as
+#    §2.4.3 prints them: multiply the μ head by λ, add 2 log λ to the
+#    log-variance bias, divide the decoder's first W by λ.  Predict the
+#    "absorbed − orig" column.  *Expected:* it is no longer ~1e-14 except at
+#    λ = 1; each row now equals the *naive* row of 1/λ (e.g. λ = 10 gives
+#    the naive λ = 0.1 objective), because the rescaled model fits the
+#    prior N(0, λ²I) but is scored under N(0, λI).  This is the erratum
+#    above, measured.
+# 3. **The naive prior.**  Before running, predict the sign of
+#    "naive − orig" for λ = 0.1 and for λ = 10, and which is larger in size.
+#    *Expected:* both negative, and λ = 0.1 far larger (−238 against
+#    −7.3 nats in a `--quick` run): a prior narrower than the codes Q has
+#    learned charges ½ (Σ_jj + μ_j²)(1/λ − 1) per dimension, which grows
+#    like 1/λ, while a wider one costs at most ½ log λ per dimension.
+# 4. **Eq. 7 by hand.**  Part 1's per-dimension KL is
+#    ½ (Σ_jj + μ_j² − 1 − log Σ_jj).  Predict where its gradient with
+#    respect to μ_j and log_var_j vanishes.  *Expected:* only at μ_j = 0,
+#    log_var_j = 0, i.e. Q(z_j|X) = N(0, 1), the prior; that is what an
+#    inactive dimension in `06_kl_per_dim.png` has nearly reached.  Exercise 4
+#    (`python -m minivae exercise 4 --out DIR`, stub `ex04_kl.py`) has you
+#    write the KL and both gradients; `python -m minivae check FILE` grades it.

@@ -12,7 +12,7 @@ import sys
 # command -> (module, one-line help)
 COMMANDS = {
     "gradcheck": ("minivae.commands.gradcheck", "check every hand-derived gradient against finite differences"),
-    "bench": ("minivae.bench", "time kernels and training: numpy vs numba vs PyTorch vs the BLAS floor"),
+    "bench": ("minivae.commands.bench", "time kernels and training, fresh and trained: numpy vs numba vs PyTorch vs the BLAS floor"),
     "train": ("minivae.commands.train", "train a VAE on MNIST, or resume a run (§4.1)"),
     "sample": ("minivae.commands.sample", "decode samples z ~ N(0, I) from a checkpoint (Fig. 7)"),
     "evaluate": ("minivae.commands.evaluate", "test-set -ELBO (§2.3) and importance-sampled log P(X) (beyond the paper)"),

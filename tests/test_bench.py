@@ -1,8 +1,9 @@
 """`python -m minivae bench --quick` runs and writes the JSON it promises.
 
 No timing is asserted (the machine's load decides those); only that every
-number is there, finite and positive, and that the ratios are the ratios of
-the numbers beside them.
+number is there, finite and positive, that the ratios are the ratios of the
+numbers beside them, and what does not depend on the machine: the flushed
+trained state holds no value below the flush threshold.
 """
 import json
 import math
@@ -16,8 +17,8 @@ import pytest
 from minivae import kernels
 
 REPO = Path(__file__).resolve().parents[1]
-KERNELS = {"dense_forward", "dense_backward", "relu_forward", "sigmoid", "sigmoid_xent",
-           "reparam_forward", "reparam_backward", "kl_standard_normal", "adam_update",
+KERNELS = {"dense_forward", "dense_backward", "relu_forward", "sigmoid", "bernoulli_nll",
+           "reparam_forward", "reparam_backward", "kl_normal", "adam_update",
            "sgd_update", "matmul"}
 
 
@@ -37,10 +38,11 @@ def result(tmp_path_factory):
 
 
 def test_top_level_keys(result):
-    assert {"quick", "when", "data", "steps", "repeats", "dtype", "default_backend", "versions",
-            "threads", "kernels", "presets", "startup", "targets", "load_before",
-            "load_after"} <= set(result)
+    assert {"quick", "when", "data", "steps", "repeats", "warmup_epochs", "dtype",
+            "default_backend", "versions", "threads", "cpu", "kernels", "presets", "startup",
+            "targets", "load_before", "load_after"} <= set(result)
     assert result["quick"] is True and result["dtype"] == "float32"
+    assert result["warmup_epochs"] == 1                 # --quick: one epoch of 2,000 images
     assert result["default_backend"] == kernels.DEFAULT
     assert result["startup"] is None                    # not measured in --quick
 
@@ -57,7 +59,8 @@ def test_kernel_rows(result):
 
 def test_presets(result):
     assert set(result["presets"]) == {"doersch", "pytorch-example"}
-    expected_backends = set(kernels.available_backends()) | {"gemm_floor", "floor+adam"}
+    expected_backends = (set(kernels.available_backends())
+                         | {"gemm_floor", "floor+adam", "trained", "trained_noflush"})
     for name, p in result["presets"].items():
         assert set(p["backends"]) == expected_backends           # torch was turned off
         for b in p["backends"].values():
@@ -72,13 +75,30 @@ def test_presets(result):
         assert positive(r["default/floor+adam"]) and positive(r["floor+adam/floor"])
         # quartiles recomputed here from the raw per-repeat times
         each = {b: np.array(v["ms_per_step_each_repeat"]) for b, v in p["backends"].items()}
+        d = p["default_backend"]
         for key, (a, b) in {"floor+adam/floor": ("floor+adam", "gemm_floor"),
-                            "numba/numpy": ("numba", "numpy")}.items():
+                            "numba/numpy": ("numba", "numpy"), "trained/fresh": ("trained", d),
+                            "noflush/flush": ("trained_noflush", "trained")}.items():
             if a in each:
                 q = np.percentile(each[a] / each[b], [25, 50, 75])
                 assert p["ratio_quartiles"][key] == pytest.approx(q[[0, 2]], rel=1e-9)
                 assert r[key] == pytest.approx(q[1], rel=1e-9)
-        assert r["default/torch"] is None
+        for k in ("default/torch", "trained/torch", "trained/torch_ftz"):
+            assert r[k] is None
+
+
+def test_trained_state(result):
+    """Each preset's trained contenders trained one epoch of the 2,000 --quick images;
+    the flushed one holds nothing below 2^-63, and the counts add up."""
+    for name, p in result["presets"].items():
+        assert p["warmup_epochs"] == 1 and p["warmup_steps"] == 2000 // p["batch_size"]
+        counts = p["tiny_counts_after_warmup"]
+        assert set(counts) == {"trained", "trained_noflush"}
+        for who, c in counts.items():
+            assert set(c) == {"params", "m", "v"}
+            for n in c.values():
+                assert 0 <= n["subnormal"] <= n["below_threshold"] <= p["params"]
+        assert all(n["below_threshold"] == 0 for n in counts["trained"].values())
     # 26 matrix products of the doersch step: 9 forward, 9 dW, 8 dx (none for the data)
     d = result["presets"]["doersch"]
     sizes = [(784, 1000), (1000, 500), (500, 250), (250, 30), (250, 30),
@@ -92,15 +112,17 @@ def test_targets_are_judged_from_the_ratios(result):
     for t in result["targets"]:
         preset, ratio = t["what"].split(" ", 1)
         assert t["value"] == result["presets"][preset]["ratios"][ratio]
-        assert t["op"] in ("<", "≤")
+        assert t["op"] in ("<", "≤") and t["measures"]
         v, goal = t["value"], t["target"]
         assert t["met"] == (v < goal if t["op"] == "<" else v <= goal)
 
 
-def test_bad_arguments_are_one_line_errors(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "minivae", "bench", "--steps", "0", "--quick",
+@pytest.mark.parametrize("flags, message", [
+    (["--steps", "0"], "--steps and --repeats must be positive"),
+    (["--warmup-epochs", "-1"], "--warmup-epochs must be 0 or more")])
+def test_bad_arguments_are_one_line_errors(tmp_path, flags, message):
+    proc = subprocess.run([sys.executable, "-m", "minivae", "bench", *flags, "--quick",
                            "--json", str(tmp_path / "x.json")], capture_output=True, text=True,
                           cwd=REPO, timeout=120)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [
-        "minivae bench: error: --steps and --repeats must be positive"]
+    assert proc.stderr.strip().splitlines() == [f"minivae bench: error: {message}"]

@@ -4,8 +4,9 @@ Not part of the package and never a dependency.  Three uses:
 
     python tools/torch_reference.py --serve      # driven by `python -m minivae bench`
     python tools/torch_reference.py --train doersch --seed 0 --epochs 7
-                                                 # test −ELBO per epoch, to compare
-                                                 # with `python -m minivae train`
+                                                 # test −ELBO and seconds per epoch, to
+                                                 # compare with `python -m minivae train`
+                                                 # (--flush-denormal: subnormals flushed)
     python tools/torch_reference.py --compare doersch --steps 100
                                                  # same start and batches: step by step
 
@@ -17,9 +18,15 @@ does the same arithmetic in both libraries (`--compare` checks it).
 
 The bench runs it in a process of its own: in one process, PyTorch's OpenMP
 threads and NumPy's OpenBLAS threads slowed each other (PyTorch by 15–25% here).
+
+PyTorch computes with subnormal floats unless told otherwise;
+`torch.set_flush_denormal(True)` (--flush-denormal, or "flush_denormal" in the
+bench's config) sets the CPU to flush them to zero.  minivae instead flushes
+tiny weights and moments in its optimizer (minivae.optim explains why).
 """
 import json
 import sys
+import time
 
 import numpy as np
 
@@ -97,17 +104,42 @@ def versions():
             "parallel": torch.__config__.parallel_info().splitlines()[-1].strip()}
 
 
+def tiny_counts(trainer):
+    """{params, m, v: {subnormal, below_threshold}}: nonzero entries of the weights and
+    of Adam's two moments below float32's smallest normal and below 2^-63, minivae's
+    flush threshold.  After set_flush_denormal(True) the CPU reads a stored subnormal
+    as 0, so these counts then see none."""
+    tiny = torch.finfo(torch.float32).tiny
+    params = list(trainer.model.parameters())
+    state = [trainer.opt.state[p] for p in params if p in trainer.opt.state]
+    out = {}
+    for name, ts in (("params", params), ("m", [s["exp_avg"] for s in state]),
+                     ("v", [s["exp_avg_sq"] for s in state])):
+        a = torch.cat([t.detach().reshape(-1) for t in ts]).abs() if ts else torch.zeros(0)
+        a = a[a != 0]
+        out[name] = {"subnormal": int((a < tiny).sum()),
+                     "below_threshold": int((a < 2.0 ** -63).sum())}
+    return out
+
+
 def serve(lines=sys.stdin, out=sys.stdout):
     """Line protocol: a JSON config first (x_path: an .npy of images, the preset's
-    hidden, z_dim, batch_size, lr, beta1, beta2, weight_decay, threads); answer
-    "ready" + versions.  Then each line "N" runs N training steps and answers "done"."""
+    hidden, z_dim, batch_size, lr, beta1, beta2, weight_decay, init, threads, and
+    flush_denormal); answer "ready" + versions.  Then each line "N" runs N training
+    steps and answers "done"; the line "count" answers tiny_counts as JSON."""
     cfg = json.loads(next(lines))
+    torch.set_flush_denormal(bool(cfg.get("flush_denormal")))   # before any thread starts
     X = np.load(cfg["x_path"])
     trainer = Trainer.from_preset(cfg, cfg["threads"], x_dim=X.shape[1])
+    if cfg.get("init") == "sparse":
+        sparse_init_(trainer.model)
     rng, N, K = np.random.default_rng(0), cfg["batch_size"], cfg["z_dim"]
     perm, i = rng.permutation(len(X)), 0
     print("ready", json.dumps(versions()), file=out, flush=True)
     for line in lines:
+        if line.strip() == "count":
+            print(json.dumps(tiny_counts(trainer)), file=out, flush=True)
+            continue
         for _ in range(int(line)):
             if i + N > len(X):                      # reshuffle each pass, as training does
                 perm, i = rng.permutation(len(X)), 0
@@ -117,8 +149,8 @@ def serve(lines=sys.stdin, out=sys.stdout):
 
 
 def sparse_init_(model, std=0.1, sparse=15):
-    """Caffe's sparse Gaussian filler (SEED_EXPERIMENTS.md), drawn by torch's own
-    generator: every Linear but the heads gets N(0, std²) weights kept with
+    """Caffe's sparse Gaussian filler (the reference code's init; minivae.config), drawn
+    by torch's own generator: every Linear but the heads gets N(0, std²) weights kept with
     probability sparse / out_features; heads dense N(0, std²); biases 0."""
     heads = {model.mu, model.log_var}
     with torch.no_grad():
@@ -141,8 +173,12 @@ def mean_neg_elbo(model, x, gen, batch=1000):
     return total / len(x)
 
 
-def train(preset, seed, epochs, threads=2):
-    """Train a minivae preset in PyTorch; print and return test −ELBO per epoch."""
+def train(preset, seed, epochs, threads=2, flush_denormal=False):
+    """Train a minivae preset in PyTorch; print and return test −ELBO per epoch.
+
+    Each line also gives the epoch's seconds: `seconds` for the training steps,
+    `eval_seconds` for the test-set evaluation after them."""
+    torch.set_flush_denormal(flush_denormal)
     from minivae.data import load_mnist
     from minivae.config import PRESETS
     p = PRESETS[preset]
@@ -154,13 +190,17 @@ def train(preset, seed, epochs, threads=2):
     gen = torch.Generator().manual_seed(seed + 1)
     rng, N, curve = np.random.default_rng(seed), p["batch_size"], []
     for epoch in range(1, epochs + 1):
+        t0 = time.perf_counter()
         perm = rng.permutation(len(x_train))
         for i in range(0, len(perm) - N + 1, N):
             trainer.step(x_train[perm[i:i + N]],
                          rng.standard_normal((N, p["z_dim"]), dtype=np.float32))
+        t1 = time.perf_counter()
         curve.append(mean_neg_elbo(trainer.model, x_test, gen))
         print(json.dumps({"preset": preset, "seed": seed, "epoch": epoch,
-                          "test_neg_elbo": round(curve[-1], 2)}), flush=True)
+                          "test_neg_elbo": round(curve[-1], 2), "seconds": round(t1 - t0, 2),
+                          "eval_seconds": round(time.perf_counter() - t1, 2),
+                          "flush_denormal": flush_denormal}), flush=True)
     return curve
 
 
@@ -236,11 +276,13 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--epochs", type=int, default=7, help="--train: epochs")
     ap.add_argument("--steps", type=int, default=100, help="--compare: steps")
+    ap.add_argument("--flush-denormal", action="store_true",
+                    help="--train: torch.set_flush_denormal(True) first (subnormals become 0)")
     a = ap.parse_args(argv)
     if a.serve:
         serve()
     elif a.train:
-        train(a.train, a.seed, a.epochs)
+        train(a.train, a.seed, a.epochs, flush_denormal=a.flush_denormal)
     else:
         compare(a.compare, a.steps, a.seed)
 

@@ -2,23 +2,32 @@
 
 One run measures (medians over repeats; ratios taken within each repeat):
   kernels   each kernel under numba and numpy at the doersch model's shapes;
-  training  s/epoch and images/s, extrapolated from --steps real training
-            steps (MNIST batches, or random data in [0, 1]) of the doersch
-            and pytorch-example presets in float32: the numpy and numba
-            backends; PyTorch CPU with fused Adam, same threads and batches,
-            in a worker process (when torch is importable and
-            tools/torch_reference.py exists);
-            the GEMM floor — the step's matrix products alone through
+  training  seconds per step of the doersch and pytorch-example presets in
+            float32 on MNIST batches (or random data in [0, 1]), also given as
+            s/epoch and images/s, for these contenders:
+            fresh weights — the numpy and numba backends; PyTorch CPU with
+            fused Adam, same threads, batches and initialization, in a worker
+            process (when torch is importable and tools/torch_reference.py
+            exists); the GEMM floor — the step's matrix products alone through
             np.matmul, a time no implementation built on this BLAS can beat;
-            and floor+adam — those products plus one bare Adam update over
-            as many float32 parameters, the floor for any implementation
-            that keeps Adam's two moments in float32 (the update streams
-            28 bytes per parameter through memory and is bound by that);
+            and floor+adam — those products plus one bare Adam update over as
+            many float32 parameters, the floor for any implementation that
+            keeps Adam's two moments in float32 (the update streams 28 bytes
+            per parameter through memory and is bound by that);
+            a trained state — after --warmup-epochs epochs of training, each
+            contender having trained itself: minivae's default backend with
+            and without its flush of tiny values (minivae.optim), PyTorch as
+            users run it and PyTorch after torch.set_flush_denormal(True).
+            Fresh weights hide what subnormal numbers cost: training creates
+            them (README, "Speed").  The JSON also counts, after the warm-up,
+            the parameters and Adam moments that are subnormal or below the
+            flush threshold, numbers that do not depend on the machine;
   start-up  the first-ever compile of the kernels (an empty Numba cache) and
             a cached cold start, each in a fresh interpreter.
-Contenders alternate inside every repeat (the order rotates), with a pause
-between them so one library's idle threads are asleep before the next runs:
-background load then hits all of them alike.  --json saves every number.
+All contenders of a preset, fresh and trained, alternate inside every repeat
+(the order rotates), with a pause between them so one library's idle threads
+are asleep before the next runs: background load then hits all of them alike.
+--json saves every number.
 """
 import importlib.util
 import json
@@ -32,16 +41,35 @@ from pathlib import Path
 
 import numpy as np
 
-from . import kernels
-from .model import VAE
-from .optim import Adam
-from .config import PRESETS
+from .. import kernels
+from ..config import PRESETS
+from ..model import VAE
+from ..optim import Adam, flush_threshold
 
 EPOCH = 60000           # MNIST training images
-TORCH_FILE = Path(__file__).resolve().parents[1] / "tools" / "torch_reference.py"
-TARGETS = [("doersch", "default/torch", "≤", 0.85), ("doersch", "default/floor", "≤", 1.15),
-           ("doersch", "numba/numpy", "≤", 1.0), ("pytorch-example", "default/torch", "<", 1.0),
-           ("pytorch-example", "numba/numpy", "≤", 1.0), ("startup", "cached_start_s", "<", 1.5)]
+TORCH_FILE = Path(__file__).resolve().parents[2] / "tools" / "torch_reference.py"
+# (preset or "startup", measured ratio or time, comparison, bound, what it measures)
+TARGETS = [
+    ("doersch", "trained/torch_ftz", "≤", 0.85,
+     "trained-state step vs PyTorch at its best (subnormals flushed)"),
+    ("doersch", "trained/fresh", "≤", 1.2, "no slowdown from what training does to the weights"),
+    ("doersch", "default/floor", "≤", 1.15, "step vs its matrix products alone"),
+    ("doersch", "numba/numpy", "≤", 1.0, "numba backend vs the NumPy reference"),
+    ("pytorch-example", "trained/torch", "<", 1.0, "trained-state step vs PyTorch as users run it"),
+    ("pytorch-example", "trained/fresh", "≤", 1.2, "no slowdown from what training does to the weights"),
+    ("pytorch-example", "numba/numpy", "≤", 1.0, "numba backend vs the NumPy reference"),
+    ("startup", "cached_start_s", "<", 1.5, "seconds from NumPy imported to a first step, "
+     "kernels cached"),
+]
+# ratio name -> (numerator, denominator): contenders' seconds per step, paired by repeat
+PAIRS = {"default/floor": ("default", "gemm_floor"), "default/floor+adam": ("default", "floor+adam"),
+         "floor+adam/floor": ("floor+adam", "gemm_floor"), "numba/numpy": ("numba", "numpy"),
+         "default/torch": ("default", "torch"),
+         "trained/fresh": ("trained", "default"), "noflush/flush": ("trained_noflush", "trained"),
+         "trained/floor": ("trained", "gemm_floor"), "trained/torch": ("trained", "torch_trained"),
+         "trained/torch_ftz": ("trained", "torch_ftz_trained"),
+         "torch trained/fresh": ("torch_trained", "torch"),
+         "torch_ftz/torch trained": ("torch_ftz_trained", "torch_trained")}
 
 
 def add_arguments(p):
@@ -50,6 +78,9 @@ def add_arguments(p):
     p.add_argument("--steps", type=int, help="training steps per timed run (default 30)")
     p.add_argument("--repeats", type=int, help="interleaved repeats (default 21)")
     p.add_argument("--presets", nargs="+", default=list(PRESETS), choices=list(PRESETS))
+    p.add_argument("--warmup-epochs", type=int, metavar="N",
+                   help="epochs each trained-state contender trains before it is timed "
+                        "(default 2, --quick 1 epoch of its 2,000 images; 0: fresh weights only)")
     p.add_argument("--torch", choices=["auto", "off"], default="auto",
                    help="compare with PyTorch when importable (auto) or never (off)")
     p.add_argument("--data", metavar="DIR", help="MNIST directory (default: load_mnist's search)")
@@ -84,10 +115,10 @@ def kernel_cases(rng, n_params):
          {"relu_y": np.maximum(x @ W + b, 0)}),
         ("relu_forward", "100×1000", (dy,), {}),
         ("sigmoid", "100×784", (logits,), {}),
-        ("sigmoid_xent", "100×784", (logits, target), {}),
+        ("bernoulli_nll", "100×784", (logits, target), {}),
         ("reparam_forward", "100×30", (mu, lv, f(100, 30)), {}),
         ("reparam_backward", "100×30", (mu, np.exp(lv), f(100, 30)), {}),
-        ("kl_standard_normal", "100×30", (mu, lv), {}),
+        ("kl_normal", "100×30", (mu, lv), {}),
         ("adam_update", f"{n_params:,} params", (p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 5, 5e-4), {}),
         ("sgd_update", f"{n_params:,} params", (p.copy(), g, m.copy(), 1e-3, 0.9, 5e-4), {}),
         ("matmul", "100×784 @ 784×1000; numba: loops", (logits, f(784, 1000)), {}),
@@ -161,12 +192,13 @@ def _batches(X, batch, seed=0):
             yield X[perm[i:i + batch]], rng
 
 
-def minivae_runner(cfg, X, backend):
+def minivae_runner(cfg, X, backend, flush=True):
+    """(run, optimizer): run(n) takes n training steps of a fresh model of preset cfg."""
     kernels.set_backend(backend)
     model = VAE(x_dim=X.shape[1], hidden=cfg["hidden"], z_dim=cfg["z_dim"], init=cfg["init"],
                 likelihood=cfg["likelihood"], dtype=np.float32)
     opt = Adam(model.flat_params, model.flat_grads, lr=cfg["lr"], beta1=cfg["beta1"],
-               beta2=cfg["beta2"], weight_decay=cfg["weight_decay"])
+               beta2=cfg["beta2"], weight_decay=cfg["weight_decay"], flush_subnormal=flush)
     stream, shape = _batches(X, cfg["batch_size"]), (cfg["batch_size"], cfg["z_dim"])
 
     def run(n):
@@ -175,67 +207,105 @@ def minivae_runner(cfg, X, backend):
             x, rng = next(stream)
             model.loss_and_grads(x, rng.standard_normal(shape, dtype=np.float32))
             opt.step()
-    return run, model
+    return run, opt
 
 
-def torch_runner(cfg, x_path, threads, workers):
+def tiny_counts(opt):
+    """{params, m, v: {subnormal, below_threshold}}: nonzero entries below the smallest
+    normal float32, and below the optimizers' flush threshold (minivae.optim)."""
+    tiny, thr = np.finfo(np.float32).tiny, flush_threshold(np.float32)
+    out = {}
+    for name, a in (("params", opt.params), ("m", opt.m), ("v", opt.v)):
+        mag = np.abs(a[a != 0])
+        out[name] = {"subnormal": int((mag < tiny).sum()), "below_threshold": int((mag < thr).sum())}
+    return out
+
+
+def torch_runner(cfg, x_path, threads, workers, flush_denormal=False):
     """Steps of the same model in PyTorch, run by tools/torch_reference.py in a process of
-    its own (see there why); `workers` collects the processes to close afterwards."""
+    its own (see there why); `workers` collects the processes to close afterwards.
+    Returns (run, versions, count): count() asks the worker for tiny_counts of its state."""
     proc = subprocess.Popen([sys.executable, str(TORCH_FILE), "--serve"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     workers.append(proc)
-    keys = ("hidden", "z_dim", "batch_size", "lr", "beta1", "beta2", "weight_decay")
-    proc.stdin.write(json.dumps({"x_path": x_path, "threads": threads,
-                                 **{k: cfg[k] for k in keys}}) + "\n")
-    proc.stdin.flush()
-    answer = proc.stdout.readline().split(" ", 1)
+    keys = ("hidden", "z_dim", "batch_size", "lr", "beta1", "beta2", "weight_decay", "init")
+
+    def ask(line):
+        proc.stdin.write(line + "\n")
+        proc.stdin.flush()
+        return proc.stdout.readline().strip()
+    answer = ask(json.dumps({"x_path": x_path, "threads": threads, "flush_denormal": flush_denormal,
+                             **{k: cfg[k] for k in keys}})).split(" ", 1)
     if answer[0] != "ready":
         raise RuntimeError(f"{TORCH_FILE.name} did not start: {answer}")
 
     def run(n):
-        proc.stdin.write(f"{n}\n")
-        proc.stdin.flush()
-        assert proc.stdout.readline().strip() == "done"
-    return run, json.loads(answer[1])
+        assert ask(str(n)) == "done"
+    return run, json.loads(answer[1]), lambda: json.loads(ask("count"))
 
 
-def bench_preset(name, X, steps, repeats, threads, x_path):
+def _warm_up(name, run, steps, epochs):
+    t = time.perf_counter()
+    print(f"  warm-up: {name} trains {epochs} epoch(s) ({steps:,} steps)", end="", file=sys.stderr,
+          flush=True)
+    run(steps)
+    print(f", {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+
+
+def bench_preset(name, X, steps, repeats, threads, x_path, warmup_epochs):
     """Interleaved training runs of one preset: minivae's backends, the floor, PyTorch
-    (when x_path, the images saved for its worker process, is given)."""
-    cfg, runners, info, workers = PRESETS[name], {}, None, []
+    (when x_path, the images saved for its worker process, is given), on fresh weights
+    and, with warmup_epochs > 0, on the states that many epochs of training reach."""
+    cfg, runners, versions, workers, counts = PRESETS[name], {}, None, [], {}
+    print(f"{name}:", file=sys.stderr, flush=True)
     for b in kernels.available_backends():
-        runners[b], model = minivae_runner(cfg, X, b)
-    runners["gemm_floor"], flop = gemm_floor_runner(model, cfg["batch_size"])
+        runners[b], opt = minivae_runner(cfg, X, b)
     d = kernels.DEFAULT if kernels.DEFAULT in runners else "numpy"
-    runners["floor+adam"] = adam_floor_runner(runners["gemm_floor"], model.flat_params.size, d, cfg)
+    n_params = opt.params.size
+    layers_model = VAE(x_dim=X.shape[1], hidden=cfg["hidden"], z_dim=cfg["z_dim"], dtype=np.float32)
+    runners["gemm_floor"], flop = gemm_floor_runner(layers_model, cfg["batch_size"])
+    runners["floor+adam"] = adam_floor_runner(runners["gemm_floor"], n_params, d, cfg)
+    epoch_steps = len(X) // cfg["batch_size"]
     try:
         if x_path:
-            runners["torch"], info = torch_runner(cfg, x_path, threads, workers)
+            runners["torch"], versions, _ = torch_runner(cfg, x_path, threads, workers)
+        if warmup_epochs:
+            for key, flush in (("trained", True), ("trained_noflush", False)):
+                runners[key], opt = minivae_runner(cfg, X, d, flush=flush)
+                _warm_up(f"minivae ({d}, flush {'on' if flush else 'off'})", runners[key],
+                         warmup_epochs * epoch_steps, warmup_epochs)
+                counts[key] = tiny_counts(opt)
+            if x_path:
+                for key, ftz in (("torch_trained", False), ("torch_ftz_trained", True)):
+                    runners[key], _, count = torch_runner(cfg, x_path, threads, workers, ftz)
+                    _warm_up(f"PyTorch (flush_denormal {ftz})", runners[key],
+                             warmup_epochs * epoch_steps, warmup_epochs)
+                    counts[key] = count()
         times = interleaved(runners, steps, repeats, pause=0.3)
     finally:
         for proc in workers:
             proc.stdin.close()
             proc.wait(timeout=60)
+    times["default"] = times[d]
     N, med = cfg["batch_size"], {b: float(np.median(ts)) for b, ts in times.items()}
-    pairs = {"default/floor": (d, "gemm_floor"), "default/floor+adam": (d, "floor+adam"),
-             "floor+adam/floor": ("floor+adam", "gemm_floor"), "numba/numpy": ("numba", "numpy"),
-             "default/torch": (d, "torch")}
 
     def paired(a, b, q=50):     # a percentile over repeats of the ratio within each repeat
         if a not in times or b not in times:
             return None
         return float(np.percentile(np.array(times[a]) / np.array(times[b]), q))
-    ratios = {k: paired(a, b) for k, (a, b) in pairs.items()}
+    ratios = {k: paired(a, b) for k, (a, b) in PAIRS.items()}
     ratios["floor_fraction_achieved"] = 1 / ratios["default/floor"]
-    return {"batch_size": N, "params": int(model.flat_params.size), "gemm_flop_per_step": flop,
-            "gemm_gflops": flop / med["gemm_floor"] / 1e9, "torch": info,
+    return {"batch_size": N, "params": int(n_params), "gemm_flop_per_step": flop,
+            "gemm_gflops": flop / med["gemm_floor"] / 1e9, "torch": versions,
+            "default_backend": d, "warmup_epochs": warmup_epochs, "warmup_steps":
+            warmup_epochs * epoch_steps, "tiny_counts_after_warmup": counts,
             "backends": {b: dict(ms_per_step=1e3 * t, s_per_epoch=t * EPOCH / N,
                                  images_per_s=N / t,
                                  ms_per_step_each_repeat=[1e3 * x for x in times[b]])
-                         for b, t in med.items()},
+                         for b, t in med.items() if b != "default"},
             "ratios": ratios,
             "ratio_quartiles": {k: [paired(a, b, 25), paired(a, b, 75)]
-                                for k, (a, b) in pairs.items() if ratios[k] is not None}}
+                                for k, (a, b) in PAIRS.items() if ratios[k] is not None}}
 
 
 # --- start-up ------------------------------------------------------------------------
@@ -277,7 +347,7 @@ def bench_startup(repeats=3):
 # --- the command ------------------------------------------------------------------------
 def load_data(data_dir, quick):
     try:
-        from .data import load_mnist
+        from ..data import load_mnist
         X = load_mnist("train", data_dir=data_dir, download=False)[0]
         return (X[:2000] if quick else X), "MNIST train"
     except (ImportError, OSError, RuntimeError, ValueError) as e:   # DataError is a RuntimeError
@@ -295,8 +365,11 @@ def _version(pkg):
 def run(args):
     steps = args.steps if args.steps is not None else (3 if args.quick else 30)
     repeats = args.repeats if args.repeats is not None else (2 if args.quick else 21)
+    warmup = args.warmup_epochs if args.warmup_epochs is not None else (1 if args.quick else 2)
     if steps < 1 or repeats < 1:
         raise ValueError("--steps and --repeats must be positive")
+    if warmup < 0:
+        raise ValueError("--warmup-epochs must be 0 or more")
     use_torch = (args.torch == "auto" and TORCH_FILE.is_file()
                  and importlib.util.find_spec("torch") is not None)
     backend_before = kernels.get_backend()
@@ -306,11 +379,11 @@ def run(args):
         kernels.set_backend(b)
         kernels.warmup(np.float32)
     r = {"quick": args.quick, "when": time.strftime("%Y-%m-%d %H:%M:%S"), "data": data,
-         "steps": steps, "repeats": repeats, "dtype": "float32",
+         "steps": steps, "repeats": repeats, "warmup_epochs": warmup, "dtype": "float32",
          "default_backend": kernels.DEFAULT,
          "versions": {p: _version(p) for p in ("numpy", "numba", "torch")},
          "threads": {**kernels.thread_info(), "torch": threads if use_torch else None},
-         "load_before": os.getloadavg()[0]}
+         "cpu": _cpu_model(), "load_before": os.getloadavg()[0]}
     doersch = PRESETS["doersch"]
     n_params = VAE(hidden=doersch["hidden"], z_dim=doersch["z_dim"]).flat_params.size
     r["kernels"] = bench_kernels(n_params, 3 if args.quick else 9, 0.002 if args.quick else 0.02)
@@ -318,7 +391,7 @@ def run(args):
         x_path = str(Path(tmp) / "x.npy") if use_torch else None
         if x_path:
             np.save(x_path, X)
-        r["presets"] = {name: bench_preset(name, X, steps, repeats, threads, x_path)
+        r["presets"] = {name: bench_preset(name, X, steps, repeats, threads, x_path, warmup)
                         for name in args.presets}
     r["startup"] = None if args.quick else bench_startup()
     r["load_after"] = os.getloadavg()[0]
@@ -331,16 +404,29 @@ def run(args):
 
 
 def check_targets(r):
-    """The goals of issue #4 that this run measured: [{what, value, op, target, met}]."""
+    """TARGETS this run measured: [{what, measures, value, op, target, met}]."""
     rows = []
-    for section, key, op, target in TARGETS:
+    for section, key, op, target, measures in TARGETS:
         found = (r["startup"] if section == "startup"
                  else r["presets"].get(section, {}).get("ratios"))
         value = (found or {}).get(key)
         if value is not None:
-            rows.append({"what": f"{section} {key}", "value": value, "op": op, "target": target,
+            rows.append({"what": f"{section} {key}", "measures": measures, "value": value,
+                         "op": op, "target": target,
                          "met": value < target if op == "<" else value <= target})
     return rows
+
+
+def _cpu_model():
+    """The CPU's model name, family and model numbers from /proc/cpuinfo (Linux), else None."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return None
+    info = dict(line.split(":", 1) for line in lines if ":" in line)
+    info = {k.strip(): v.strip() for k, v in info.items()}
+    return " ".join(f"{k} {info[k]}" if k != "model name" else info[k]
+                    for k in ("model name", "cpu family", "model") if k in info) or None
 
 
 def _table(headers, rows):
@@ -354,7 +440,8 @@ def _table(headers, rows):
 
 def report(r):
     print(f"minivae bench: {r['data']}, float32, default backend {r['default_backend']}; "
-          f"load {r['load_before']:.2f} -> {r['load_after']:.2f}; threads {r['threads']}")
+          f"CPU {r['cpu']}; load {r['load_before']:.2f} -> {r['load_after']:.2f}; "
+          f"threads {r['threads']}")
     print(f"medians of {r['repeats']} interleaved repeats of {r['steps']} steps\n")
     print(_table(["kernel", "shape", "numpy µs", "numba µs", "numba/numpy"],
                  [[k["kernel"], k["shape"], k["numpy_us"], k["numba_us"], k["numba_over_numpy"]]
@@ -362,17 +449,25 @@ def report(r):
     for name, p in r["presets"].items():
         print(f"\n{name}: batch {p['batch_size']}, {p['params']:,} params, "
               f"{p['gemm_flop_per_step'] / 1e9:.2f} GFLOP/step in matmuls, "
-              f"at {p['gemm_gflops']:.0f} GFLOP/s in the floor run")
-        print(_table(["backend", "ms/step", "s/epoch", "images/s"],
+              f"at {p['gemm_gflops']:.0f} GFLOP/s in the floor run; trained = after "
+              f"{p['warmup_epochs']} epoch(s) ({p['warmup_steps']:,} steps)")
+        print(_table(["contender", "ms/step", "s/epoch", "images/s"],
                      [[b, v["ms_per_step"], v["s_per_epoch"], v["images_per_s"]]
                       for b, v in p["backends"].items()]))
         print("paired ratios, median (quartiles) over repeats:")
         for k, (lo, hi) in p["ratio_quartiles"].items():
-            print(f"  {k:20s} {p['ratios'][k]:.3f}  ({lo:.3f}–{hi:.3f})")
+            print(f"  {k:24s} {p['ratios'][k]:.3f}  ({lo:.3f}–{hi:.3f})")
+        if p["tiny_counts_after_warmup"]:
+            print("after the warm-up, nonzero entries subnormal / below 2^-63:")
+            for who, c in p["tiny_counts_after_warmup"].items():
+                print(f"  {who:18s} " + ", ".join(f"{a} {n['subnormal']:,} / "
+                                                  f"{n['below_threshold']:,}"
+                                                  for a, n in c.items()))
     if r["startup"]:
         print("\nstart-up (s from numpy imported to first step done): " +
               ", ".join(f"{k} {v:.2f}" for k, v in r["startup"].items()))
     if r["targets"]:
-        print("\n" + _table(["target", "measured", "goal", "met"],
+        print("\n" + _table(["target", "measured", "goal", "met", "measures"],
                             [[t["what"], t["value"], f"{t['op']} {t['target']}",
-                              "yes" if t["met"] else "NO"] for t in r["targets"]]))
+                              "yes" if t["met"] else "NO", t["measures"]]
+                             for t in r["targets"]]))

@@ -88,7 +88,26 @@ def test_likelihoods_obey_the_bounds(run, test_digits):
     assert elbo > -756 * np.log(2) + 100 and reg_ll > -756 * np.log(2) + 100
     diff = grab(rf"bound is {NUM} nats per digit above", stdout)[0]
     assert diff == pytest.approx(elbo - reg_ll, abs=0.011)
-    shares = [grab(rf"{label}:\s+{NUM} %", stdout)[0] for label in (r"regressor σ\(g\(X\)\)",
+    shares = [grab(rf"{label}:\s+{NUM} %", stdout)[0] for label in (r"regressor sig\(r\(X\)\)",
                                                                        r"one z ~ N\(0, I\)")]
     assert all(0 <= s <= 100 for s in shares)
     assert "30 iterations per model instead of 60,000" in stdout
+
+
+def test_exercise_1_counts_columns(mnist_dir):
+    """Exercise 1's expected counts, recounted here from MNIST: grey middle columns are
+    nearly all distinct, one binarization (rng seed 0, as the exercise says) merges many."""
+    from minivae.data import binarize_dynamic, load_mnist
+    text = (REPO / "lessons" / "08_cvae_mnist.py").read_text(encoding="utf-8")
+    m = re.search(r"\*Expected:\* ([\d,]+) distinct grey columns.*?after binarizing, ([\d,]+) distinct"
+                  r".*?commonest \((\w+) pixels on\) is shared by ([\d,]+) digits", text, re.S)
+    assert m, "exercise 1's expected observation not found"
+    grey_n, bin_n, top = (int(m.group(i).replace(",", "")) for i in (1, 2, 4))
+    words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+    x = load_mnist("train", data_dir=mnist_dir, download=False)[0]
+    col = x.reshape(-1, 28, 28)[:, :, 13]                        # column 13, cut by hand
+    assert len(np.unique(col, axis=0)) == grey_n
+    b = binarize_dynamic(col, np.random.default_rng(0))
+    patterns, counts = np.unique(b, axis=0, return_counts=True)
+    assert len(patterns) == bin_n and counts.max() == top
+    assert patterns[counts.argmax()].sum() == words[m.group(3)]

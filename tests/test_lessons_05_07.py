@@ -7,13 +7,17 @@ independent route:
 05 (§2.3)      on a 2-D-latent model trained here, log P(X) by quadrature over
                a grid of z; the lesson's importance-sampled and prior-sampled
                estimates must approach it and its ELBO must lie below it;
-               the k = 1 importance estimate must equal the ELBO in expectation.
+               the S = 1 importance estimate must equal the ELBO in expectation;
+               the ink-ELBO correlation recomputed from the encoder and decoder;
+               bits per pixel = −nats / (784 ln 2).
 06 (§2.4.2-3)  the KL term recomputed in closed form (Eq. 7) from the encoder,
                bits = nats / ln 2, the active-dimension count, the analytic
                change of the KL under a naive N(0, λI) prior, and the σ trend.
 07 (§4.1)      the test −ELBO recomputed from the saved checkpoint within its
-               Monte Carlo error; the --zdim 2 and --zdim-sweep figures/table.
+               Monte Carlo error; the last epoch's numbers against history.csv;
+               the --zdim 2 and --zdim-sweep figures/table.
 """
+import csv
 import os
 import re
 import subprocess
@@ -111,7 +115,7 @@ def parse_05_table(out):
     for block in re.split(r"\n(?=VAE [^\n]*: log P\(X\) estimates)", out)[1:]:
         name = block.split(":")[0]
         prior, viaq = {}, {}
-        for k, p, q in re.findall(r"k=(\d+)\s+" + NUM + r"(?:[ \t]+" + NUM + r")?", block):
+        for k, p, q in re.findall(r"S=(\d+)\s+" + NUM + r"(?:[ \t]+" + NUM + r")?", block):
             prior[int(k)] = float(p)
             if q:
                 viaq[int(k)] = float(q)
@@ -119,9 +123,24 @@ def parse_05_table(out):
     return result
 
 
+def elbo_by_hand(model, x, eps):
+    """Per digit log P(X|z) − KL for the Bernoulli decoder, z = mu + exp(½ log_var)·eps, in float64.
+
+    Written out here from Eq. 7 and the Bernoulli log-likelihood rather than
+    through model.elbo, so the test does not reuse the code it checks.
+    """
+    mu, log_var = (a.astype(np.float64) for a in model.encode(x))
+    z = mu + np.exp(0.5 * log_var) * eps
+    logits, _ = model.decoder.forward(z.astype(model.dtype))
+    logits, x64 = logits.astype(np.float64), x.astype(np.float64)
+    log_lik = (x64 * logits - np.logaddexp(0.0, logits)).sum(1)
+    kl = 0.5 * (np.exp(log_var) + mu ** 2 - 1.0 - log_var).sum(1)
+    return log_lik - kl
+
+
 def test_05_estimates_against_quadrature(mnist_dir, mnist_small, tiny_checkpoint, tmp_path):
     out = run_lesson("05_testing.py", mnist_dir, tmp_path, "--checkpoint", str(tiny_checkpoint),
-                     "--k-prior", "10000", "--k-q", "1000")
+                     "--draws-prior", "10000", "--draws-q", "1000")
     assert_pngs(tmp_path, ["05_samples", "05_elbo_hist", "05_log_px"])
     (prior, viaq, elbo), = parse_05_table(out).values()
     n = grab(r"mean over the first (\d+) test digits", out, int)
@@ -142,10 +161,25 @@ def test_05_estimates_against_quadrature(mnist_dir, mnist_small, tiny_checkpoint
     for est in (viaq, prior):
         ks = sorted(est)
         assert all(est[a] < est[b] + 0.05 for a, b in zip(ks, ks[1:])), est
-    # k = 1 from Q is log P(X|z) + log P(z) − log Q(z|X), whose mean is the ELBO;
+    # S = 1 from Q is log P(X|z) + log P(z) − log Q(z|X), whose mean is the ELBO;
     # a single prior draw is far worse.
     assert abs(viaq[1] - elbo) < 0.5, (viaq[1], elbo)
     assert prior[1] < elbo - 5.0
+
+    # The checkpoint was trained on grey levels: the lesson must say its numbers are the X′ surrogate.
+    assert "X′ surrogate" in out and "scoring on binary test digits" not in out
+
+    # The ink-ELBO correlation over the histogram's digits, one z per digit as in the
+    # lesson: recomputed for 30 independent draws of eps, the printed value must lie
+    # within 4 standard deviations of their mean (plus its printed rounding).
+    n_hist = grab(r"ELBO over (\d+) test digits", out, int)
+    x_hist = mnist_small[2][:n_hist]
+    ink = x_hist.astype(np.float64).sum(1)
+    rng = np.random.default_rng(7)
+    r = [np.corrcoef(ink, elbo_by_hand(model, x_hist, rng.standard_normal((n_hist, model.z_dim))))[0, 1]
+         for _ in range(30)]
+    printed_r = grab(r"ink Σ_d X_d against ELBO: correlation " + NUM, out)
+    assert abs(printed_r - np.mean(r)) < 4 * np.std(r, ddof=1) + 5e-4, (printed_r, np.mean(r), np.std(r))
 
 
 def test_05_trains_two_models(mnist_dir, tmp_path):
@@ -153,9 +187,23 @@ def test_05_trains_two_models(mnist_dir, tmp_path):
     assert_pngs(tmp_path, ["05_samples", "05_elbo_hist", "05_log_px"])
     tables = parse_05_table(out)
     assert list(tables) == ["VAE 784-400-4", "VAE 784-400-30"]
-    errors = [float(e) for e in re.findall(r"standard error of the k=1 column from Q: " + NUM, out)]
-    for (name, (prior, viaq, elbo)), se in zip(tables.items(), errors):
-        # E[log w] = ELBO.  The lesson's ELBO uses as many draws per digit as the k = 1
+    assert "scoring on binary test digits (0/1 pixels: True)" in out
+    errors = [float(e) for e in re.findall(r"standard error of the S=1 column from Q: " + NUM, out)]
+    # bits per pixel = −nats / (784 ln 2), for the histogram's ELBO and for log_px_importance;
+    # the nats are printed to 0.01 and the bits to 1e-4, hence the tolerance.
+    pairs = re.findall(r"mean " + NUM + r" nats, std.*?−ELBO = " + NUM + " bits per pixel", out)
+    pairs += re.findall(r"log_px_importance with \d+ draws: " + NUM + " nats = " + NUM + " bits", out)
+    assert len(pairs) == 4
+    for nats, bits in pairs:
+        assert float(bits) == pytest.approx(-float(nats) / (784 * np.log(2)), abs=6e-5), (nats, bits)
+    signed = r"([-+]\d+\.\d+)"
+    against = re.findall(r"prior sampling against the ELBO: " + signed + r" nats at S=1, " + signed
+                         + r" nats at S=(\d+)", out)
+    assert len(against) == 2
+    for (name, (prior, viaq, elbo)), se, (at1, atmax, smax) in zip(tables.items(), errors, against):
+        assert float(at1) == pytest.approx(prior[1] - elbo, abs=0.011)
+        assert float(atmax) == pytest.approx(prior[int(smax)] - elbo, abs=0.011)
+        # E[log w] = ELBO.  The lesson's ELBO uses as many draws per digit as the S = 1
         # column and its terms vary less (its KL is exact), so the difference has a
         # standard error of at most √2·se: allow 4 of them.
         assert abs(viaq[1] - elbo) < 4 * np.sqrt(2) * se, (name, viaq[1], elbo, se)
@@ -223,9 +271,35 @@ def test_07_elbo_manifold_and_sweep(mnist_dir, mnist_small, tmp_path):
     untrained = grab(r"untrained network .*?: " + NUM + " nats", out)
     assert printed < untrained - 5          # training lowered it (10 steps in --quick)
 
-    # The sweep prints one row per latent size; a z-D latent has at most z active dims.
-    rows = re.findall(r"z=(\d+)\s+" + NUM + r"\s+" + NUM + r"\s+" + NUM + r"\s+(\d+)", out)
+    # The last epoch's train/test −ELBO and the mean epoch time, against history.csv.
+    with open(ckpt.parent / "history.csv", newline="") as f:
+        last = list(csv.DictReader(f))[-1]
+    train_ne, test_ne, gap = grab(r"train −ELBO " + NUM + r", test −ELBO " + NUM + r" nats \(test − train = "
+                                  r"([-+]\d+\.\d+)\)", out)
+    assert train_ne == pytest.approx(float(last["train_neg_elbo"]), abs=0.006)
+    assert test_ne == pytest.approx(float(last["test_neg_elbo"]), abs=0.006)
+    assert gap == pytest.approx(float(last["test_neg_elbo"]) - float(last["train_neg_elbo"]), abs=0.006)
+    seconds = grab(r"training time per epoch: mean " + NUM + " s over 1 epoch", out)
+    assert seconds == pytest.approx(float(last["seconds"]), abs=0.051)
+
+    # The sweep prints one row per latent size; a z-D latent has at most z active dims;
+    # "behind best" is each −ELBO minus the smallest.
+    rows = re.findall(r"z=(\d+)\s+" + NUM + r"\s+" + NUM + r"\s+" + NUM + r"\s+(\d+)\s+" + NUM, out)
     assert [int(r[0]) for r in rows] == [2, 5]
-    for z, ne, rc, kl, act in rows:
+    best = min(float(r[1]) for r in rows)
+    for z, ne, rc, kl, act, behind in rows:
         assert float(ne) == pytest.approx(float(rc) + float(kl), abs=0.02)
         assert 0 <= int(act) <= int(z)
+        assert float(behind) == pytest.approx(float(ne) - best, abs=0.011)
+
+
+def test_07_exercise_numbers():
+    """Exercises 2 and 3 of lesson 07 quote Φ⁻¹(0.025), Φ⁻¹(0.975) and the binary entropy H(0.3)."""
+    from scipy.stats import norm
+    text = (LESSONS / "07_vae_mnist.py").read_text(encoding="utf-8")
+    m = re.search(r"Φ⁻¹\(0\.025\) = −(\d\.\d+) to\s+#?\s*Φ⁻¹\(0\.975\) = (\d\.\d+)", text)
+    assert m, "exercise 2's grid range not found"
+    assert -float(m.group(1)) == pytest.approx(norm.ppf(0.025), abs=5e-4)
+    assert float(m.group(2)) == pytest.approx(norm.ppf(0.975), abs=5e-4)
+    h = float(re.search(r"H\(0\.3\) = (\d\.\d+) nats", text).group(1))
+    assert h == pytest.approx(-(0.3 * np.log(0.3) + 0.7 * np.log(0.7)), abs=5e-4)

@@ -69,8 +69,9 @@ def run(args):
             problem = execute(nb, args.out, args.timeout)
             print(f"executed in {time.perf_counter() - t0:.1f} s, ", end="")
         write(nb, target)
-        print(f"{count(nb, 'code')} code and {count(nb, 'markdown')} markdown cells"
-              + (f", {figures(nb)} figures" if args.execute else "") + f" -> {target}", flush=True)
+        print(f"{count(nb, 'code')} code and {plural(count(nb, 'markdown'), 'markdown cell')}"
+              + (f", {plural(figures(nb), 'figure')}" if args.execute else "") + f" -> {target}",
+              flush=True)
         if problem:
             print(f"minivae notebooks: {script.stem}: {problem}", file=sys.stderr)
             failed += 1
@@ -126,6 +127,10 @@ def failed_cell(nb):
 def write(nb, path):
     import jupytext
     jupytext.write(nb, str(path), fmt="ipynb")
+
+
+def plural(n, noun):
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def count(nb, cell_type):

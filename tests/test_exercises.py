@@ -199,6 +199,9 @@ def test_broken_files_give_one_line(tmp_path, capsys):
     path = write(tmp_path, 1, "import numpi")
     code, out, err = check(capsys, path)
     assert code == 1 and "ModuleNotFoundError" in out and len(out.strip().splitlines()) == 1, out
+    path = write(tmp_path, 1, "import sys\nsys.exit(3)")
+    code, out, err = check(capsys, path)
+    assert code == 1 and "called exit()" in out and len(out.strip().splitlines()) == 1, out
     assert not [m for m in sys.modules if m.startswith("_minivae_student_")]
     path = write(tmp_path, 1, SOLUTIONS[1] + "def dense_backward_b(dy):\n    return dy[7]")
     code, out, err = check(capsys, path)

@@ -34,8 +34,8 @@ HINTS = {
                    "so each gradient carries one factor 1/N",
     "1/N doubled": "N times too small (N = batch size): the batch mean's 1/N is applied once "
                    "(where the loss is averaged); yours is applied twice, or where none belongs",
-    "factor 2": "2 times off: log_var is log σ² (never log σ), so the std is exp(½ log_var) "
-                "and ∂std/∂log_var = ½ std; Eq. 7 carries a ½",
+    "factor 2": "2 times off: a ½ lost or doubled? log_var is log σ² (never log σ), so "
+                "std = exp(½ log_var) and ∂std/∂log_var = ½ std; Eq. 7 carries a ½",
     "sign": "the sign is flipped: the code minimizes loss = −ELBO, and a gradient is "
             "∂loss/∂(that variable)",
     "KL −1": "∂KL/∂log_var = ½ (exp(log_var) − 1): the −1 comes from the −log det Σ term of Eq. 7",
@@ -94,6 +94,8 @@ def load(path):
         spec.loader.exec_module(module)
     except SyntaxError as e:
         raise StudentFileError(f"{path}:{e.lineno}: syntax error: {e.msg}") from None
+    except SystemExit:
+        raise StudentFileError(f"{path}: importing it called exit()") from None
     except Exception as e:
         raise StudentFileError(f"{path}:{_student_line(e, path)}: importing it raised "
                                f"{_one_line(e)}") from None
@@ -126,7 +128,7 @@ def call(module, name, *args):
             return fn(*args), None
     except NotImplementedError:
         return None, TODO
-    except Exception as e:
+    except (Exception, SystemExit) as e:
         return None, f"{name}() raised {_one_line(e)} (line {_student_line(e, module.__file__)})"
 
 

@@ -22,7 +22,7 @@ LAYERS = [
     {"batches", "download", "data", "evaluate", "checkpoint", "history", "plots", "gradcheck"},
     {"config"},                                         # a run's configuration
     {"train"},                                          # the training loop
-    {"lesson", "exercises", "notebooks"},               # what lessons and the classroom kit use
+    {"lesson", "grading", "graders", "exercises"},      # what lessons and the classroom kit use
     {"cli", "__main__", "__init__", "commands"},        # the commands (minivae/commands/*)
 ]
 

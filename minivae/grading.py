@@ -21,7 +21,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from ..gradcheck import numerical_grad, rel_error
+from .gradcheck import numerical_grad, rel_error
 
 LAYER = 1e-7            # one layer or loss in float64, h = 1e-5: a right answer gives ~1e-9
 MODEL = 1e-6            # a whole model: the errors of several layers add up

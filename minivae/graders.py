@@ -11,13 +11,13 @@ from scipy.special import expit, logsumexp
 
 from .grading import MODEL, call, common, fd_params, grade, grads_vector, joined, \
     student_grads, tuple_of
-from ..cvae import CVAE
-from ..evaluate import importance_log_weights
-from ..gradcheck import numerical_grad
-from ..layers import Dense, ReLU, Sigmoid
-from ..losses import bernoulli_nll, kl_normal, log_normal
-from ..model import VAE
-from ..reparam import Reparameterize
+from .cvae import CVAE
+from .evaluate import importance_log_weights
+from .gradcheck import numerical_grad
+from .layers import Dense, ReLU, Sigmoid
+from .losses import bernoulli_nll, kl_normal, log_normal
+from .model import VAE
+from .reparam import Reparameterize
 
 
 def away_from_zero(a, gap=0.1):

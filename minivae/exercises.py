@@ -4,10 +4,10 @@ Each stub (lessons/exercises/exNN_*.py) asks a student for one backward pass,
 or one numerically delicate formula, of the paper's model, and names the
 minivae function that solves it.  Here:
 
-    grading.py   how one part is graded: import the student's file, call,
-                 compare with central differences and with minivae, find a hint
-    graders.py   the eight graders, one per stub, and EXERCISES
-    check()      grade a file and print the table (this module)
+    minivae/grading.py   how one part is graded: import the student's file, call,
+                         compare with central differences and with minivae, find a hint
+    minivae/graders.py   the eight graders, one per stub, and EXERCISES
+    check()              grade a file and print the table (this module)
 """
 import re
 import sys
@@ -19,7 +19,7 @@ from .grading import TODO, StudentFileError, load
 from .graders import EXERCISES
 
 SEED = 2016             # the inputs of every check: a result is repeatable
-STUBS = Path(__file__).resolve().parents[2] / "lessons" / "exercises"
+STUBS = Path(__file__).resolve().parents[1] / "lessons" / "exercises"
 
 __all__ = ["EXERCISES", "STUBS", "check", "resolve", "stub_path"]
 

@@ -46,7 +46,7 @@ def rng_from_state(state):
     try:
         bit_gen = getattr(np.random, state["bit_generator"])()
         bit_gen.state = state
-    except (AttributeError, KeyError, TypeError, ValueError) as e:
+    except (AttributeError, KeyError, TypeError, ValueError, OverflowError) as e:
         raise CheckpointError(f"a random-stream state is not valid ({e!r})") from e
     return np.random.Generator(bit_gen)
 

@@ -6,15 +6,28 @@ Every other module validates through these functions.
 """
 import math
 import operator
+import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
 
-def as_float_array(name, a, dtype, ndim=2, cols=None, rows=None, unit_interval=False):
+class NonFiniteError(ValueError):
+    """Finite inputs gave an inf or NaN result (an overflow): the message names the inputs.
+
+    A ValueError like every other bad-argument error; the training loop tells
+    it apart to report a diverged run.
+    """
+
+
+def as_float_array(name, a, dtype, ndim=2, cols=None, rows=None, unit_interval=False,
+                   min_rows=0):
     """Check that `a` is a finite `dtype` array of the expected shape; return it.
 
     No silent casting: a float32 array passed to a float64 model is an error,
     because an implicit upcast would double memory and hide a bug.
+    min_rows: the least number of rows (1 for a batch a mean is taken over).
     """
     if not isinstance(a, np.ndarray):
         raise ValueError(f"{name} must be a numpy array, got {type(a).__name__}")
@@ -30,12 +43,93 @@ def as_float_array(name, a, dtype, ndim=2, cols=None, rows=None, unit_interval=F
         raise ValueError(f"{name} must have {cols} columns, got shape {a.shape}")
     if rows is not None and a.shape[0] != rows:
         raise ValueError(f"{name} must have {rows} rows (one per example), got shape {a.shape}")
+    if min_rows and a.shape[0] < min_rows:
+        raise ValueError(f"{name} has {a.shape[0]} rows, at least {min_rows} needed "
+                         f"(an empty batch has no mean)")
     if not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or inf")
     if unit_interval and a.size and (a.min() < 0 or a.max() > 1):
         raise ValueError(f"{name} must lie in [0, 1] for the Bernoulli likelihood, "
                          f"got values in [{a.min():.4g}, {a.max():.4g}]")
     return a
+
+
+def same_array(name, a, like_name, like, unit_interval=False):
+    """`a` checked like as_float_array, with the dtype and shape of the checked array `like`."""
+    if isinstance(a, np.ndarray) and a.ndim == like.ndim and a.shape != like.shape:
+        raise ValueError(f"{name} has shape {a.shape}, {like_name} {like.shape}; they must match")
+    return as_float_array(name, a, like.dtype, ndim=like.ndim, unit_interval=unit_interval)
+
+
+def float_operand(name, a, dtype=None):
+    """A finite float32/float64 array of any shape, or a real number (a 0-d float64 array).
+
+    dtype: the dtype required of an array (that of the other array arguments).
+    """
+    if isinstance(a, (int, float, np.integer, np.floating)) and not isinstance(a, (bool, np.bool_)):
+        a = np.asarray(a, dtype=np.float64 if dtype is None else dtype)
+        if not np.isfinite(a):
+            raise ValueError(f"{name} must be finite, got {a}")
+        return a
+    return as_float_array(name, a, dtype, ndim=np.ndim(a) if isinstance(a, np.ndarray) else 2)
+
+
+def finite_result(names, *arrays):
+    """Raise NonFiniteError, naming the inputs, when a result overflowed to inf or NaN."""
+    for a in arrays:
+        if not np.isfinite(a).all():
+            raise NonFiniteError(f"the result for these {', '.join(names)} is not finite: "
+                                 f"it overflows {np.asarray(a).dtype} (values too large?)")
+
+
+def available_memory():
+    """Bytes of memory free for new allocations (Linux: MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_memory(what, nbytes):
+    """Raise a ValueError saying how much memory `what` needs when more than is available.
+
+    Called before a large allocation, so the answer comes at once instead of
+    as a MemoryError (or the system's out-of-memory killer) later.
+    """
+    free = available_memory()
+    if free is not None and nbytes > free:
+        raise ValueError(f"{what} would need {nbytes / 2**30:,.1f} GiB of memory, but only "
+                         f"{free / 2**30:,.1f} GiB is available")
+
+
+def writable_dir(what, path):
+    """Check that directory `path` takes new files, or can be made; return it as a Path.
+
+    Probes with a temporary file in `path` or its nearest existing ancestor
+    (removed at once), so nothing is left behind; permission bits alone say
+    little (root passes them, a read-only filesystem or /proc does not).
+    """
+    path = Path(path)
+    try:
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"{what} {path} is a file, not a directory")
+        ancestor = path
+        while not ancestor.exists():
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise ValueError(f"{what} {path} cannot be made: {ancestor} is a file")
+        with tempfile.TemporaryFile(dir=ancestor):
+            pass
+    except OSError as e:
+        raise ValueError(f"{what} {path} is not writable ({e.strerror or e})") from None
+    return path
 
 
 def integer(name, n, least=1, allow_none=False):

@@ -14,7 +14,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from . import kernels
-from .checks import choice, float_dtype, positive_int
+from .checks import as_float_array, choice, finite_result, float_dtype, positive_int
 
 INITS = ("gaussian", "sparse", "he", "glorot", "pytorch")
 
@@ -72,7 +72,20 @@ class Dense:
         self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
 
     def forward(self, x, relu=False):
-        """x (N, D) -> y (N, H).  relu=True fuses a ReLU in: y = max(x @ W + b, 0)."""
+        """x (N, D) -> y (N, H).  relu=True fuses a ReLU in: y = max(x @ W + b, 0).
+
+        x is checked (a ValueError names it), and so is y: an overflow raises
+        checks.NonFiniteError.  MLP, Tower and the models, whose inputs are
+        checked at their own door, call forward_unchecked instead, so no
+        training step scans every activation twice.
+        """
+        as_float_array("x", x, self.dtype, cols=self.in_dim)
+        with np.errstate(all="ignore"):             # an overflow is reported just below
+            y, cache = self.forward_unchecked(x, relu)
+        finite_result(("x", "W", "b"), y)
+        return y, cache
+
+    def forward_unchecked(self, x, relu=False):
         y = kernels.dense_forward(x, self.params["W"], self.params["b"], relu=relu)
         return y, DenseCache(x, y if relu else None)
 
@@ -80,8 +93,20 @@ class Dense:
         """dy (N, H) -> dx (N, D), or None when need_dx is False (input is data).
 
         With a fused ReLU, dy is the gradient w.r.t. the ReLU's output; the
-        kernel masks it by [y > 0] in the same pass that sums db.
+        kernel masks it by [y > 0] in the same pass that sums db.  dy and
+        cache are checked as in forward; backward_unchecked skips that.
         """
+        if not isinstance(cache, DenseCache):
+            raise ValueError(f"cache must be the DenseCache forward returned, got "
+                             f"{type(cache).__name__}")
+        as_float_array("dy", dy, self.dtype, cols=self.out_dim, rows=cache.x.shape[0])
+        with np.errstate(all="ignore"):             # an overflow is reported just below
+            dx = self.backward_unchecked(dy, cache, need_dx)
+        finite_result(("dy", "cache"), self.grads["W"], self.grads["b"],
+                      *(() if dx is None else (dx,)))
+        return dx
+
+    def backward_unchecked(self, dy, cache, need_dx=True):
         return kernels.dense_backward(cache.x, self.params["W"], dy, self.grads["W"],
                                       self.grads["b"], need_dx, relu_y=cache.y)
 

@@ -11,11 +11,14 @@ For x_dim=784, hidden=(1000, 500, 250), z_dim=30 this is the network of §4.1:
 784 → 1000 → 500 → 250 → (mu, log_var) ∈ R³⁰, z → 250 → 500 → 1000 → 784.
 Shapes: N batch, D = x_dim, K = z_dim.
 """
+import math
+
 import numpy as np
 
-from .checks import as_float_array, choice, float_dtype, positive_int, real
+from .checks import (NonFiniteError, as_float_array, check_memory, choice, finite_result,
+                     float_dtype, positive_int, real)
 from .layers import INITS, Dense
-from .losses import ELBOTerms, bernoulli_nll, gaussian_nll, kl_normal  # noqa: F401 (ELBOTerms re-exported)
+from .losses import ELBOTerms, _gaussian_nll  # noqa: F401 (ELBOTerms re-exported)
 from .mlp import MLP, bind_flat
 from .reparam import Reparameterize
 from . import kernels
@@ -46,6 +49,7 @@ class VAE:
             else float(sigma)
         self.init = choice("init", init, INITS)
         self.dtype = float_dtype(dtype)
+        self._check_size()
         rng = np.random.default_rng(seed)
         # The paper's nets use Caffe's sparse filler everywhere but the heads.
         head_init = "gaussian" if init == "sparse" else init
@@ -62,6 +66,20 @@ class VAE:
         self.params, self.grads, self.flat_params, self.flat_grads = bind_flat(named, self.dtype)
         kernels.warmup(self.dtype)      # compile/load the kernels now, not in the first epoch
 
+    def _check_size(self):
+        """Say at once how much memory the network needs if more than there is.
+
+        Peak while building: each layer's (W, b) and their gradients, then the
+        flat copies of both (mlp.bind_flat), so 4 numbers per parameter, plus
+        the float64 draws init_weights makes for the largest layer.
+        """
+        sizes = (self.x_dim, *self.hidden, self.z_dim)
+        pairs = list(zip(sizes[:-1], sizes[1:]))
+        n = 2 * sum((a + 1) * b for a, b in pairs) + (sizes[-2] + 1) * self.z_dim
+        largest = max(a * b for a, b in pairs + [(sizes[-2], self.z_dim)])
+        check_memory(f"a VAE {'-'.join(map(str, sizes))} with {n:,} parameters",
+                     4 * n * self.dtype.itemsize + 16 * largest)
+
     def config(self):
         """The constructor's arguments (without seed), e.g. for a checkpoint."""
         return dict(x_dim=self.x_dim, hidden=list(self.hidden), z_dim=self.z_dim,
@@ -70,24 +88,38 @@ class VAE:
 
     # -- checked inputs ------------------------------------------------------
     def _x(self, x, name="x"):
-        return as_float_array(name, x, self.dtype, cols=self.x_dim,
+        return as_float_array(name, x, self.dtype, cols=self.x_dim, min_rows=1,
                               unit_interval=self.likelihood == "bernoulli")
 
     def _z(self, z, n, name):
-        return as_float_array(name, z, self.dtype, cols=self.z_dim, rows=n)
+        return as_float_array(name, z, self.dtype, cols=self.z_dim, rows=n, min_rows=1)
 
     # -- the pieces of Fig. 4 --------------------------------------------------
     def _encode(self, x):
-        h, enc = self.encoder.forward(x)                    # (N, H)
-        mu, c_mu = self.mu_head.forward(h)                  # (N, K)
-        log_var, c_lv = self.log_var_head.forward(h)        # (N, K)
+        """x (N, D), checked -> mu, log_var (N, K) each, finite, and the caches.
+
+        Inputs are checked at the door of each public method, so the layers
+        run unchecked; an overflow anywhere (parameters that have diverged,
+        or a huge x under the Gaussian likelihood) raises NonFiniteError
+        here or in _finite_loss, with every NumPy warning held back.
+        """
+        with np.errstate(all="ignore"):
+            h, enc = self.encoder.forward(x)                    # (N, H)
+            mu, c_mu = self.mu_head.forward_unchecked(h)        # (N, K)
+            log_var, c_lv = self.log_var_head.forward_unchecked(h)   # (N, K)
+        finite_result(("x",), mu, log_var)
         return mu, log_var, (enc, c_mu, c_lv)
 
     def _nll(self, out, x):
-        """−log P(X|z) per example and its gradient w.r.t. the decoder output."""
-        if self.likelihood == "bernoulli":
-            return bernoulli_nll(out, x)                    # out = logits
-        return gaussian_nll(out, x, self.sigma)             # out = mean f(z)
+        """−log P(X|z) per example and its gradient w.r.t. the decoder output (unchecked)."""
+        with np.errstate(all="ignore"):
+            if self.likelihood == "bernoulli":
+                return kernels.bernoulli_nll(out, x)            # out = logits
+            return _gaussian_nll(out, x, self.sigma)            # out = mean f(z)
+
+    def _decoder(self, z):
+        with np.errstate(all="ignore"):
+            return self.decoder.forward(z)
 
     def encode(self, x):
         """x (N, D) -> (mu, log_var), each (N, K): the parameters of Q(z|X)."""
@@ -96,17 +128,25 @@ class VAE:
 
     def decode(self, z):
         """z (N, K) -> x_mean (N, D): E[X|z], i.e. sig(logits) or f(z)."""
-        out, _ = self.decoder.forward(self._z(z, None, "z"))
+        out, _ = self._decoder(self._z(z, None, "z"))
+        finite_result(("z",), out)
         return kernels.sigmoid(out) if self.likelihood == "bernoulli" else out
 
     def log_likelihood(self, x, z):
         """log P(X|z) per example (N,), for x (N, D) and z (N, K)."""
-        out, _ = self.decoder.forward(self._z(z, self._x(x).shape[0], "z"))
-        return -self._nll(out, x)[0]
+        out, _ = self._decoder(self._z(z, self._x(x).shape[0], "z"))
+        nll = self._nll(out, x)[0]
+        finite_result(("x", "z"), nll)
+        return -nll
 
     def sample(self, n, rng):
         """n images decoded from z ~ N(0, I): the test-time network (Fig. 5)."""
-        z = rng.standard_normal((positive_int("n", n), self.z_dim), dtype=self.dtype)
+        n = positive_int("n", n)
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError(f"rng must be a np.random.Generator, got {rng!r:.40}")
+        widest = max((self.z_dim, self.x_dim, *self.hidden))
+        check_memory(f"{n:,} samples (n)", 2 * n * widest * self.dtype.itemsize)
+        z = rng.standard_normal((n, self.z_dim), dtype=self.dtype)
         return self.decode(z)
 
     def reconstruct(self, x, rng):
@@ -122,15 +162,20 @@ class VAE:
         z ~ Q(z|X); the KL term is exact (Eq. 7); elbo = −recon_nll − kl.
         """
         n_samples = positive_int("n_samples", n_samples)
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError(f"rng must be a np.random.Generator, got {rng!r:.40}")
         mu, log_var = self.encode(x)
-        kl = kl_normal(mu, log_var)[0]
+        with np.errstate(all="ignore"):
+            kl = kernels.kl_normal(mu, log_var)[0]                       # Eq. 7
+        finite_result(("x",), kl)
         recon_nll = np.zeros(x.shape[0], dtype=np.float64)
         for _ in range(n_samples):
             z, _ = self.reparam.forward(mu, log_var, rng=rng)
-            out, _ = self.decoder.forward(z)
+            out, _ = self._decoder(z)
             recon_nll += self._nll(out, x)[0]
         recon_nll /= n_samples
         kl = kl.astype(np.float64)
+        finite_result(("x",), recon_nll)
         return ELBOTerms(-recon_nll - kl, recon_nll, kl)
 
     # -- training --------------------------------------------------------------
@@ -151,18 +196,24 @@ class VAE:
         # forward: encode -> reparameterize -> decode -> loss (Fig. 4, right)
         mu, log_var, enc_caches = self._encode(x)           # (N, K) each
         z, c_z = self.reparam.forward(mu, log_var, eps)     # (N, K)       Eq. 10
-        out, dec = self.decoder.forward(z)                  # (N, D)
+        out, dec = self._decoder(z)                         # (N, D)
         rec, dout = self._nll(out, x)                       # (N,), (N, D)  −log P(X|z)
-        kl, dmu_kl, dlv_kl = kl_normal(mu, log_var)         # (N,), (N, K)  Eq. 7
-        loss = float(np.mean(rec, dtype=np.float64) + np.mean(kl, dtype=np.float64))
+        with np.errstate(all="ignore"):                     # overflow: the loss says so
+            kl, dmu_kl, dlv_kl = kernels.kl_normal(mu, log_var)   # (N,), (N, K)  Eq. 7
+            loss = float(np.mean(rec, dtype=np.float64) + np.mean(kl, dtype=np.float64))
+        if not math.isfinite(loss):
+            raise NonFiniteError(f"−ELBO is {loss} for this x and eps: an overflow, from "
+                                 "values too large or parameters that have diverged")
         # backward: the same arrows in reverse, each gradient scaled by 1/N
         scale = self.dtype.type(1.0 / N)
-        dz = self.decoder.backward(dout * scale, dec)       # (N, K)
-        dmu, dlv = self.reparam.backward(dz, c_z)           # (N, K) each
-        dmu = dmu + dmu_kl * scale
-        dlv = dlv + dlv_kl * scale
-        enc, c_mu, c_lv = enc_caches
-        dh = self.mu_head.backward(dmu, c_mu)               # (N, H)
-        dh += self.log_var_head.backward(dlv, c_lv)
+        with np.errstate(all="ignore"):
+            dz = self.decoder.backward(dout * scale, dec)       # (N, K)
+            dmu, dlv = kernels.reparam_backward(dz, c_z.std, c_z.eps)   # (N, K) each
+            dmu = dmu + dmu_kl * scale
+            dlv = dlv + dlv_kl * scale
+            enc, c_mu, c_lv = enc_caches
+            dh = self.mu_head.backward_unchecked(dmu, c_mu)     # (N, H)
+            dh += self.log_var_head.backward_unchecked(dlv, c_lv)
+        finite_result(("x", "eps"), dh)
         self.encoder.backward(dh, enc, need_dx=False)
         return loss, ({k: g.copy() for k, g in self.grads.items()} if copy else self.grads)

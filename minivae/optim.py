@@ -39,12 +39,25 @@ from .checks import real
 
 
 def _check_flat(params, grads):
+    """Two writable contiguous 1-D float arrays of one shape and dtype, params finite.
+
+    step() does not scan the gradient for inf or NaN: np.isfinite over the
+    doersch preset's 2.8 million gradients took 1.3–1.6 ms beside a 58–64 ms
+    one-thread training step (2–3%, measured on the shared 2-core machine),
+    and model.loss_and_grads raises checks.NonFiniteError rather than hand
+    out an inf or NaN loss.
+    """
     for name, a in (("params", params), ("grads", grads)):
         if not isinstance(a, np.ndarray) or a.ndim != 1 or not a.flags.c_contiguous:
             raise ValueError(f"{name} must be a contiguous 1-D array (e.g. model.flat_{name})")
+        if a.dtype not in (np.float32, np.float64) or not a.flags.writeable:
+            raise ValueError(f"{name} must be a writable float32 or float64 array, got "
+                             f"{a.dtype}{'' if a.flags.writeable else ', read-only'}")
     if params.shape != grads.shape or params.dtype != grads.dtype:
         raise ValueError(f"params {params.shape} {params.dtype} and grads "
                          f"{grads.shape} {grads.dtype} must match")
+    if not np.isfinite(params).all():
+        raise ValueError("params contains NaN or inf")
 
 
 def flush_threshold(dtype):

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import kernels
-from .checks import as_float_array
+from .checks import as_float_array, finite_result, same_array
 
 
 class ReparamCache(NamedTuple):
@@ -36,15 +36,25 @@ class Reparameterize:
         Returns (z, cache).
         """
         as_float_array("mu", mu, None)
-        as_float_array("log_var", log_var, mu.dtype, cols=mu.shape[1], rows=mu.shape[0])
+        same_array("log_var", log_var, "mu", mu)
         if eps is None:
-            if rng is None:
-                raise ValueError("pass either eps (N, K) or rng (a np.random.Generator)")
+            if not isinstance(rng, np.random.Generator):
+                raise ValueError(f"pass either eps (N, K) or rng (a np.random.Generator), "
+                                 f"got rng={rng!r:.40}")
             eps = rng.standard_normal(mu.shape, dtype=mu.dtype)
-        as_float_array("eps", eps, mu.dtype, cols=mu.shape[1], rows=mu.shape[0])
-        z, std = kernels.reparam_forward(mu, log_var, eps)
+        same_array("eps", eps, "mu", mu)
+        with np.errstate(all="ignore"):             # an overflow is reported just below
+            z, std = kernels.reparam_forward(mu, log_var, eps)
+        finite_result(("mu", "log_var", "eps"), z)
         return z, ReparamCache(std, eps)
 
     def backward(self, dz, cache):
         """dz (N, K) -> (dmu, dlog_var), each (N, K)."""
-        return kernels.reparam_backward(dz, cache.std, cache.eps)
+        if not isinstance(cache, ReparamCache):
+            raise ValueError(f"cache must be the ReparamCache forward returned, got "
+                             f"{type(cache).__name__}")
+        same_array("dz", dz, "cache.eps", cache.eps)
+        with np.errstate(all="ignore"):             # an overflow is reported just below
+            dmu, dlog_var = kernels.reparam_backward(dz, cache.std, cache.eps)
+        finite_result(("dz",), dlog_var)
+        return dmu, dlog_var

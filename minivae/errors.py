@@ -10,4 +10,6 @@ class CheckpointError(RuntimeError):
 
 
 # What `python -m minivae …` reports as one line on stderr, without a traceback.
-USER_ERRORS = (ValueError, FileNotFoundError, PermissionError, CheckpointError, DataError)
+# OSError: what the filesystem refuses (a missing or unwritable path, a directory
+# where a file should be); MemoryError: a request larger than the machine.
+USER_ERRORS = (ValueError, OSError, MemoryError, CheckpointError, DataError)

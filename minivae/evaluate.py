@@ -19,8 +19,11 @@ ELBO in expectation, and it never falls below it on average.
 Sign convention: `evaluate_elbo` reports −ELBO and −log P(X|z) as positive
 nats (what training minimizes); `log_px_importance` returns log P(X) itself.
 """
+import sys
+
 import numpy as np
 from scipy.special import logsumexp
+from tqdm import tqdm
 
 from .checks import choice, positive_int
 from .data import binarize_dynamic, binarize_threshold
@@ -83,7 +86,7 @@ def importance_log_weights(model, xb, mu, log_var, eps):
     return log_px_z.astype(np.float64) + log_pz - log_qz
 
 
-def log_px_importance(model, x, k, rng, batch_size=None) -> np.ndarray:
+def log_px_importance(model, x, k, rng, batch_size=None, progress=False) -> np.ndarray:
     """Importance-sampled log P(X) per example, x (N, D) -> (N,) float64, in nats.
 
     k samples zᵢ ~ Q(z|X) per example, weights combined with log-sum-exp.
@@ -92,6 +95,7 @@ def log_px_importance(model, x, k, rng, batch_size=None) -> np.ndarray:
     and the chunks are combined at the end, so memory does not grow with k.
     batch_size: examples encoded together (default: as many as fit in one
     pass with all k samples, at least 1).
+    progress: a tqdm bar on stderr counting the N·k samples (with its ETA).
     """
     k = positive_int("k", k)
     n = positive_int("number of examples", x.shape[0])
@@ -100,13 +104,17 @@ def log_px_importance(model, x, k, rng, batch_size=None) -> np.ndarray:
     batch_size = positive_int("batch_size", batch_size)
     chunk = max(1, min(k, IS_ROWS // batch_size))         # samples per pass
     out = np.empty(n, dtype=np.float64)
-    for start in range(0, n, batch_size):
-        xb = x[start:start + batch_size]                   # (B, D)
-        mu, log_var = model.encode(xb)                     # (B, K) each
-        parts = []                                         # one (B,) log-sum-exp per chunk
-        for s0 in range(0, k, chunk):
-            S = min(chunk, k - s0)
-            eps = rng.standard_normal((S, *mu.shape), dtype=mu.dtype)
-            parts.append(logsumexp(importance_log_weights(model, xb, mu, log_var, eps), axis=0))
-        out[start:start + len(xb)] = logsumexp(np.stack(parts), axis=0) - np.log(k)
+    bar = tqdm(total=n * k, desc=f"log P(X), k={k}", unit="sample", unit_scale=True,
+               leave=False, mininterval=0.5, file=sys.stderr, disable=not progress)
+    with bar:
+        for start in range(0, n, batch_size):
+            xb = x[start:start + batch_size]                   # (B, D)
+            mu, log_var = model.encode(xb)                     # (B, K) each
+            parts = []                                         # one (B,) log-sum-exp per chunk
+            for s0 in range(0, k, chunk):
+                S = min(chunk, k - s0)
+                eps = rng.standard_normal((S, *mu.shape), dtype=mu.dtype)
+                parts.append(logsumexp(importance_log_weights(model, xb, mu, log_var, eps), axis=0))
+                bar.update(S * len(xb))
+            out[start:start + len(xb)] = logsumexp(np.stack(parts), axis=0) - np.log(k)
     return out

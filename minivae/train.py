@@ -31,6 +31,7 @@ from .checkpoint import load_checkpoint, rng_from_state, rng_state, save_checkpo
 from .config import (STREAMS, TrainConfig, build_model, build_optimizer, check_resume,  # noqa: F401
                      default_run_dir, derived_rng, streams_from_seed)
 from .data import binarize_dynamic, binarize_threshold, iterate_minibatches, load_mnist
+from .checks import NonFiniteError, writable_dir
 from .errors import CheckpointError
 from .evaluate import evaluate_elbo, prepare
 from .history import COLUMNS, TRAIN_EVAL, summary_line, write_history
@@ -54,13 +55,18 @@ def train_epoch(model, optimizer, x, batch_size, streams, dynamic=False, desc="e
     total = 0.0
     bar = tqdm(total=-(-n // batch_size), desc=desc, unit="batch", leave=False, mininterval=0.5,
                file=sys.stderr, disable=not progress)
-    with bar:
+    # A diverging run overflows: held back here, it is reported in one line below
+    # instead of as NumPy warnings (the model raises NonFiniteError for a bad loss).
+    with bar, np.errstate(all="ignore"):
         for step, idx in enumerate(iterate_minibatches(n, batch_size, streams["shuffle"])):
             xb = np.take(x, idx, axis=0, out=buf[:len(idx)], mode="clip")         # (N, D)
             if dynamic:
                 xb = binarize_dynamic(xb, streams["binarize"])
             eps = streams["eps"].standard_normal((len(idx), model.z_dim), dtype=model.dtype)  # (N, K)
-            loss, _ = model.loss_and_grads(xb, eps, copy=False)
+            try:
+                loss, _ = model.loss_and_grads(xb, eps, copy=False)
+            except NonFiniteError:
+                loss = math.nan
             if not math.isfinite(loss):
                 raise FloatingPointError(f"−ELBO became {loss} in {desc}, step {step + 1}; "
                                          "training diverged (try a smaller --lr)")
@@ -162,6 +168,9 @@ class Run:
         plot_history(self.history, d / "loss_curve.png")
 
     def _save(self, epoch):
+        if not np.isfinite(self.model.flat_params).all():    # never replace a good checkpoint
+            raise FloatingPointError(f"the parameters hold inf or NaN after epoch {epoch}; "
+                                     "training diverged (try a smaller --lr)")
         path = self.run_dir / "last.npz"
         states = {name: rng_state(g) for name, g in self.streams.items()}
         save_checkpoint(path, self.model, self.optimizer, self.config.to_dict(), epoch,
@@ -191,7 +200,12 @@ class Run:
                 row.update(epoch=epoch, train_running_neg_elbo=running)
                 t1 = time.perf_counter()
                 if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
-                    row.update(self._evaluate(epoch))
+                    try:
+                        row.update(self._evaluate(epoch))
+                    except NonFiniteError:
+                        raise FloatingPointError(f"−ELBO is not finite when evaluating after "
+                                                 f"epoch {epoch}; training diverged (try a "
+                                                 "smaller --lr)") from None
                 row.update(seconds=t1 - t0, eval_seconds=time.perf_counter() - t1)
                 self.history.append(row)
                 if cfg.images and row["train_neg_elbo"] is not None:
@@ -233,6 +247,7 @@ def train(config: TrainConfig | None = None, resume=None, progress=True,
         if config is None:
             raise ValueError("pass a TrainConfig, or resume= a checkpoint")
         run_dir = Path(config.out_dir) if config.out_dir is not None else default_run_dir(config)
+        writable_dir("run directory", run_dir)
         if (run_dir / "last.npz").exists():
             raise ValueError(f"{run_dir} already holds a run (last.npz); resume it with "
                              f"--resume {run_dir / 'last.npz'} or choose another --out")
@@ -244,6 +259,7 @@ def train(config: TrainConfig | None = None, resume=None, progress=True,
             config = dataclasses.replace(saved, out_dir=None)
         check_resume(saved, config, resume)
         run_dir = Path(config.out_dir) if config.out_dir is not None else Path(resume).parent
+        writable_dir("run directory", run_dir)
         meta = {**meta, "path": Path(resume)}
         run = Run.resumed(config, run_dir, model, optimizer, meta, x_train, x_test)
     run.loop(progress)

@@ -49,8 +49,10 @@ def run(args):
     print(f"test -ELBO          {r['neg_elbo']:8.2f} nats = {r['recon_nll']:.2f} reconstruction "
           f"+ {r['kl']:.2f} KL   ({time.perf_counter() - t0:.1f} s)", flush=True)
     if args.k:
+        print(f"log P(X) by importance sampling: {len(x):,} images × k={args.k:,} = "
+              f"{len(x) * args.k:,} decoder passes (progress on stderr; Ctrl-C stops)", flush=True)
         t0 = time.perf_counter()
-        log_px = log_px_importance(model, x, args.k, is_rng)
+        log_px = log_px_importance(model, x, args.k, is_rng, progress=True)
         print(f"IS log P(X), k={args.k:<5} {log_px.mean():8.2f} nats   (-log P(X) "
               f"{-log_px.mean():.2f}; bound gap {r['neg_elbo'] + log_px.mean():.2f}; "
               f"{time.perf_counter() - t0:.1f} s)")

@@ -13,7 +13,7 @@ def add_arguments(p):
 
 def run(args):
     from ..checkpoint import load_checkpoint
-    from ..checks import integer
+    from ..checks import integer, writable_dir
     from ..plots import save_grid
     integer("--n", args.n, least=1)
     integer("--seed", args.seed, least=0)
@@ -23,6 +23,9 @@ def run(args):
     out = Path(args.out)
     if not out.parent.is_dir():
         raise FileNotFoundError(f"--out: directory {out.parent} does not exist")
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a directory; give a file name such as samples.png")
+    writable_dir("--out: directory", out.parent)
     x_mean = model.sample(args.n, np.random.default_rng(args.seed))     # (n, 784)
     cols = min(10, args.n)
     save_grid(x_mean, out, rows=-(-args.n // cols), cols=cols,

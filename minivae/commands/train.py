@@ -89,9 +89,9 @@ def run(args):
             print(f"  - {note}")
     try:
         result = train(config, resume=args.resume, progress=not args.quiet)
-    except FloatingPointError as e:
+    except FloatingPointError as e:        # a diverged run: its last checkpoint is kept
         print(f"minivae train: error: {e}", file=sys.stderr)
-        return 1
+        return 2
     if not args.quiet:
         print(f"done: {result.run_dir / 'last.npz'}, {result.run_dir / 'history.csv'}")
     return 0

@@ -23,6 +23,8 @@ import math
 import numba
 import numpy as np
 
+from .kernels_numpy import adam_v_limits
+
 _OPTS = dict(cache=True, error_model="numpy", nogil=True)
 jit = numba.njit(**_OPTS)
 rjit = numba.njit(fastmath={"reassoc"}, **_OPTS)    # reassociation lets LLVM vectorize sums
@@ -228,16 +230,21 @@ def _sgd(p, g, velocity, lr, momentum, weight_decay, flush_below):
 
 
 @jit
-def _adam(p, g, m, v, step, beta1, beta2, c1, c2, adam_eps, weight_decay, flush_below):
+def _adam(p, g, m, v, step, beta1, beta2, c1, c2, adam_eps, weight_decay, flush_below,
+          v_below, g_small, v_large):
     zero = p.dtype.type(0)
     for i in range(p.size - 1, -1, -1):
         gi = g[i] + weight_decay * p[i] if weight_decay else g[i]
         mi = beta1 * m[i] + c1 * gi
-        vi = beta2 * v[i] + c2 * gi * gi
+        vo = v[i]
+        # leave out a subnormal (1−β2) g̃² (kernels_numpy.adam_v_limits); the select is
+        # on g̃, not on the product, so no SIMD lane computes the subnormal either
+        gs = zero if abs(gi) < g_small and (vo == zero or vo >= v_large) else gi
+        vi = beta2 * vo + c2 * gs * gs
         pi = p[i] - step * mi / (math.sqrt(vi) + adam_eps)
-        m[i] = zero if abs(mi) < flush_below else mi            # flush: see kernels_numpy
-        v[i] = zero if abs(vi) < flush_below else vi
-        p[i] = zero if abs(pi) < flush_below else pi
+        p[i] = zero if abs(pi) < flush_below else pi            # flush: see kernels_numpy
+        m[i] = zero if abs(mi) < flush_below else mi
+        v[i] = zero if abs(vi) < v_below else vi
 
 
 def _contiguous(*arrays):
@@ -255,8 +262,9 @@ def sgd_update(p, g, velocity, lr, momentum, weight_decay, flush_below=0.0):
 def adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay, flush_below=0.0):
     f = _contiguous(p, g, m, v)
     step = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+    v_below, g_small, v_large = adam_v_limits(p.dtype, beta2, adam_eps, flush_below)
     _adam(p, g, m, v, f(step), f(beta1), f(beta2), f(1 - beta1), f(1 - beta2), f(adam_eps),
-          f(weight_decay), f(flush_below))
+          f(weight_decay), f(flush_below), f(v_below), f(g_small), f(v_large))
 
 
 # --- What a matrix product is ----------------------------------------------------------

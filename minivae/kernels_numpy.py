@@ -94,10 +94,11 @@ def kl_normal(mu, log_var):
 
 
 # --- Optimizer updates, in place on flat arrays ------------------------------
-# flush_below: every value the update stores (parameters and optimizer state)
-# whose magnitude is below it becomes 0 (minivae.optim explains why and which
-# threshold); 0 turns the flush off.  Entries that stay are exactly the values
-# the update computes without the flush: it changes nothing else.
+# flush_below: parameters and first moments (Adam's m, SGD's velocity) whose
+# magnitude the update leaves below it become 0; Adam's v, which holds squared
+# gradients, is flushed below (2·flush_below)² (adam_v_limits).  minivae.optim
+# explains why and which threshold; 0 turns the flush off.  Every value that
+# stays is exactly the value the update computes without the flush.
 def _flush(a, below):
     """a ← 0 where |a| < below, in place (NaN stays NaN, a zeroed negative is −0.0)."""
     if below:
@@ -119,19 +120,50 @@ def adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay, flush_b
     """One Adam step (Kingma & Ba, Alg. 1) with L2 decay added to the gradient.
 
     g̃ = g + wd·p;  m ← β1 m + (1−β1) g̃;  v ← β2 v + (1−β2) g̃²
-    p ← p − lr·√(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε̂);  then flush m, v and p
-    (the new p is computed from the unflushed m and v).
+    p ← p − lr·√(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε̂);  then flush p, m and v
+    (the new p is computed from the unflushed m and v).  With the flush on,
+    a term (1−β2) g̃² too small to be a normal number is left out instead of
+    computed where that cannot change v (adam_v_limits).
     """
+    v_below, g_small, v_large = adam_v_limits(p.dtype, beta2, adam_eps, flush_below)
     if weight_decay:
         g = g + weight_decay * p
+    g_sq = g
+    if g_small:
+        g_sq = np.where((np.abs(g) < g_small) & ((v == 0) | (v >= v_large)), 0, g).astype(g.dtype)
     m *= beta1
     m += (1 - beta1) * g
     v *= beta2
-    v += (1 - beta2) * g * g
+    v += (1 - beta2) * g_sq * g_sq
     step = lr * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
     p -= step * m / (np.sqrt(v) + adam_eps)
-    for a in (m, v, p):
-        _flush(a, flush_below)
+    _flush(p, flush_below)
+    _flush(m, flush_below)
+    _flush(v, v_below)
+
+
+def adam_v_limits(dtype, beta2, adam_eps, flush_below):
+    """(v_below, g_small, v_large): how the flush treats Adam's second moment v.
+
+    v_below = (2·flush_below)² = 4·tiny (tiny: the dtype's smallest normal
+    number).  v holds squared gradients, so this is the threshold of m and p
+    on the scale of a square; with v ≥ 4·tiny, β2·v stays normal.  Flushing
+    v changes no new p: √v < 2·flush_below is under half a unit in the last
+    place (ulp) of ε̂ when ε̂ ≥ flush_below·2^(b+3) (b: mantissa bits).
+    The term (1−β2) g̃² is left out where |g̃| < g_small = √(2·tiny/(1−β2)),
+    so it would lie below 2·tiny (mostly a subnormal), and the old v is 0 or
+    ≥ v_large = tiny·2^(b+4): there half an ulp of β2·v exceeds the term, and
+    from v = 0 it gives a v below v_below, which the flush zeroes.  So the
+    stored v and the new p are those of the update that computes the term.
+    g_small = 0 (nothing left out) without the flush or with a smaller ε̂.
+    """
+    if not flush_below:
+        return 0.0, 0.0, 0.0
+    info = np.finfo(dtype)
+    tiny, bits = float(info.tiny), info.nmant
+    if adam_eps < flush_below * 2.0 ** (bits + 3):
+        return 4 * flush_below ** 2, 0.0, 0.0
+    return 4 * flush_below ** 2, float(np.sqrt(2 * tiny / (1 - beta2))), tiny * 2.0 ** (bits + 4)
 
 
 # --- What a matrix product is ------------------------------------------------

@@ -1,8 +1,9 @@
 """The optimizers' flush of tiny values to zero (minivae.optim, "Subnormal numbers").
 
 Unit: each optimizer kernel, in both backends and both dtypes, zeroes exactly
-the stored values below the threshold and leaves every other value bit for
-bit as the same update without the flush computes it.
+the stored values below the threshold (for Adam's v, which holds squares, its
+square times 4) and leaves every other value bit for bit as the same update
+without the flush computes it.
 
 Machine-independent: training a small model on images with always-zero
 pixels under weight decay drives the weights on those pixels, and Adam's
@@ -25,6 +26,8 @@ except ImportError:             # numba not importable: the numpy reference alon
 # so √ of it is 2^-63 and 2^-511.
 THRESHOLD = {np.float32: 2.0 ** -63, np.float64: 2.0 ** -511}
 SMALLEST_NORMAL = {np.float32: 2.0 ** -126, np.float64: 2.0 ** -1022}
+V_THRESHOLD = {np.float32: 2.0 ** -124, np.float64: 2.0 ** -1020}   # (2·THRESHOLD)²
+MANTISSA_BITS = {np.float32: 23, np.float64: 52}
 
 
 def test_threshold_is_the_root_of_the_smallest_normal():
@@ -36,11 +39,11 @@ def test_threshold_is_the_root_of_the_smallest_normal():
         assert off.flush_below == 0.0
 
 
-def spread(rng, n, dtype, positive=False):
-    """n values whose magnitudes spread from far below to far above the threshold,
-    some exactly 0, some subnormal, of both signs unless positive."""
-    thr = THRESHOLD[dtype]
-    mag = thr * 10.0 ** rng.uniform(-12, 12, n)                     # around the threshold
+def spread(rng, n, dtype, center, positive=False):
+    """n values whose magnitudes spread from far below to far above `center`,
+    some ordinary, some exactly 0, some subnormal, of both signs unless positive."""
+    lo, hi = (-5, 20) if center < 1e-30 else (-12, 12)   # v: from subnormals past v_large
+    mag = center * 10.0 ** rng.uniform(lo, hi, n)
     mag[::7] = rng.uniform(0.01, 2, len(mag[::7]))                  # ordinary sizes
     mag[::11] = 0.0
     mag[1::13] = SMALLEST_NORMAL[dtype] * rng.uniform(0.01, 0.9, len(mag[1::13]))  # subnormal
@@ -51,7 +54,9 @@ def spread(rng, n, dtype, positive=False):
 def state(dtype, n=4000, seed=0):
     """Adam's p, g, m, v: a third of the entries with g = 0, as on an always-zero pixel."""
     rng = np.random.default_rng(seed)
-    p, m, v = spread(rng, n, dtype), spread(rng, n, dtype), spread(rng, n, dtype, positive=True)
+    thr = THRESHOLD[dtype]
+    p, m = spread(rng, n, dtype, thr), spread(rng, n, dtype, thr)
+    v = spread(rng, n, dtype, V_THRESHOLD[dtype], positive=True)
     g = rng.standard_normal(n).astype(dtype) * 10.0 ** rng.integers(-6, 1, n)
     g[::3] = 0
     return p, g.astype(dtype), m, v
@@ -68,19 +73,41 @@ def check_flushed(flushed, plain, thr):
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__.split(".")[-1])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("weight_decay", [0.0, 5e-4])
-def test_adam_update_zeroes_exactly_the_values_below_the_threshold(module, dtype, weight_decay):
+@pytest.mark.parametrize("adam_eps", [1e-8, 0.0])
+def test_adam_update_zeroes_exactly_the_values_below_the_threshold(module, dtype, weight_decay,
+                                                                   adam_eps):
     thr = THRESHOLD[dtype]
     for t in (1, 50):
         plain = [a.copy() for a in state(dtype, seed=t)]
         flushed = [a.copy() for a in plain]
-        module.adam_update(*plain, 1e-3, 0.9, 0.999, 1e-8, t, weight_decay)
-        module.adam_update(*flushed, 1e-3, 0.9, 0.999, 1e-8, t, weight_decay, flush_below=thr)
+        with np.errstate(divide="ignore", invalid="ignore"):     # ε̂ = 0 and v = 0: 0/0
+            module.adam_update(*plain, 1e-3, 0.9, 0.999, adam_eps, t, weight_decay)
+            module.adam_update(*flushed, 1e-3, 0.9, 0.999, adam_eps, t, weight_decay,
+                               flush_below=thr)
         assert np.array_equal(flushed[1], plain[1])                  # g is read only
-        for name, i in (("p", 0), ("m", 2), ("v", 3)):
-            small = check_flushed(flushed[i], plain[i], thr)
+        for name, i, below in (("p", 0, thr), ("m", 2, thr), ("v", 3, V_THRESHOLD[dtype])):
+            small = check_flushed(flushed[i], plain[i], below)
             # the inputs put values on both sides, so a wrong threshold would fail
             assert small.sum() > 100 and (~small).sum() > 100, name
             assert (plain[i][small] != 0).sum() > 100, name
+
+
+def test_adam_leaves_out_only_squares_that_would_be_subnormal():
+    """adam_v_limits: (1−β2) g̃² is left out of v below |g̃| = √(2·tiny/(1−β2)) where
+    v is 0 or ≥ tiny·2^(b+4), and only with the flush on and ε̂ large enough."""
+    for dtype in (np.float32, np.float64):
+        thr, tiny, b = THRESHOLD[dtype], SMALLEST_NORMAL[dtype], MANTISSA_BITS[dtype]
+        v_below, g_small, v_large = kernels_numpy.adam_v_limits(dtype, 0.999, 1e-8, thr)
+        assert v_below == V_THRESHOLD[dtype] and v_large == tiny * 2.0 ** (b + 4)
+        assert g_small == pytest.approx((2 * tiny / 1e-3) ** 0.5, rel=1e-12)
+        assert kernels_numpy.adam_v_limits(dtype, 0.999, 1e-8, 0.0) == (0.0, 0.0, 0.0)
+        assert kernels_numpy.adam_v_limits(dtype, 0.999, 0.0, thr) == (v_below, 0.0, 0.0)
+        # the unit test above reaches the case: terms that would be subnormal, left out
+        p, g, _, v = state(dtype, seed=1)
+        g_t = g + dtype(5e-4) * p
+        term = dtype(1e-3) * g_t * g_t
+        reached = (np.abs(g_t) < g_small) & ((v == 0) | (v >= v_large)) & (term != 0) & (term < tiny)
+        assert reached.sum() > 20
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__.split(".")[-1])
@@ -146,7 +173,7 @@ def test_training_leaves_nothing_below_the_threshold(backend, dtype, steps):
     p, m = plain[1:3]
     assert count(p, thr) > 20 and count(m, thr) > 20
     assert count(p, tiny) + count(m, tiny) > 20
-    for a in flushed[1:]:
-        assert count(a, thr) == 0
+    p, m, v = flushed[1:]
+    assert count(p, thr) == 0 and count(m, thr) == 0 and count(v, V_THRESHOLD[dtype]) == 0
     # what the model computes is unchanged: the same loss at every step, bit for bit
     assert np.array_equal(flushed[0], plain[0])

@@ -79,8 +79,13 @@ def save_checkpoint(path, model, optimizer, config: dict, epoch: int, rng_states
 # --- reading -------------------------------------------------------------------
 def _open(path):
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        is_file, exists = path.is_file(), path.exists()
+    except OSError as e:                    # e.g. a name too long for the filesystem
+        raise CheckpointError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if not is_file:
+        raise CheckpointError(f"{path}: " + ("not a regular file, so not a checkpoint" if exists
+                                             else "no such checkpoint file"))
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:

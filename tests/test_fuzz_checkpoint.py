@@ -11,6 +11,7 @@ ever run.
 """
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from minivae.errors import CheckpointError
 from minivae.model import VAE
 from minivae.optim import SGD, Adam
 
-MARK = Path("/tmp") / f"minivae-fuzz-pickle-ran-{__import__('os').getpid()}"
+MARK = Path("/tmp") / f"minivae-fuzz-pickle-ran-{os.getpid()}"
 
 
 def _leave_mark(path):
@@ -224,3 +225,15 @@ def test_damaged_checkpoints(originals, tmp_path, data):
             if load is load_checkpoint:
                 _assert_loaded_exactly(path, *result)
         assert not MARK.exists(), f"{what}: unpickling ran code"
+
+
+def test_odd_paths(originals, tmp_path):
+    """Paths that are not checkpoint files: CheckpointError; a valid one under a non-UTF-8 name loads."""
+    odd = os.fsdecode(os.fsencode(str(tmp_path)) + b"/\xff\xfe.npz")
+    Path(odd).write_bytes(originals["a"])
+    _assert_loaded_exactly(odd, *load_checkpoint(odd))
+    for path in [tmp_path / ("a" * 300), tmp_path / "missing.npz", tmp_path, "/dev/null",
+                 "/proc/self/mem", tmp_path / "a" / "b.npz", ""]:
+        for load in (read_meta, load_checkpoint):
+            with pytest.raises(CheckpointError):
+                call_strictly(load, path)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minivae import atomic, checkpoint
+from minivae import atomic
 from minivae.checkpoint import load_checkpoint, read_meta, rng_from_state, rng_state, save_checkpoint
 from minivae.errors import CheckpointError
 from minivae.model import VAE

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from fuzz_strategies import (FUZZ, FLOAT_DTYPES, all_finite, any_array, call_strictly,
+from fuzz_strategies import (FUZZ, FLOAT_DTYPES, all_finite, call_strictly,
                              float_arrays, garbage_for, names_in)
 from minivae import losses
 from minivae.layers import Dense

@@ -6,36 +6,17 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import ndimage
 from scipy.spatial.distance import cdist
 
-REPO = Path(__file__).resolve().parents[1]
+from lesson_tools import REPO, exercise_items, grab, run_lesson  # noqa: F401
+
 NUM = r"([-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?)"
 N_INK = 30                         # the lesson's default --erase
 T = 10.0                           # the lesson's default --reject-nats
-
-
-def grab(pattern, text, cast=float):
-    m = re.search(pattern, text)
-    assert m, f"no line matching {pattern!r} in:\n{text}"
-    return [cast(g) for g in m.groups()]
-
-
-def exercise_items(script):
-    """The numbered items of the lesson's last cell, which must be a markdown cell titled
-    "Exercises" (issue 12 §2), each with an expected observation."""
-    last = (REPO / "lessons" / script).read_text(encoding="utf-8").split("# %%")[-1]
-    assert last.startswith(" [markdown]\n# ## Exercises\n"), f"{script}: last cell is not the Exercises cell"
-    items = re.split(r"^# (\d)\. ", last, flags=re.M)[1:]
-    numbers = [int(n) for n in items[0::2]]
-    assert 3 <= len(numbers) <= 5 and numbers == list(range(1, len(numbers) + 1)), numbers
-    for n, body in zip(numbers, items[1::2]):
-        assert "*What should happen:*" in body, f"{script} exercise {n} has no expected observation"
-    return [" ".join(line.lstrip("#").strip() for line in b.splitlines()) for b in items[1::2]]
 
 
 def shifted(imgs, s):
@@ -65,12 +46,7 @@ def erased_stroke(img, n_ink):
 @pytest.fixture(scope="module")
 def run02(mnist_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("l02")
-    env = dict(os.environ, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
-               MINIVAE_DATA=str(mnist_dir))
-    proc = subprocess.run([sys.executable, str(REPO / "lessons" / "02_pixel_distance.py"), "--quick",
-                           "--out", str(out)], capture_output=True, text=True, env=env, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout, out
+    return run_lesson("02_pixel_distance.py", out, env={"MINIVAE_DATA": str(mnist_dir)}), out
 
 
 @pytest.fixture(scope="module")

@@ -6,31 +6,17 @@ Expectations over the data come from the model's own distribution, in closed for
 """
 import ast
 import math
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import optimize
 
-REPO = Path(__file__).resolve().parents[1]
+from lesson_tools import REPO, exercise_items, grab, run_lesson  # noqa: F401
+
 NUM = r"([-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"        # one printed number
 LIST = r"(\[[^=;|\n]*\])"                             # one printed Python list
 SHRINK = 0.8                                        # the lesson's encoder: mu(X) = 0.8 × posterior mean
-
-
-def grab(pattern, text, n=None, cast=float):
-    """The groups of the first match of pattern, or of all matches when n is given."""
-    if n is None:
-        m = re.search(pattern, text)
-        assert m, f"no line matching {pattern!r} in:\n{text}"
-        return [cast(g) for g in m.groups()]
-    found = [[cast(g) for g in m.groups()] for m in re.finditer(pattern, text)]
-    assert len(found) == n, f"expected {n} lines matching {pattern!r}, found {len(found)}:\n{text}"
-    return found
 
 
 def array(pattern, text):
@@ -39,28 +25,10 @@ def array(pattern, text):
     return np.array(ast.literal_eval(m.group(1)), dtype=np.float64)
 
 
-def exercise_items(script):
-    """The numbered items of the lesson's last cell, which must be a markdown cell titled
-    "Exercises" (issue 12 §2), each with an expected observation."""
-    last = (REPO / "lessons" / script).read_text(encoding="utf-8").split("# %%")[-1]
-    assert last.startswith(" [markdown]\n# ## Exercises\n"), f"{script}: last cell is not the Exercises cell"
-    items = re.split(r"^# (\d)\. ", last, flags=re.M)[1:]
-    numbers = [int(n) for n in items[0::2]]
-    assert 3 <= len(numbers) <= 5 and numbers == list(range(1, len(numbers) + 1)), numbers
-    for n, body in zip(numbers, items[1::2]):
-        assert "*What should happen:*" in body, f"{script} exercise {n} has no expected observation"
-    return [" ".join(line.lstrip("#").strip() for line in b.splitlines()) for b in items[1::2]]
-
-
 @pytest.fixture(scope="module")
 def run04(tmp_path_factory):
     out = tmp_path_factory.mktemp("l04")
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONIOENCODING="utf-8")
-    proc = subprocess.run([sys.executable, str(REPO / "lessons" / "04_kl_and_elbo.py"), "--quick",
-                           "--out", str(out)], cwd=REPO, env=env, capture_output=True, text=True,
-                          encoding="utf-8", timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout, out
+    return run_lesson("04_kl_and_elbo.py", out), out
 
 
 class Grid:

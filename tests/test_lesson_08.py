@@ -10,12 +10,11 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from lesson_tools import REPO, grab  # noqa: F401
 NUM = r"([-+]?\d+(?:\.\d+)?)"
 N_TEST, N_SHOW = 500, 12             # --quick evaluates the first 500 test digits, shows 12
 
@@ -45,12 +44,6 @@ def entropy_ceiling(y):
     inner = (y > 0) & (y < 1)
     yi = np.where(inner, y, 0.5)
     return -np.where(inner, -(yi * np.log(yi) + (1 - yi) * np.log(1 - yi)), 0.0).sum(1).mean()
-
-
-def grab(pattern, text):
-    m = re.search(pattern, text)
-    assert m, f"no line matching {pattern!r} in:\n{text}"
-    return [float(g) for g in m.groups()]
 
 
 def test_figure_and_panels(run, test_digits):

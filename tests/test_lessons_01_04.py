@@ -7,10 +7,7 @@ the mathematics (Rayleigh moments, Gauss–Hermite quadrature, closed-form KLs),
 never taken from the lesson's own "theory" columns.
 """
 import math
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,49 +15,15 @@ import pytest
 from numpy.polynomial.hermite_e import hermegauss
 from scipy import integrate, stats
 
-REPO = Path(__file__).resolve().parents[1]
+from lesson_tools import REPO, exercise_items, grab, run_lesson  # noqa: F401
+
 NUM = r"([-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"        # one printed number
-
-
-def run_lesson(script, out):
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONIOENCODING="utf-8")
-    proc = subprocess.run([sys.executable, str(REPO / "lessons" / script), "--quick", "--out", str(out)],
-                          cwd=REPO, env=env, capture_output=True, text=True, encoding="utf-8",
-                          timeout=300)
-    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
-
-
-def grab(pattern, text, n=None):
-    """The groups of the first match of pattern (as floats), or of all matches when n is given."""
-    if n is None:
-        m = re.search(pattern, text)
-        assert m, f"no line matching {pattern!r} in:\n{text}"
-        return [float(g) for g in m.groups()]
-    found = [[float(g) for g in m.groups()] for m in re.finditer(pattern, text)]
-    assert len(found) == n, f"expected {n} lines matching {pattern!r}, found {len(found)}:\n{text}"
-    return found
 
 
 def assert_figures(out, names):
     for name in names:
         path = Path(out) / f"{name}.png"
         assert path.is_file() and path.stat().st_size > 10_000, f"missing or empty figure {path}"
-
-
-def exercise_items(script):
-    """The numbered items of the lesson's last cell, which must be a markdown
-    cell titled "Exercises" (issue 12 §2)."""
-    src = (REPO / "lessons" / script).read_text(encoding="utf-8")
-    last = src.split("# %%")[-1]
-    assert last.startswith(" [markdown]\n# ## Exercises\n"), f"{script}: last cell is not the Exercises cell"
-    items = re.split(r"^# (\d)\. ", last, flags=re.M)[1:]
-    numbers = [int(n) for n in items[0::2]]
-    bodies = [" ".join(line.lstrip("#").strip() for line in b.splitlines()) for b in items[1::2]]
-    assert 3 <= len(numbers) <= 5 and numbers == list(range(1, len(numbers) + 1)), numbers
-    for n, body in zip(numbers, bodies):
-        assert "*What should happen:*" in body, f"{script} exercise {n} has no expected observation"
-    return bodies
 
 
 # Rayleigh(1) = ‖z‖ for z ~ N(0, I₂):  E R^k = 2^(k/2) Γ(1 + k/2)

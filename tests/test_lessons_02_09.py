@@ -2,33 +2,15 @@
 values this file derives on its own (different code paths: closed-form
 convolution, a dense CDF table and a Taylor expansion).  Lesson 02's tests are
 in test_lesson_02.py."""
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import integrate, stats
 
-REPO = Path(__file__).resolve().parents[1]
+from lesson_tools import REPO, exercise_items, grab, run_lesson  # noqa: F401
+
 NUM = r"([-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?)"
-
-
-def run_lesson(name, out, extra_env=None):
-    env = dict(os.environ, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    env.update(extra_env or {})
-    proc = subprocess.run([sys.executable, str(REPO / "lessons" / name), "--quick", "--out", str(out)],
-                          capture_output=True, text=True, env=env, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
-
-
-def grab(pattern, text, cast=float):
-    m = re.search(pattern, text)
-    assert m, f"no line matching {pattern!r} in:\n{text}"
-    return [cast(g) for g in m.groups()]
 
 
 # ---------------------------------------------------------------- lesson 09
@@ -60,14 +42,7 @@ def table_09(out):
 def test_lesson_09_ends_with_exercises():
     """The last cell is a markdown "Exercises" cell of 3–5 items, each with its
     expected observation (issue 12 §2)."""
-    src = (REPO / "lessons" / "09_appendix_1d.py").read_text(encoding="utf-8")
-    last = src.split("# %%")[-1]
-    assert last.startswith(" [markdown]\n# ## Exercises\n")
-    items = re.split(r"^# (\d)\. ", last, flags=re.M)[1:]
-    numbers = [int(n) for n in items[0::2]]
-    bodies = [" ".join(line.lstrip("#").strip() for line in b.splitlines()) for b in items[1::2]]
-    assert 3 <= len(numbers) <= 5 and numbers == list(range(1, len(numbers) + 1)), numbers
-    assert all("*What should happen:*" in b for b in bodies)
+    exercise_items("09_appendix_1d.py")
 
 
 def test_lesson_09_figures(lesson09):

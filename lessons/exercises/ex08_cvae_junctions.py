@@ -2,8 +2,9 @@
 
 The CVAE conditions both its encoder Q(z|Y, X) and its decoder P(Y|z, X) on
 the input X (Fig. 6, left).  The paper's figure shows X feeding both
-networks; how it enters is the reference code's design (SEED_EXPERIMENTS.md,
-§4.2), which minivae.cvae follows: a "cond" tower reads X, and two of its
+networks; how it enters is the design of the paper's reference code for §4.2
+(https://github.com/cdoersch/vae_tutorial; see minivae/config.py), which
+minivae.cvae follows: a "cond" tower reads X, and two of its
 layers are *added* into the other networks, before their ReLU:
 
     encoder junction   layer J of Y's tower:  h = relu(W y_prev + b  +  c_join)

@@ -179,6 +179,7 @@ class VAE:
         return ELBOTerms(-recon_nll - kl, recon_nll, kl)
 
     # -- training --------------------------------------------------------------
+    @np.errstate(all="ignore")              # an overflow raises NonFiniteError instead
     def loss_and_grads(self, x, eps, copy=True):
         """Mean over the batch of −(Eq. 9) with one eps per example (Eq. 10), in nats.
 
@@ -196,24 +197,22 @@ class VAE:
         # forward: encode -> reparameterize -> decode -> loss (Fig. 4, right)
         mu, log_var, enc_caches = self._encode(x)           # (N, K) each
         z, c_z = self.reparam.forward(mu, log_var, eps)     # (N, K)       Eq. 10
-        out, dec = self._decoder(z)                         # (N, D)
+        out, dec = self.decoder.forward(z)                  # (N, D)
         rec, dout = self._nll(out, x)                       # (N,), (N, D)  −log P(X|z)
-        with np.errstate(all="ignore"):                     # overflow: the loss says so
-            kl, dmu_kl, dlv_kl = kernels.kl_normal(mu, log_var)   # (N,), (N, K)  Eq. 7
-            loss = float(np.mean(rec, dtype=np.float64) + np.mean(kl, dtype=np.float64))
+        kl, dmu_kl, dlv_kl = kernels.kl_normal(mu, log_var)  # (N,), (N, K)  Eq. 7
+        loss = float(np.mean(rec, dtype=np.float64) + np.mean(kl, dtype=np.float64))
         if not math.isfinite(loss):
             raise NonFiniteError(f"−ELBO is {loss} for this x and eps: an overflow, from "
                                  "values too large or parameters that have diverged")
         # backward: the same arrows in reverse, each gradient scaled by 1/N
         scale = self.dtype.type(1.0 / N)
-        with np.errstate(all="ignore"):
-            dz = self.decoder.backward(dout * scale, dec)       # (N, K)
-            dmu, dlv = kernels.reparam_backward(dz, c_z.std, c_z.eps)   # (N, K) each
-            dmu = dmu + dmu_kl * scale
-            dlv = dlv + dlv_kl * scale
-            enc, c_mu, c_lv = enc_caches
-            dh = self.mu_head.backward_unchecked(dmu, c_mu)     # (N, H)
-            dh += self.log_var_head.backward_unchecked(dlv, c_lv)
+        dz = self.decoder.backward(dout * scale, dec)       # (N, K)
+        dmu, dlv = self.reparam.backward(dz, c_z)           # (N, K) each
+        dmu = dmu + dmu_kl * scale
+        dlv = dlv + dlv_kl * scale
+        enc, c_mu, c_lv = enc_caches
+        dh = self.mu_head.backward_unchecked(dmu, c_mu)     # (N, H)
+        dh += self.log_var_head.backward_unchecked(dlv, c_lv)
         finite_result(("x", "eps"), dh)
         self.encoder.backward(dh, enc, need_dx=False)
         return loss, ({k: g.copy() for k, g in self.grads.items()} if copy else self.grads)

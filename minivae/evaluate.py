@@ -25,8 +25,8 @@ import numpy as np
 from scipy.special import logsumexp
 from tqdm import tqdm
 
+from .batches import binarize_dynamic, binarize_threshold
 from .checks import choice, positive_int
-from .data import binarize_dynamic, binarize_threshold
 from .losses import LOG_2PI, log_normal
 
 BINARIZE = ("none", "dynamic", "threshold")

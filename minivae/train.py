@@ -27,11 +27,20 @@ from typing import NamedTuple
 import numpy as np
 from tqdm import tqdm
 
+from .batches import binarize_dynamic, binarize_threshold, iterate_minibatches
 from .checkpoint import load_checkpoint, rng_from_state, rng_state, save_checkpoint
-from .config import (STREAMS, TrainConfig, build_model, build_optimizer, check_resume,  # noqa: F401
-                     default_run_dir, derived_rng, streams_from_seed)
-from .data import binarize_dynamic, binarize_threshold, iterate_minibatches, load_mnist
 from .checks import NonFiniteError, writable_dir
+from .config import (  # noqa: F401
+    STREAMS,
+    TrainConfig,
+    build_model,
+    build_optimizer,
+    check_resume,
+    default_run_dir,
+    derived_rng,
+    streams_from_seed,
+)
+from .data import load_mnist
 from .errors import CheckpointError
 from .evaluate import evaluate_elbo, prepare
 from .history import COLUMNS, TRAIN_EVAL, summary_line, write_history

@@ -18,19 +18,28 @@ step as g̃ dies away.  Within two epochs of the doersch preset about a
 quarter of its 2.8 million weights and of their first moments fall below
 1e-19 (README, "Speed", has the counts and what they cost).
 
-So after each update both optimizers set every parameter and every moment
-whose magnitude is below `flush_threshold(dtype)` to 0.  The threshold is
-√(smallest normal), 2⁻⁶³ ≈ 1.1e-19 in float32 and 2⁻⁵¹¹ ≈ 1.5e-154 in float64:
-the product of two numbers at least that large is at least the smallest
-normal, so a weight that survives the flush, multiplied in a matrix product
-by another surviving weight or by anything larger (a pixel is 0 or ≥ 1/255),
-cannot underflow.  Flushing only the subnormals themselves would leave such
-products underflowing.  Nothing a float32 network computes can feel a weight
-below 1e-19 next to activations of order 1e-2 to 1, and in float64 the
-threshold lies 150 orders of magnitude below any trained weight.  Every value
-above the threshold is left exactly as the update computed it.  The flush is
-a compare per element in a pass that is bound by memory, not arithmetic;
-`flush_subnormal=False` turns it off (`python -m minivae train --no-flush`).
+So after each update both optimizers set every parameter and every first
+moment (Adam's m, SGD's velocity) whose magnitude is below
+`flush_threshold(dtype)` to 0.  The threshold is √(smallest normal), 2⁻⁶³ ≈
+1.1e-19 in float32 and 2⁻⁵¹¹ ≈ 1.5e-154 in float64: the product of two numbers
+at least that large is at least the smallest normal, so a weight that
+survives the flush, multiplied in a matrix product by another surviving
+weight or by anything larger (a pixel is 0 or ≥ 1/255), cannot underflow;
+flushing only the subnormals themselves would leave such products
+underflowing.  Adam's v holds squared gradients, so it is flushed below the
+square of twice that, 4 × the smallest normal, and the update leaves out a
+term (1−β2) g̃² that would be subnormal where that provably changes nothing
+(kernels_numpy.adam_v_limits), so the update makes no subnormal number itself.
+
+Every value that stays is exactly what the update computes without the
+flush.  What is flushed is too small for a float32 network to feel directly,
+but a flushed first moment moves a weight that is itself tiny, and float32
+training is chaotic: a run with the flush follows the same run without it
+step for step at first, then drifts off as runs do whose rounding differs
+(README, "Speed", has the measurement).  In float64 the threshold lies 150
+orders of magnitude below any trained weight.  The flush is a compare per
+element in a pass that is bound by memory, not arithmetic;
+`flush_subnormal=False` turns it off.
 """
 import numpy as np
 

@@ -80,7 +80,7 @@ def add_arguments(p):
     p.add_argument("--presets", nargs="+", default=list(PRESETS), choices=list(PRESETS))
     p.add_argument("--warmup-epochs", type=int, metavar="N",
                    help="epochs each trained-state contender trains before it is timed "
-                        "(default 2, --quick 1 epoch of its 2,000 images; 0: fresh weights only)")
+                        "(default 3, --quick 1 epoch of its 2,000 images; 0: fresh weights only)")
     p.add_argument("--torch", choices=["auto", "off"], default="auto",
                    help="compare with PyTorch when importable (auto) or never (off)")
     p.add_argument("--data", metavar="DIR", help="MNIST directory (default: load_mnist's search)")
@@ -365,7 +365,7 @@ def _version(pkg):
 def run(args):
     steps = args.steps if args.steps is not None else (3 if args.quick else 30)
     repeats = args.repeats if args.repeats is not None else (2 if args.quick else 21)
-    warmup = args.warmup_epochs if args.warmup_epochs is not None else (1 if args.quick else 2)
+    warmup = args.warmup_epochs if args.warmup_epochs is not None else (1 if args.quick else 3)
     if steps < 1 or repeats < 1:
         raise ValueError("--steps and --repeats must be positive")
     if warmup < 0:

@@ -82,7 +82,7 @@ def _check_hyper(**values):
 
 
 class SGD:
-    """SGD with momentum (Caffe's form):  v ← μ v + g̃;  θ ← θ − lr·v."""
+    """SGD with momentum (Caffe's form):  v ← momentum·v + g̃;  θ ← θ − lr·v."""
 
     def __init__(self, params, grads, lr=0.01, momentum=0.9, weight_decay=0.0,
                  flush_subnormal=True):

@@ -107,6 +107,7 @@ class TrainConfig:
     eval_every: int = 1                 # epochs between evaluations (the last always)
     images: bool = True                 # write recon/samples figures each evaluation
     preset: str | None = None           # name only, for the default out_dir
+    flush_subnormal: bool = True        # zero tiny weights and moments (minivae.optim)
 
     def __post_init__(self):
         if isinstance(self.hidden, (int, np.integer)):
@@ -134,6 +135,7 @@ class TrainConfig:
                 pass
         choice("dtype", self.dtype, ("float32", "float64"))
         self.images = bool(self.images)
+        self.flush_subnormal = bool(self.flush_subnormal)
         for name in ("data_dir", "out_dir"):
             if getattr(self, name) is not None:
                 setattr(self, name, str(getattr(self, name)))
@@ -200,6 +202,7 @@ def build_optimizer(config, model):
     """Adam or SGD over the model's flat parameters, with L2 weight decay."""
     if config.optimizer == "adam":
         return Adam(model.flat_params, model.flat_grads, lr=config.lr, beta1=config.beta1,
-                    beta2=config.beta2, weight_decay=config.weight_decay)
+                    beta2=config.beta2, weight_decay=config.weight_decay,
+                    flush_subnormal=config.flush_subnormal)
     return SGD(model.flat_params, model.flat_grads, lr=config.lr, momentum=config.momentum,
-               weight_decay=config.weight_decay)
+               weight_decay=config.weight_decay, flush_subnormal=config.flush_subnormal)

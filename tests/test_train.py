@@ -170,3 +170,15 @@ def test_one_epoch_on_mnist_learns_more_than_the_mean_image(tmp_path, mnist_smal
     assert float(rows[0]["test_neg_elbo"]) == pytest.approx(row["test_neg_elbo"], rel=1e-12)
     config_saved = read_meta(d / "last.npz")["config"]
     assert TrainConfig.from_dict(config_saved) == dataclasses.replace(config, out_dir=str(d))
+
+
+def test_flush_setting_reaches_the_optimizer():
+    """TrainConfig.flush_subnormal (train --no-flush) decides the optimizer's flush."""
+    from minivae.config import build_optimizer
+    from minivae.optim import flush_threshold
+    for optimizer in ("adam", "sgd"):
+        on = TrainConfig(hidden=(4,), z_dim=2, optimizer=optimizer)
+        off = TrainConfig(hidden=(4,), z_dim=2, optimizer=optimizer, flush_subnormal=False)
+        model = build_model(on, x_dim=6)
+        assert build_optimizer(on, model).flush_below == flush_threshold(np.float32) > 0
+        assert build_optimizer(off, model).flush_below == 0.0

@@ -45,6 +45,8 @@ def add_arguments(p):
     p.add_argument("--data", metavar="DIR", help="directory holding the MNIST files")
     p.add_argument("--out", metavar="DIR", help="run directory")
     p.add_argument("--no-images", action="store_true", help="skip the per-epoch figures")
+    p.add_argument("--no-flush", action="store_true",
+                   help="keep subnormal weights and moments (to see what they cost; see README, Speed)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
 
 
@@ -68,6 +70,8 @@ def config_from_args(args):
         overrides["out_dir"] = args.out
     if args.no_images:
         overrides["images"] = False
+    if args.no_flush:
+        overrides["flush_subnormal"] = False
     if args.resume:
         if args.preset:
             raise ValueError("--preset and --resume do not go together: a resumed run keeps "

@@ -31,8 +31,9 @@ from .optim import SGD, Adam
 
 FORMAT = "minivae-checkpoint"
 FORMAT_VERSION = 1
-_OPTIMIZERS = {"adam": (Adam, ("lr", "beta1", "beta2", "adam_eps", "weight_decay")),
-               "sgd": (SGD, ("lr", "momentum", "weight_decay"))}
+_OPTIMIZERS = {"adam": (Adam, ("lr", "beta1", "beta2", "adam_eps", "weight_decay",
+                               "flush_subnormal")),
+               "sgd": (SGD, ("lr", "momentum", "weight_decay", "flush_subnormal"))}
 
 
 # --- random streams ----------------------------------------------------------
@@ -172,6 +173,7 @@ def load_checkpoint(path):
         for name, p in model.params.items():
             _fill(p, _get(npz, f"param/{name}", path), f"parameter {name}", path)
         spec = dict(meta["optimizer"])
+        spec.setdefault("flush_subnormal", True)    # checkpoints from before the flush
         cls, hyper = _OPTIMIZERS.get(spec.pop("name", None), (None, ()))
         if cls is None or set(spec) != set(hyper):
             raise CheckpointError(f"{path}: unknown optimizer specification {meta['optimizer']}")

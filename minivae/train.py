@@ -267,8 +267,6 @@ def train(config: TrainConfig | None = None, resume=None, progress=True,
         if config is None:
             config = dataclasses.replace(saved, out_dir=None)
         check_resume(saved, config, resume)
-        if not config.flush_subnormal:
-            optimizer.flush_below = 0.0             # checkpoints load with the flush on
         run_dir = Path(config.out_dir) if config.out_dir is not None else Path(resume).parent
         writable_dir("run directory", run_dir)
         meta = {**meta, "path": Path(resume)}

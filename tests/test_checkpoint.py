@@ -155,3 +155,23 @@ def test_write_replaces_atomically_and_leaves_no_temp_files(tmp_path):
     with np.load(tmp_path / "last.npz", allow_pickle=False) as z:     # a plain npz, no pickles
         assert {"format", "config", "param/mu.W", "optim/m"} <= set(z.files)
     assert not any(Path(p).name.endswith(".part") for p in os.listdir(tmp_path))
+
+
+@pytest.mark.parametrize("opt_cls", [Adam, SGD])
+@pytest.mark.parametrize("flush", [True, False])
+def test_the_flush_setting_survives_a_checkpoint(tmp_path, opt_cls, flush):
+    model, opt = _trained(opt_cls, flush_subnormal=flush)
+    _, loaded, _ = load_checkpoint(_save(tmp_path / "last.npz", model, opt))
+    assert loaded.flush_subnormal is flush and loaded.flush_below == opt.flush_below
+
+
+def test_a_checkpoint_from_before_the_flush_loads_with_it_on(tmp_path):
+    model, opt = _trained()
+    path = _save(tmp_path / "last.npz", model, opt)
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    spec = json.loads(str(arrays["optimizer"]))
+    del spec["flush_subnormal"]
+    arrays["optimizer"] = np.array(json.dumps(spec))
+    np.savez(tmp_path / "old.npz", **arrays)
+    assert load_checkpoint(tmp_path / "old.npz")[1].flush_subnormal is True

@@ -5,12 +5,7 @@ Re-exported by `minivae.data`. Randomness comes only from the
 """
 import numpy as np
 
-from .checks import positive_int
-
-
-def _check_rng(rng):
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+from .checks import generator, positive_int
 
 
 def _float_array(x) -> np.ndarray:
@@ -29,7 +24,7 @@ def binarize_dynamic(x, rng) -> np.ndarray:
 
     x: (...) float in [0, 1]; each call gives new 0/1 values with E[out] = x.
     """
-    _check_rng(rng)
+    generator("rng", rng)
     x = _float_array(x)
     if x.size and not (x.min() >= 0 and x.max() <= 1):   # also catches NaN
         raise ValueError(f"x must lie in [0, 1] (pixels scaled by 1/255), got "
@@ -54,7 +49,7 @@ def iterate_minibatches(n, batch_size, rng=None, shuffle=True, drop_last=False):
     """
     n, batch_size = positive_int("n", n), positive_int("batch_size", batch_size)
     if shuffle:
-        _check_rng(rng)
+        generator("rng", rng)
     order = rng.permutation(n) if shuffle else np.arange(n, dtype=np.int64)
     stop = n - n % batch_size if drop_last else n
     return (order[start:start + batch_size] for start in range(0, stop, batch_size))

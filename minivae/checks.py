@@ -166,6 +166,13 @@ def real(name, v, low=-math.inf, high=math.inf, low_open=False):
     return v
 
 
+def generator(name, rng):
+    """A np.random.Generator: every random draw in minivae comes from one passed in."""
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"{name} must be a np.random.Generator, got {rng!r:.40}")
+    return rng
+
+
 def choice(name, v, options):
     if v not in options:
         raise ValueError(f"{name} must be one of {', '.join(map(str, options))}; got {v!r}")

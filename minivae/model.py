@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from .checks import (NonFiniteError, as_float_array, check_memory, choice, finite_result,
-                     float_dtype, positive_int, real)
+                     float_dtype, generator, positive_int, real)
 from .layers import INITS, Dense
 from .losses import ELBOTerms, _gaussian_nll  # noqa: F401 (ELBOTerms re-exported)
 from .mlp import MLP, bind_flat
@@ -95,46 +95,41 @@ class VAE:
         return as_float_array(name, z, self.dtype, cols=self.z_dim, rows=n, min_rows=1)
 
     # -- the pieces of Fig. 4 --------------------------------------------------
+    # Inputs are checked at the door of each public method, so the layers run
+    # unchecked.  Every public method runs under np.errstate(all="ignore"): an
+    # overflow anywhere (parameters that have diverged, a huge x under the
+    # Gaussian likelihood) raises checks.NonFiniteError instead of NumPy warnings.
     def _encode(self, x):
-        """x (N, D), checked -> mu, log_var (N, K) each, finite, and the caches.
-
-        Inputs are checked at the door of each public method, so the layers
-        run unchecked; an overflow anywhere (parameters that have diverged,
-        or a huge x under the Gaussian likelihood) raises NonFiniteError
-        here or in _finite_loss, with every NumPy warning held back.
-        """
-        with np.errstate(all="ignore"):
-            h, enc = self.encoder.forward(x)                    # (N, H)
-            mu, c_mu = self.mu_head.forward_unchecked(h)        # (N, K)
-            log_var, c_lv = self.log_var_head.forward_unchecked(h)   # (N, K)
+        """x (N, D), checked -> mu, log_var (N, K) each, finite, and the caches."""
+        h, enc = self.encoder.forward(x)                    # (N, H)
+        mu, c_mu = self.mu_head.forward_unchecked(h)        # (N, K)
+        log_var, c_lv = self.log_var_head.forward_unchecked(h)   # (N, K)
         finite_result(("x",), mu, log_var)
         return mu, log_var, (enc, c_mu, c_lv)
 
     def _nll(self, out, x):
         """−log P(X|z) per example and its gradient w.r.t. the decoder output (unchecked)."""
-        with np.errstate(all="ignore"):
-            if self.likelihood == "bernoulli":
-                return kernels.bernoulli_nll(out, x)            # out = logits
-            return _gaussian_nll(out, x, self.sigma)            # out = mean f(z)
+        if self.likelihood == "bernoulli":
+            return kernels.bernoulli_nll(out, x)            # out = logits
+        return _gaussian_nll(out, x, self.sigma)            # out = mean f(z)
 
-    def _decoder(self, z):
-        with np.errstate(all="ignore"):
-            return self.decoder.forward(z)
-
+    @np.errstate(all="ignore")
     def encode(self, x):
         """x (N, D) -> (mu, log_var), each (N, K): the parameters of Q(z|X)."""
         mu, log_var, _ = self._encode(self._x(x))
         return mu, log_var
 
+    @np.errstate(all="ignore")
     def decode(self, z):
         """z (N, K) -> x_mean (N, D): E[X|z], i.e. sig(logits) or f(z)."""
-        out, _ = self._decoder(self._z(z, None, "z"))
+        out, _ = self.decoder.forward(self._z(z, None, "z"))
         finite_result(("z",), out)
         return kernels.sigmoid(out) if self.likelihood == "bernoulli" else out
 
+    @np.errstate(all="ignore")
     def log_likelihood(self, x, z):
         """log P(X|z) per example (N,), for x (N, D) and z (N, K)."""
-        out, _ = self._decoder(self._z(z, self._x(x).shape[0], "z"))
+        out, _ = self.decoder.forward(self._z(z, self._x(x).shape[0], "z"))
         nll = self._nll(out, x)[0]
         finite_result(("x", "z"), nll)
         return -nll
@@ -142,8 +137,7 @@ class VAE:
     def sample(self, n, rng):
         """n images decoded from z ~ N(0, I): the test-time network (Fig. 5)."""
         n = positive_int("n", n)
-        if not isinstance(rng, np.random.Generator):
-            raise ValueError(f"rng must be a np.random.Generator, got {rng!r:.40}")
+        generator("rng", rng)
         widest = max((self.z_dim, self.x_dim, *self.hidden))
         check_memory(f"{n:,} samples (n)", 2 * n * widest * self.dtype.itemsize)
         z = rng.standard_normal((n, self.z_dim), dtype=self.dtype)
@@ -155,6 +149,7 @@ class VAE:
         z, _ = self.reparam.forward(mu, log_var, rng=rng)
         return self.decode(z)
 
+    @np.errstate(all="ignore")
     def elbo(self, x, rng, n_samples=1):
         """Per-example ELBO (Eq. 5, right side) with its two terms, in nats.
 
@@ -162,16 +157,14 @@ class VAE:
         z ~ Q(z|X); the KL term is exact (Eq. 7); elbo = −recon_nll − kl.
         """
         n_samples = positive_int("n_samples", n_samples)
-        if not isinstance(rng, np.random.Generator):
-            raise ValueError(f"rng must be a np.random.Generator, got {rng!r:.40}")
+        generator("rng", rng)
         mu, log_var = self.encode(x)
-        with np.errstate(all="ignore"):
-            kl = kernels.kl_normal(mu, log_var)[0]                       # Eq. 7
+        kl = kernels.kl_normal(mu, log_var)[0]                       # Eq. 7
         finite_result(("x",), kl)
         recon_nll = np.zeros(x.shape[0], dtype=np.float64)
         for _ in range(n_samples):
             z, _ = self.reparam.forward(mu, log_var, rng=rng)
-            out, _ = self._decoder(z)
+            out, _ = self.decoder.forward(z)
             recon_nll += self._nll(out, x)[0]
         recon_nll /= n_samples
         kl = kl.astype(np.float64)
@@ -179,7 +172,7 @@ class VAE:
         return ELBOTerms(-recon_nll - kl, recon_nll, kl)
 
     # -- training --------------------------------------------------------------
-    @np.errstate(all="ignore")              # an overflow raises NonFiniteError instead
+    @np.errstate(all="ignore")
     def loss_and_grads(self, x, eps, copy=True):
         """Mean over the batch of −(Eq. 9) with one eps per example (Eq. 10), in nats.
 

@@ -160,9 +160,9 @@ for it, idx in bar:
     x_col, y = split_middle_column(x_train[idx])                 # (B, 28), (B, 756)
     x = binarize_dynamic(x_col, binarize_rng)                    # a fresh draw each use (§4.2)
     eps = eps_rng.standard_normal((len(idx), Z_DIM), dtype=np.float32)
-    loss_cvae, _ = cvae.loss_and_grads(x, y, eps)
+    loss_cvae, _ = cvae.loss_and_grads(x, y, eps, copy=False)   # the optimizer reads flat_grads
     opt_cvae.step()
-    loss_reg, _ = reg.loss_and_grads(x, y)
+    loss_reg, _ = reg.loss_and_grads(x, y, copy=False)
     opt_reg.step()
     losses = np.array([loss_cvae, loss_reg])
     running = losses if running is None else 0.98 * running + 0.02 * losses

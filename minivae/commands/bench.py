@@ -205,7 +205,7 @@ def minivae_runner(cfg, X, backend, flush=True):
         kernels.set_backend(backend)
         for _ in range(n):
             x, rng = next(stream)
-            model.loss_and_grads(x, rng.standard_normal(shape, dtype=np.float32))
+            model.loss_and_grads(x, rng.standard_normal(shape, dtype=np.float32), copy=False)
             opt.step()
     return run, opt
 

@@ -33,8 +33,8 @@ Run:  python lessons/07_vae_mnist.py [--quick] [--seed S] [--out DIR] [--full | 
 # text states neither.  The default here is 10 epochs, `--full` runs all
 # 100, and a run can be continued with `--resume runs/.../last.npz`.  The
 # lesson prints its own training time per epoch at the end.  On a 2-core
-# AMD EPYC (Zen 3) we measured 11–13.5 s per epoch of this network with
-# `python -m minivae train --preset doersch`, and 13–16 s from epoch 3 on
+# AMD EPYC (Zen 3) we measured 11–14 s per epoch of this network with
+# `python -m minivae train --preset doersch`, and 12.7–16 s from epoch 3 on
 # with `--no-flush`, which keeps the subnormal numbers that weight decay
 # breeds in unused weights; PyTorch without `set_flush_denormal` spent 92 s
 # on its epoch 3 (README, "Speed").  Look at:

@@ -3,6 +3,9 @@
 Every gradient is derived by hand (see each module's docstring) and checked
 against central finite differences (`python -m minivae gradcheck`).
 """
+# First, before anything imports NumPy: OpenBLAS reads this module's setting when
+# NumPy loads it (see minivae/blas_threads.py).
+from . import blas_threads  # noqa: F401
 from .model import VAE, ELBOTerms
 from .cvae import CVAE
 from .regressor import Regressor

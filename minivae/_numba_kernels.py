@@ -11,7 +11,7 @@ What runs where was decided by measurement (`python -m minivae bench`):
   scalar libm calls Numba makes without Intel's SVML;
 * the elementwise work around them is fused into single @njit passes: bias +
   ReLU; ReLU mask + bias gradient; the cross-entropy's value and gradient;
-  the optimizer updates (one thread: see kernels.py on threads).
+  the optimizer updates (on two threads when OpenBLAS lets them: Halves).
 
 Compiled with cache=True (machine code kept on disk, loaded in milliseconds
 next time) and error_model="numpy" (x/0 gives inf instead of raising, which
@@ -19,10 +19,13 @@ lets LLVM vectorize).  Loops walk row views (`row = y[n]`), the form LLVM
 vectorizes here; 2-D indexing mixed with flat indices ran 5× slower.
 """
 import math
+import os
+import threading
 
 import numba
 import numpy as np
 
+from .blas_threads import update_threads
 from .kernels_numpy import adam_v_limits
 
 _OPTS = dict(cache=True, error_model="numpy", nogil=True)
@@ -211,12 +214,16 @@ def kl_normal(mu, log_var):
 
 
 # --- Optimizer updates, in place, one pass over the flat vector ------------------------
-# One thread on purpose: the pass is memory-bound (~1.5 ms for the doersch
-# net's 2.8M parameters, one core or two), and Numba's worker threads slowed
-# OpenBLAS's next matmuls down (kernels.py has the numbers).  The loops walk
-# the vector from its end: measured 5–15% faster than from its start, as the
-# first layers' arrays, touched last by backward and first by the next
-# forward, then stay in cache.
+# The pass is bound by memory bandwidth, which one core does not exhaust: on
+# two threads (Halves below) the doersch net's update took 4.8 ms instead of
+# 8.0 on the 2-core AMD machine, but only while OpenBLAS's idle workers sleep
+# instead of spinning on the cores (minivae.blas_threads).  Python threads,
+# not a Numba thread pool: these kernels release the GIL (nogil=True), the
+# helper waits on a semaphore without spinning, and no second OpenMP/TBB pool
+# starts beside OpenBLAS's (an idle Numba pool slowed OpenBLAS's matmuls).
+# The loops walk the vector from its end: measured 5–15% faster than from its
+# start, as the first layers' arrays, touched last by backward and first by
+# the next forward, then stay in cache.
 @jit
 def _sgd(p, g, velocity, lr, momentum, weight_decay, flush_below):
     zero = p.dtype.type(0)
@@ -249,6 +256,87 @@ def _adam(p, g, m, v, step, beta1, beta2, c1, c2, adam_eps, weight_decay, flush_
         v[i] = zero if abs(vi) < v_below else vi
 
 
+class Halves:
+    """Run an elementwise @jit(nogil) kernel over the two halves of its 1-D arrays at once:
+    the second half on a helper thread, the first on the caller.
+
+    halves(kernel, arrays, scalars) computes exactly kernel(*arrays, *scalars),
+    element for element, as each element's update reads and writes only its
+    own index.  Arrays below MIN_SIZE elements, or a call while another thread
+    is using the helper, run on the caller alone.  The helper thread starts on
+    first use and again after a fork (a child process inherits no threads).
+    """
+    MIN_SIZE = 1 << 16          # below this the hand-off (tens of µs) costs more than it saves
+
+    def __init__(self):
+        self._busy = threading.Lock()
+        self._go, self._done = threading.Semaphore(0), threading.Semaphore(0)
+        self._job = self._error = None
+        self._helper = None
+
+    def _serve(self):
+        while True:
+            self._go.acquire()
+            kernel, args = self._job
+            try:
+                kernel(*args)
+            except BaseException as e:          # re-raised on the caller's thread
+                self._error = e
+            self._done.release()
+
+    def __call__(self, kernel, arrays, scalars):
+        n = arrays[0].size
+        if n < self.MIN_SIZE or not self._busy.acquire(blocking=False):
+            kernel(*arrays, *scalars)
+            return
+        try:
+            if self._helper is None:
+                self._helper = threading.Thread(target=self._serve, name="minivae-update",
+                                                daemon=True)
+                self._helper.start()
+            mid = n // 2 - n // 2 % 16          # a cache-line boundary in both dtypes
+            self._job = (kernel, (*(a[mid:] for a in arrays), *scalars))
+            self._go.release()
+            kernel(*(a[:mid] for a in arrays), *scalars)
+            self._done.acquire()
+            error, self._error = self._error, None
+            if error is not None:
+                raise error
+        finally:
+            self._busy.release()
+
+
+def _one_thread(kernel, arrays, scalars):
+    kernel(*arrays, *scalars)
+
+
+def set_update_threads(n=None):
+    """Run the optimizer updates on n threads, 1 or 2 (None: blas_threads.update_threads(),
+    the measured choice).  Returns the count in effect before."""
+    global _run_update
+    before = 2 if isinstance(_run_update, Halves) else 1
+    n = update_threads() if n is None else n
+    if n not in (1, 2):
+        raise ValueError(f"update threads must be 1 or 2, got {n!r}")
+    if n != before:
+        _run_update = Halves() if n == 2 else _one_thread
+    return before
+
+
+_run_update = _one_thread
+set_update_threads()
+
+
+def _after_fork():
+    global _run_update
+    if isinstance(_run_update, Halves):
+        _run_update = Halves()      # the parent's helper thread did not come along
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
 def _contiguous(*arrays):
     if not all(a.flags.c_contiguous for a in arrays):
         raise ValueError("the numba optimizer update needs C-contiguous arrays "
@@ -258,15 +346,16 @@ def _contiguous(*arrays):
 
 def sgd_update(p, g, velocity, lr, momentum, weight_decay, flush_below=0.0):
     f = _contiguous(p, g, velocity)
-    _sgd(p, g, velocity, f(lr), f(momentum), f(weight_decay), f(flush_below))
+    _run_update(_sgd, (p, g, velocity), (f(lr), f(momentum), f(weight_decay), f(flush_below)))
 
 
 def adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay, flush_below=0.0):
     f = _contiguous(p, g, m, v)
     step = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
     v_below, g_small, v_large = adam_v_limits(p.dtype, beta2, adam_eps, flush_below)
-    _adam(p, g, m, v, f(step), f(beta1), f(beta2), f(1 - beta1), f(1 - beta2), f(adam_eps),
-          f(weight_decay), f(flush_below), f(v_below), f(g_small), f(v_large))
+    _run_update(_adam, (p, g, m, v),
+                (f(step), f(beta1), f(beta2), f(1 - beta1), f(1 - beta2), f(adam_eps),
+                 f(weight_decay), f(flush_below), f(v_below), f(g_small), f(v_large)))
 
 
 # --- What a matrix product is ----------------------------------------------------------
@@ -323,10 +412,11 @@ def warmup(dtype):
 
 
 def thread_info():
-    """Numba's thread count, and its threading layer if anything started one (nothing
-    in minivae does: every kernel here runs on the calling thread)."""
+    """Numba's thread count and its threading layer if anything started one (nothing in
+    minivae does), and the optimizer update's threads (Halves, blas_threads)."""
     try:
         layer = numba.threading_layer()
     except ValueError:
         layer = "not started"
-    return {"numba_threads": numba.get_num_threads(), "numba_layer": layer}
+    return {"numba_threads": numba.get_num_threads(), "numba_layer": layer,
+            "update_threads": 2 if isinstance(_run_update, Halves) else 1}

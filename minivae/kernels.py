@@ -26,9 +26,11 @@ machine code is cached on disk).  `warmup(dtype)` does that up front; VAE's
 constructor calls it, and `set_backend` repeats it for every dtype warmed so
 far, so no compilation lands inside a training epoch.
 
-Threads: only OpenBLAS runs threads (its matrix products use every core);
-every Numba kernel runs on the calling thread, so no two thread pools fight
-over the cores.  README's Speed section has the measurements behind this.
+Threads: OpenBLAS runs the matrix products on every core.  Every other Numba
+kernel runs on the calling thread, except the optimizer update, which splits
+over the caller and one helper thread when OpenBLAS's idle workers sleep
+instead of spinning (minivae/blas_threads.py); no second thread pool starts
+beside OpenBLAS's.  README's Speed section has the measurements behind this.
 """
 import os
 import warnings
@@ -47,7 +49,7 @@ NAMES = ("dense_forward", "dense_backward", "relu_forward", "relu_backward", "si
          "bernoulli_nll", "reparam_forward", "reparam_backward", "kl_normal",
          "sgd_update", "adam_update")
 __all__ = [*NAMES, "matmul", "set_backend", "get_backend", "warmup", "available_backends",
-           "implementation", "thread_info"]
+           "implementation", "thread_info", "set_update_threads"]
 BACKENDS = ("numpy", "numba")
 DEFAULT = "numba"          # faster on both presets in `python -m minivae bench`
 ENV_VAR = "MINIVAE_BACKEND"
@@ -86,8 +88,19 @@ def implementation(name, backend):
     return getattr(module, name)
 
 
+def set_update_threads(n=None):
+    """The numba backend's optimizer update on n threads, 1 or 2 (None: the measured
+    choice, see minivae/blas_threads.py); returns the count before.  No effect on
+    the numpy backend, whose update is one NumPy expression after another."""
+    module = _numba_module()
+    if module is None:
+        raise ValueError("update threads are a numba-backend setting; numba is not importable")
+    return module.set_update_threads(n)
+
+
 def thread_info():
-    """CPU count, $OPENBLAS_NUM_THREADS and, under numba, Numba's threads and layer."""
+    """CPU count, $OPENBLAS_NUM_THREADS and, under numba, Numba's threads and layer and the
+    optimizer update's threads."""
     info = {"cpus": os.cpu_count(), "blas_env": os.environ.get("OPENBLAS_NUM_THREADS")}
     if _backend == "numba":
         info.update(_numba_module().thread_info())

@@ -15,7 +15,7 @@ PACKAGE = Path(minivae.__file__).parent
 
 LAYERS = [
     # foundations: no minivae imports but each other
-    {"errors", "checks", "atomic", "kernels_numpy", "_numba_kernels"},
+    {"errors", "checks", "atomic", "blas_threads", "kernels_numpy", "_numba_kernels"},
     {"kernels"},                                        # the backend switch
     {"layers", "reparam", "losses", "mlp", "tower"},    # the maths
     {"model", "cvae", "regressor", "optim"},            # models and optimizers

@@ -61,6 +61,8 @@ def test_presets(result):
     assert set(result["presets"]) == {"doersch", "pytorch-example"}
     expected_backends = (set(kernels.available_backends())
                          | {"gemm_floor", "floor+adam", "trained", "trained_noflush"})
+    if result["threads"].get("update_threads") == 2:     # the numba update's A/B
+        expected_backends.add("numba_1thread")
     for name, p in result["presets"].items():
         assert set(p["backends"]) == expected_backends           # torch was turned off
         for b in p["backends"].values():
@@ -78,11 +80,14 @@ def test_presets(result):
         d = p["default_backend"]
         for key, (a, b) in {"floor+adam/floor": ("floor+adam", "gemm_floor"),
                             "numba/numpy": ("numba", "numpy"), "trained/fresh": ("trained", d),
-                            "noflush/flush": ("trained_noflush", "trained")}.items():
-            if a in each:
+                            "noflush/flush": ("trained_noflush", "trained"),
+                            "update 2/1 threads": ("numba", "numba_1thread")}.items():
+            if a in each and b in each:
                 q = np.percentile(each[a] / each[b], [25, 50, 75])
                 assert p["ratio_quartiles"][key] == pytest.approx(q[[0, 2]], rel=1e-9)
                 assert r[key] == pytest.approx(q[1], rel=1e-9)
+            else:
+                assert r[key] is None
         for k in ("default/torch", "trained/torch", "trained/torch_ftz"):
             assert r[k] is None
 
@@ -124,10 +129,17 @@ def test_targets_are_judged_from_the_ratios(result):
 
 @pytest.mark.parametrize("flags, message", [
     (["--steps", "0"], "--steps and --repeats must be positive"),
-    (["--warmup-epochs", "-1"], "--warmup-epochs must be 0 or more")])
+    (["--warmup-epochs", "-1"], "--warmup-epochs must be 0 or more"),
+    (["--json", "{tmp}"], "--json {tmp} is a directory; give a file name"),
+    (["--json", "{tmp}/f/x.json"], "--json's directory {tmp}/f is a file, not a directory")])
 def test_bad_arguments_are_one_line_errors(tmp_path, flags, message):
+    """Refused at once (well under the seconds a timed run takes), nothing written."""
+    (tmp_path / "f").write_text("a file where a directory is asked for")
+    flags = [f.format(tmp=tmp_path) for f in flags]
+    json_flag = [] if "--json" in flags else ["--json", str(tmp_path / "x.json")]
     proc = subprocess.run([sys.executable, "-m", "minivae", "bench", *flags, "--quick",
-                           "--json", str(tmp_path / "x.json")], capture_output=True, text=True,
-                          cwd=REPO, timeout=120)
+                           *json_flag], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [f"minivae bench: error: {message}"]
+    assert proc.stderr.strip().splitlines() == [
+        f"minivae bench: error: {message.format(tmp=tmp_path)}"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]

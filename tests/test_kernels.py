@@ -169,6 +169,70 @@ def test_optimizer_update_rejects_non_contiguous():
         nb.sgd_update(p, p.copy(), p.copy(), 0.01, 0.9, 0.0)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_update_on_two_threads_equals_one_pass(dtype, monkeypatch):
+    """Halves splits the update at a cache line; every element ends exactly as in one
+    pass on one thread (and so within TOL of the NumPy reference)."""
+    n = 3 * nb.Halves.MIN_SIZE + 5                   # odd, and above the split size
+    rng = np.random.default_rng(4)
+    p, g = rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
+    m, v = (0.1 * rng.standard_normal(n)).astype(dtype), rng.random(n).astype(dtype)
+    halves = nb.Halves()
+    results = {}
+    for name, runner in (("one", nb._one_thread), ("two", halves)):
+        monkeypatch.setattr(nb, "_run_update", runner)
+        adam, sgd = [a.copy() for a in (p, g, m, v)], [a.copy() for a in (p, g, m)]
+        for t in (1, 2):
+            nb.adam_update(*adam, 1e-3, 0.9, 0.999, 1e-8, t, 5e-4, 2.0 ** -63)
+        nb.sgd_update(*sgd, 0.01, 0.9, 5e-4, 2.0 ** -63)
+        results[name] = adam + sgd
+    assert halves._helper is not None and halves._helper.is_alive()
+    for one, two in zip(results["one"], results["two"]):
+        np.testing.assert_array_equal(one, two)
+    want = [a.copy() for a in (p, g, m, v)]
+    for t in (1, 2):
+        ref.adam_update(*want, 1e-3, 0.9, 0.999, 1e-8, t, 5e-4, 2.0 ** -63)
+    assert_same(tuple(want), tuple(results["two"][:4]), dtype)
+
+
+def test_update_halves_raise_the_helpers_error_and_run_small_arrays_alone():
+    seen = []
+
+    def kernel(a, marker):
+        seen.append(len(a))
+        if a[0] == marker:
+            raise ZeroDivisionError("in the helper's half")
+    halves = nb.Halves()
+    a = np.zeros(2 * nb.Halves.MIN_SIZE)
+    a[nb.Halves.MIN_SIZE:] = 7.0                    # only the second half starts with 7
+    with pytest.raises(ZeroDivisionError, match="helper's half"):
+        halves(kernel, (a,), (7.0,))
+    assert sorted(seen) == [nb.Halves.MIN_SIZE] * 2
+    seen.clear()
+    halves(kernel, (a[:100],), (1.0,))               # below MIN_SIZE: one call, no split
+    assert seen == [100]
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+@pytest.mark.parametrize("code, preset, want", [
+    ("import minivae", None, "16 2"),               # minivae first: it sets the timeout
+    ("import numpy; import minivae", None, "None 1"),   # NumPy first: OpenBLAS spins
+    ("import minivae", "28", "28 1"),               # the user's setting is kept
+    ("import numpy; import minivae", "12", "12 2"),     # set in the shell: in effect
+])
+def test_blas_timeout_and_update_threads_in_a_fresh_interpreter(code, preset, want):
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if preset is not None:
+        env["OPENBLAS_THREAD_TIMEOUT"] = preset
+    show = ("; import os; from minivae import kernels; kernels.set_backend('numba'); "
+            "print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'), "
+            "kernels.thread_info()['update_threads'])")
+    out = subprocess.run([sys.executable, "-c", code + show], capture_output=True, text=True,
+                         env=env, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == want.split()
+
+
 def test_loop_matmul_rejects_bad_shapes():
     with pytest.raises(ValueError, match="multiply"):
         nb.matmul(np.ones((2, 3)), np.ones((2, 3)))

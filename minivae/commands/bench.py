@@ -5,7 +5,9 @@ One run measures (medians over repeats; ratios taken within each repeat):
   training  seconds per step of the doersch and pytorch-example presets in
             float32 on MNIST batches (or random data in [0, 1]), also given as
             s/epoch and images/s, for these contenders:
-            fresh weights — the numpy and numba backends; PyTorch CPU with
+            fresh weights — the numpy and numba backends (and, where the
+            numba update runs on two threads, numba_1thread: the same on
+            one, minivae.blas_threads); PyTorch CPU with
             fused Adam, same threads, batches and initialization, in a worker
             process (when torch is importable and tools/torch_reference.py
             exists); the GEMM floor — the step's matrix products alone through
@@ -42,6 +44,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import kernels
+from ..atomic import atomic_write
+from ..checks import writable_dir
 from ..config import PRESETS
 from ..model import VAE
 from ..optim import Adam, flush_threshold
@@ -64,7 +68,7 @@ TARGETS = [
 # ratio name -> (numerator, denominator): contenders' seconds per step, paired by repeat
 PAIRS = {"default/floor": ("default", "gemm_floor"), "default/floor+adam": ("default", "floor+adam"),
          "floor+adam/floor": ("floor+adam", "gemm_floor"), "numba/numpy": ("numba", "numpy"),
-         "default/torch": ("default", "torch"),
+         "default/torch": ("default", "torch"), "update 2/1 threads": ("numba", "numba_1thread"),
          "trained/fresh": ("trained", "default"), "noflush/flush": ("trained_noflush", "trained"),
          "trained/floor": ("trained", "gemm_floor"), "trained/torch": ("trained", "torch_trained"),
          "trained/torch_ftz": ("trained", "torch_ftz_trained"),
@@ -166,10 +170,10 @@ def gemm_floor_runner(model, batch):
 
 
 def adam_floor_runner(gemm_run, n_params, backend, cfg):
-    """The floor plus one Adam update (the preset's hyperparameters) over n_params
-    float32 numbers per step: what a step costs with nothing but the matrix
-    products and the optimizer's pass through memory (parameters, gradients and
-    both moments: 7 × 4 bytes each)."""
+    """The floor plus one Adam update (the preset's hyperparameters, the flush on, as
+    training runs it) over n_params float32 numbers per step: what a step costs
+    with nothing but the matrix products and the optimizer's pass through memory
+    (parameters, gradients and both moments: 7 × 4 bytes each)."""
     update = kernels.implementation("adam_update", backend)
     rng = np.random.default_rng(2)      # not zeros: untouched zero pages would read for free
     p, g, m = (rng.standard_normal(n_params, dtype=np.float32) for _ in range(3))
@@ -179,7 +183,7 @@ def adam_floor_runner(gemm_run, n_params, backend, cfg):
         for t in range(1, n + 1):
             gemm_run(1)
             update(p, g, m, v, cfg["lr"], cfg["beta1"], cfg["beta2"], 1e-8, t,
-                   cfg["weight_decay"])
+                   cfg["weight_decay"], flush_threshold(np.float32))
     return run
 
 
@@ -192,8 +196,9 @@ def _batches(X, batch, seed=0):
             yield X[perm[i:i + batch]], rng
 
 
-def minivae_runner(cfg, X, backend, flush=True):
-    """(run, optimizer): run(n) takes n training steps of a fresh model of preset cfg."""
+def minivae_runner(cfg, X, backend, flush=True, update_threads=None):
+    """(run, optimizer): run(n) takes n training steps of a fresh model of preset cfg
+    (update_threads: the numba update's threads during them; None: the default)."""
     kernels.set_backend(backend)
     model = VAE(x_dim=X.shape[1], hidden=cfg["hidden"], z_dim=cfg["z_dim"], init=cfg["init"],
                 likelihood=cfg["likelihood"], dtype=np.float32)
@@ -203,10 +208,13 @@ def minivae_runner(cfg, X, backend, flush=True):
 
     def run(n):
         kernels.set_backend(backend)
+        before = None if update_threads is None else kernels.set_update_threads(update_threads)
         for _ in range(n):
             x, rng = next(stream)
             model.loss_and_grads(x, rng.standard_normal(shape, dtype=np.float32), copy=False)
             opt.step()
+        if before is not None:
+            kernels.set_update_threads(before)
     return run, opt
 
 
@@ -260,6 +268,8 @@ def bench_preset(name, X, steps, repeats, threads, x_path, warmup_epochs):
     print(f"{name}:", file=sys.stderr, flush=True)
     for b in kernels.available_backends():
         runners[b], opt = minivae_runner(cfg, X, b)
+    if "numba" in runners and kernels.thread_info()["update_threads"] == 2:   # numba is active
+        runners["numba_1thread"], _ = minivae_runner(cfg, X, "numba", update_threads=1)
     d = kernels.DEFAULT if kernels.DEFAULT in runners else "numpy"
     n_params = opt.params.size
     layers_model = VAE(x_dim=X.shape[1], hidden=cfg["hidden"], z_dim=cfg["z_dim"], dtype=np.float32)
@@ -370,6 +380,10 @@ def run(args):
         raise ValueError("--steps and --repeats must be positive")
     if warmup < 0:
         raise ValueError("--warmup-epochs must be 0 or more")
+    out = Path(args.json)
+    if out.is_dir():
+        raise ValueError(f"--json {out} is a directory; give a file name")
+    writable_dir("--json's directory", out.parent)     # before minutes of timing, not after
     use_torch = (args.torch == "auto" and TORCH_FILE.is_file()
                  and importlib.util.find_spec("torch") is not None)
     backend_before = kernels.get_backend()
@@ -398,8 +412,9 @@ def run(args):
     kernels.set_backend(backend_before)
     r["targets"] = check_targets(r)
     report(r)
-    Path(args.json).write_text(json.dumps(r, indent=1) + "\n")
-    print(f"\nsaved {args.json}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(out, lambda f: f.write((json.dumps(r, indent=1) + "\n").encode()))
+    print(f"\nsaved {out}")
     return 0
 
 

@@ -214,10 +214,10 @@ def kl_normal(mu, log_var):
 
 
 # --- Optimizer updates, in place, one pass over the flat vector ------------------------
-# The pass is bound by memory bandwidth, which one core does not exhaust: on
-# two threads (Halves below) the doersch net's update took 4.8 ms instead of
-# 8.0 on the 2-core AMD machine, but only while OpenBLAS's idle workers sleep
-# instead of spinning on the cores (minivae.blas_threads).  Python threads,
+# The pass is bound by memory bandwidth, which one core does not exhaust, so
+# two threads (Halves below) finish it sooner, but only while OpenBLAS's idle
+# workers sleep instead of spinning on the cores (minivae.blas_threads; the
+# bench's `update 2/1 threads` ratio measures the gain).  Python threads,
 # not a Numba thread pool: these kernels release the GIL (nogil=True), the
 # helper waits on a semaphore without spinning, and no second OpenMP/TBB pool
 # starts beside OpenBLAS's (an idle Numba pool slowed OpenBLAS's matmuls).

@@ -2,22 +2,23 @@
 
 NumPy's matrix products run on OpenBLAS, which keeps a worker thread on every
 core.  When a product ends, each worker spins, polling for the next one, for
-2ᴺ CPU cycles before it goes to sleep, N = $OPENBLAS_THREAD_TIMEOUT: 28 by
-default, about 0.1 s at 2–3 GHz, far longer than a training step's gaps
-between products.  A spinning worker holds its core.  The optimizer update
-(a pass over every parameter, bound by memory bandwidth, see optim.py) runs
-right after the backward pass's last product, so a second thread for it finds
-both cores taken and gains nothing.
+2ᴺ clock ticks (its time-stamp counter) before it goes to sleep,
+N = $OPENBLAS_THREAD_TIMEOUT: 28 by default, about 0.1 s at 2–3 GHz, far
+longer than a training step's gaps between products.  A spinning worker
+holds its core.  The optimizer update (a pass over every parameter, bound by
+memory bandwidth, see optim.py) runs right after the backward pass's last
+product, so a second thread for it finds both cores taken and gains nothing.
 
 OpenBLAS reads the variable once, when NumPy loads it.  So `import minivae`,
-*before NumPy is imported*, sets it to TIMEOUT (2¹⁶ cycles, tens of
+*before NumPy is imported*, sets it to TIMEOUT (2¹⁶ ticks, tens of
 microseconds) unless it is set already; `python -m minivae ...` always
 imports minivae first.  With the workers napping, the numba backend splits
 each optimizer update over two threads (minivae._numba_kernels.Halves); with
 them spinning (NumPy was imported first and the variable was not set) it
-keeps the update on one thread, which is then no slower.  README, "Speed",
-has the measurements; to choose for yourself, set the variable before Python
-starts (`OPENBLAS_THREAD_TIMEOUT=28` restores OpenBLAS's default).
+keeps the update on one thread, as a second one then gained nothing.
+README, "Speed", has the measurements; to choose for yourself, set the
+variable before Python starts (`OPENBLAS_THREAD_TIMEOUT=28` restores
+OpenBLAS's default).
 
 Only OpenBLAS (what NumPy's wheels ship) is looked at; under another BLAS the
 update stays on one thread.
@@ -26,7 +27,8 @@ import os
 import sys
 
 ENV_VAR = "OPENBLAS_THREAD_TIMEOUT"
-TIMEOUT = 16            # 2¹⁶ cycles; 12, 16 and 20 measured alike, 28 (the default) slower
+TIMEOUT = 16            # 2¹⁶ ticks; 12, 16 and 20 gave the same gain in one paired test
+                        # of training steps (issue 10's notes); 28, the default, none
 NAPS_UP_TO = 20         # a setting this low (≈ 0.5 ms or less) counts as napping
 
 

@@ -213,6 +213,18 @@ def test_update_halves_raise_the_helpers_error_and_run_small_arrays_alone():
     assert seen == [100]
 
 
+def test_set_update_threads_switches_and_refuses_other_counts():
+    before = kernels.set_update_threads(1)
+    try:
+        assert nb._run_update is nb._one_thread
+        assert kernels.set_update_threads(2) == 1 and isinstance(nb._run_update, nb.Halves)
+        with pytest.raises(ValueError, match="must be 1 or 2, got 3"):
+            kernels.set_update_threads(3)
+        assert isinstance(nb._run_update, nb.Halves)            # a refused call changes nothing
+    finally:
+        kernels.set_update_threads(before)
+
+
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
 @pytest.mark.parametrize("code, preset, want", [
     ("import minivae", None, "16 2"),               # minivae first: it sets the timeout

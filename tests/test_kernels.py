@@ -27,8 +27,9 @@ SHAPES = [(1, 1, 1), (3, 5, 7), (0, 4, 3), (17, 33, 9)]     # (N, D, H): 1×1, o
 
 
 def python(code, **env):
-    """Run code in a fresh interpreter with extra environment variables; return stdout."""
-    full = {**os.environ, **env}
+    """Run code in a fresh interpreter with extra environment variables (None: unset);
+    return stdout and stderr."""
+    full = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=full, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -233,16 +234,10 @@ def test_set_update_threads_switches_and_refuses_other_counts():
     ("import numpy; import minivae", "12", "12 2"),     # set in the shell: in effect
 ])
 def test_blas_timeout_and_update_threads_in_a_fresh_interpreter(code, preset, want):
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
-    if preset is not None:
-        env["OPENBLAS_THREAD_TIMEOUT"] = preset
     show = ("; import os; from minivae import kernels; kernels.set_backend('numba'); "
             "print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'), "
             "kernels.thread_info()['update_threads'])")
-    out = subprocess.run([sys.executable, "-c", code + show], capture_output=True, text=True,
-                         env=env, cwd=REPO, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == want.split()
+    assert python(code + show, OPENBLAS_THREAD_TIMEOUT=preset).split() == want.split()
 
 
 def test_loop_matmul_rejects_bad_shapes():

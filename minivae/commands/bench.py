@@ -209,12 +209,14 @@ def minivae_runner(cfg, X, backend, flush=True, update_threads=None):
     def run(n):
         kernels.set_backend(backend)
         before = None if update_threads is None else kernels.set_update_threads(update_threads)
-        for _ in range(n):
-            x, rng = next(stream)
-            model.loss_and_grads(x, rng.standard_normal(shape, dtype=np.float32), copy=False)
-            opt.step()
-        if before is not None:
-            kernels.set_update_threads(before)
+        try:
+            for _ in range(n):
+                x, rng = next(stream)
+                model.loss_and_grads(x, rng.standard_normal(shape, dtype=np.float32), copy=False)
+                opt.step()
+        finally:
+            if before is not None:
+                kernels.set_update_threads(before)
     return run, opt
 
 

@@ -99,11 +99,12 @@ def set_update_threads(n=None):
 
 
 def thread_info():
-    """CPU count, $OPENBLAS_NUM_THREADS and, under numba, Numba's threads and layer and the
-    optimizer update's threads."""
+    """CPU count, $OPENBLAS_NUM_THREADS and, when numba is importable (whichever backend
+    is active), Numba's threads and layer and the numba update's threads."""
     info = {"cpus": os.cpu_count(), "blas_env": os.environ.get("OPENBLAS_NUM_THREADS")}
-    if _backend == "numba":
-        info.update(_numba_module().thread_info())
+    module = _numba_module()
+    if module is not None:
+        info.update(module.thread_info())
     return info
 
 

@@ -244,6 +244,21 @@ def test_set_update_threads_switches_and_refuses_other_counts():
         kernels.set_update_threads(before)
 
 
+def test_thread_info_reports_the_update_threads_under_either_backend():
+    """The bench reads the numba update's threads from thread_info() whichever backend
+    is active when it asks (it used to see them only while numba was active)."""
+    backend, before = kernels.get_backend(), kernels.set_update_threads(1)
+    try:
+        for name in ("numpy", "numba"):
+            kernels.set_backend(name)
+            for n in (1, 2):
+                kernels.set_update_threads(n)
+                assert kernels.thread_info()["update_threads"] == n
+    finally:
+        kernels.set_backend(backend)
+        kernels.set_update_threads(before)
+
+
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
 @pytest.mark.parametrize("code, preset, want", [
     ("import minivae", None, "16 2"),               # minivae first: it sets the timeout

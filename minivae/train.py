@@ -94,6 +94,13 @@ def train_epoch(model, optimizer, x, batch_size, streams, dynamic=False, desc="e
     return total / n
 
 
+def _warmup_quietly(dtype):
+    try:
+        kernels.warmup(dtype)
+    except Exception:       # noqa: BLE001  VAE() warms up again and reports it there
+        pass
+
+
 def _load_data(config, x_train, x_test):
     """(x_train, x_test or None): given arrays, else MNIST; subsets applied.
 
@@ -106,7 +113,7 @@ def _load_data(config, x_train, x_test):
     """
     dtype = np.dtype(config.dtype)
     if x_train is None:
-        warm = threading.Thread(target=kernels.warmup, args=(dtype,), daemon=True)
+        warm = threading.Thread(target=_warmup_quietly, args=(dtype,), daemon=True)
         warm.start()
         try:
             x_train, _ = load_mnist("train", config.data_dir, dtype=dtype)

@@ -322,11 +322,15 @@ def _one_thread(kernel, arrays, scalars):
     kernel(*arrays, *scalars)
 
 
+def _update_threads_now():
+    return 2 if isinstance(_run_update, Halves) else 1
+
+
 def set_update_threads(n=None):
     """Run the optimizer updates on n threads, 1 or 2 (None: blas_threads.update_threads(),
     the measured choice).  Returns the count in effect before."""
     global _run_update
-    before = 2 if isinstance(_run_update, Halves) else 1
+    before = _update_threads_now()
     n = update_threads() if n is None else n
     if n not in (1, 2):
         raise ValueError(f"update threads must be 1 or 2, got {n!r}")
@@ -431,4 +435,4 @@ def thread_info():
     except ValueError:
         layer = "not started"
     return {"numba_threads": numba.get_num_threads(), "numba_layer": layer,
-            "update_threads": 2 if isinstance(_run_update, Halves) else 1}
+            "update_threads": _update_threads_now()}

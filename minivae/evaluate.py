@@ -96,7 +96,7 @@ def log_px_importance(model, x, k, rng, batch_size=None, progress=False) -> np.n
     pass with all k samples, at least 1).
     progress: a tqdm bar on stderr counting the N·k samples (with its ETA).
     """
-    from scipy.special import logsumexp     # here: importing SciPy costs every `train` 0.17 s
+    from scipy.special import logsumexp     # here: importing scipy.special cost every `train` 0.17 s
     k = positive_int("k", k)
     n = positive_int("number of examples", x.shape[0])
     if batch_size is None:

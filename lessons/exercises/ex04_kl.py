@@ -2,13 +2,14 @@
 
 The encoder outputs, for each example, the mean mu and the log-variance
 log_var of Q(z|X) = N(mu, Σ) with diagonal Σ = diag exp(log_var).  Always
-log_var = log σ² (the log of the variance, not of the standard deviation).
+log_var = log diag Σ, the log of the *variance* (not of the standard deviation
+std = Σ^{1/2} = exp(½ log_var); σ is the decoder's noise, not this).
 Eq. 7 gives the second term of the loss:
 
-    D[N(mu, Σ) ‖ N(0, I)] = ½ ( tr Σ + muᵀ mu − k − log det Σ )          (Eq. 7)
+    D[N(mu, Σ) ‖ N(0, I)] = ½ ( tr Σ + muᵀ mu − K − log det Σ )          (Eq. 7)
 
-where k is the latent dimensionality (K below).  Write it for a diagonal Σ,
-with log_var, and differentiate:
+where K is the latent dimensionality (the paper writes k).  Write it for a
+diagonal Σ, with log_var, and differentiate:
 
     kl_normal(mu, log_var) -> (kl, dmu, dlog_var)
         mu, log_var (N, K)  ->  kl (N,)   one value per example
@@ -21,7 +22,8 @@ with log_var, and differentiate:
 
 How: tr Σ and log det Σ of a diagonal matrix are a sum and a sum of logs of
 its diagonal; write both with exp(log_var) and log_var, then the whole KL as
-½ Σ_k (…) and differentiate one term at a time.  Eq. 6 is the general form.
+½ Σ_j (…), a sum over the latent dimensions j = 1 … K, and differentiate one
+term at a time.  Eq. 6 is the general form.
 
 Reference solution: minivae.losses.kl_normal.
 

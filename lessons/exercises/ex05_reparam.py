@@ -6,8 +6,10 @@ computes
 
     z = mu + Σ^{1/2} ⊙ eps          with Σ^{1/2} = std = exp(½ log_var)
 
-(log_var = log σ², the log of the variance).  Now z is an ordinary function of
-mu and log_var and the gradient reaches the encoder (Fig. 4, right).  Write
+(log_var = log diag Σ, the log of the *variance*; std is the standard
+deviation, and σ is kept for the decoder's noise).  Now z is an ordinary
+function of mu and log_var and the gradient reaches the encoder (Fig. 4,
+right).  Write
 
     part 1   reparam_forward(mu, log_var, eps) -> z
     part 2   reparam_backward(dz, mu, log_var, eps) -> (dmu, dlog_var): dmu

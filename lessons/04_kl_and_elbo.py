@@ -24,9 +24,11 @@ Run:  python lessons/04_kl_and_elbo.py [--quick] [--seed S] [--out DIR]
 #
 # Every step is checked here on a model small enough that *every* quantity
 # has a closed form: a linear decoder with Gaussian noise.  The last part
-# takes up §2.4.1: a diagonal Q cannot match a correlated posterior, but many
-# decoders give the same P(X), and the KL term favours one whose posterior Q
-# can match.
+# takes up §2.4.1's argument that many decoders give the same P(X) and that
+# the error term D[Q(z|X) ‖ P(z|X)] favours one whose posterior Q can match.
+# §2.4.1 makes it about posteriors that are not Gaussian; here the posterior
+# is Gaussian but correlated, and Q is diagonal, so we apply the argument to
+# that mismatch instead (our own reading, not the paper's).
 #
 # 1. the model and its exact log P(X) and posterior;
 # 2. Eqs. 2 → 3 → 4 → 5, one numerical check per step;
@@ -57,8 +59,8 @@ reparam = Reparameterize()
 # %% [markdown]
 # ## Part 1 — a model where everything is exact
 #
-# Take k = 2 latent dims (the paper's k; the code's `k`, K in shape
-# comments), D = 5 observed dims and Eq. 1 with a linear f:
+# Take K = 2 latent dims (the k of the paper's Eqs. 6–7; minivae's `z_dim`),
+# D = 5 observed dims and Eq. 1 with a linear f:
 #
 #     z ~ N(0, I),      P(X|z) = N(X | W z + b, σ² I),      σ the decoder noise.
 #
@@ -67,20 +69,23 @@ reparam = Reparameterize()
 # * the evidence:   P(X) = N(X | b, W Wᵀ + σ² I);
 # * the posterior:  P(z|X) = N(m, S) with S = (I + WᵀW/σ²)⁻¹ and
 #   m = S Wᵀ(X − b)/σ² (complete the square in z in log P(X|z) + log P(z));
-# * for any Gaussian Q = N(mq, Sq), the reconstruction term
+# * for any Gaussian Q = N(mq, Sq), the expected log-likelihood (`e_log_lik`)
 #   E_{z~Q}[log P(X|z)] = −(D/2) log(2πσ²) − (‖X − W mq − b‖² + tr(W Sq Wᵀ)) / (2σ²).
+#   It is the first term of Eq. 5's right side, with the plus sign: the
+#   negative of the expected reconstruction cost, which the code calls
+#   `recon_nll` = −log P(X|z).
 #
 # The model is printed in full so the numbers can be redone by hand or by
 # another program.
 
 # %%
-k, D, sigma = 2, 5, 0.5
-W = rng_setup.standard_normal((D, k))
+K, D, sigma = 2, 5, 0.5
+W = rng_setup.standard_normal((D, K))
 W[:, 1] = 0.8 * W[:, 0] + 0.5 * W[:, 1]             # nearly parallel columns: a correlated posterior
 b = 0.5 * rng_setup.standard_normal(D)
-x = W @ rng_setup.standard_normal(k) + b + sigma * rng_setup.standard_normal(D)     # one datapoint X
-Bq = rng_setup.standard_normal((k, k))
-m_q, S_q = rng_setup.standard_normal(k), Bq @ Bq.T + 0.1 * np.eye(k)               # a Q that ignores X
+x = W @ rng_setup.standard_normal(K) + b + sigma * rng_setup.standard_normal(D)     # one datapoint X
+Bq = rng_setup.standard_normal((K, K))
+m_q, S_q = rng_setup.standard_normal(K), Bq @ Bq.T + 0.1 * np.eye(K)               # a Q that ignores X
 
 
 def log_px_of(W, X):
@@ -89,8 +94,8 @@ def log_px_of(W, X):
 
 
 def posterior(W, X):
-    """P(z|X) = N(m, S): (m (k,) or (N, k), S (k, k), S⁻¹ (k, k))."""
-    precision = np.eye(k) + W.T @ W / sigma ** 2
+    """P(z|X) = N(m, S): (m (K,) or (N, K), S (K, K), S⁻¹ (K, K))."""
+    precision = np.eye(K) + W.T @ W / sigma ** 2
     S = np.linalg.inv(precision)
     return (X - b) @ W @ S / sigma ** 2, S, precision     # m = S Wᵀ(X − b)/σ², row-wise
 
@@ -98,8 +103,8 @@ def posterior(W, X):
 def kl_full(mu0, cov0, mu1, cov1):
     """D[N(mu0, cov0) ‖ N(mu1, cov1)] for full covariances (Eq. 6).
 
-    ½ ( tr(cov1⁻¹ cov0) + (mu1 − mu0)ᵀ cov1⁻¹ (mu1 − mu0) − k + log det cov1 − log det cov0 )
-    mu (k,), cov (k, k) symmetric positive definite.
+    ½ ( tr(cov1⁻¹ cov0) + (mu1 − mu0)ᵀ cov1⁻¹ (mu1 − mu0) − K + log det cov1 − log det cov0 )
+    mu (K,), cov (K, K) symmetric positive definite.
     """
     L1 = np.linalg.cholesky(cov1)
     trace = np.trace(np.linalg.solve(L1.T, np.linalg.solve(L1, cov0)))    # tr(cov1⁻¹ cov0)
@@ -108,7 +113,7 @@ def kl_full(mu0, cov0, mu1, cov1):
     return 0.5 * (trace + d @ d - len(mu0) + logdet1 - np.linalg.slogdet(cov0)[1])
 
 
-def recon_term(mq, Sq, W=W, X=x):
+def e_log_lik(mq, Sq, W=W, X=x):
     """E_{z~Q}[log P(X|z)] for Q = N(mq, Sq), closed form (see above)."""
     r = X - W @ mq - b
     return -0.5 * D * np.log(2 * np.pi * sigma ** 2) - (r @ r + np.trace(W @ Sq @ W.T)) / (2 * sigma ** 2)
@@ -116,13 +121,13 @@ def recon_term(mq, Sq, W=W, X=x):
 
 def elbo(mq, Sq, W=W, X=x):
     """Right side of Eqs. 4–5: E_Q[log P(X|z)] − D[Q ‖ N(0, I)]."""
-    return recon_term(mq, Sq, W, X) - kl_full(mq, Sq, np.zeros(k), np.eye(k))
+    return e_log_lik(mq, Sq, W, X) - kl_full(mq, Sq, np.zeros(K), np.eye(K))
 
 
 log_px = log_px_of(W, x)
 m_post, S_post, precision = posterior(W, x)
 rho = S_post[0, 1] / np.sqrt(S_post[0, 0] * S_post[1, 1])
-print(f"Part 1: linear-Gaussian model, k = {k}, D = {D}, sigma = {sigma}")
+print(f"Part 1: linear-Gaussian model, K = {K}, D = {D}, sigma = {sigma}")
 print(f"  W = {W.tolist()}")
 print(f"  b = {b.tolist()}")
 print(f"  X = {x.tolist()}")
@@ -138,8 +143,8 @@ print(f"  log P(X) = {log_px:.12f} nats; posterior mean {np.round(m_post, 4)}, "
 # standard errors.  **Eq. 3** rests on Bayes' rule, which holds for every
 # single z, so we check it sample by sample.  Then we check the whole of
 # Eq. 3 with every expectation in closed form:
-# E_Q[log Q] = −½(k log 2π + log det Sq + k) and
-# E_Q[log P(z)] = −½(k log 2π + ‖mq‖² + tr Sq).
+# E_Q[log Q] = −½(K log 2π + log det Sq + K) and
+# E_Q[log P(z)] = −½(K log 2π + ‖mq‖² + tr Sq).
 # **Eq. 4** compares log P(X) − D[Q ‖ P(z|X)] with
 # E_Q[log P(X|z)] − D[Q ‖ P(z)].  The two sides share no intermediate
 # quantity, so agreement to rounding error is a real check.  **Eq. 5** is
@@ -158,7 +163,7 @@ def mc_report(name, closed, samples):
 
 
 print(f"\nPart 2: the derivation, for Q = N(mq, Sq) with mq = {m_q.tolist()}, Sq = {S_q.tolist()}")
-z = stats.multivariate_normal(m_q, S_q).rvs(n_mc, random_state=rng)          # (n, k) z ~ Q
+z = stats.multivariate_normal(m_q, S_q).rvs(n_mc, random_state=rng)          # (n, K) z ~ Q
 log_q = stats.multivariate_normal(m_q, S_q).logpdf(z)
 log_post = stats.multivariate_normal(m_post, S_post).logpdf(z)               # log P(z|X)
 log_lik = -gaussian_nll(z @ W.T + b, np.broadcast_to(x, (n_mc, D)), sigma)[0]   # log P(X|z)
@@ -168,9 +173,9 @@ mc_report("Eq. 2: E_Q[log Q(z) - log P(z|X)]", d_post, log_q - log_post)
 bayes = np.abs(log_post - (log_lik + log_prior - log_px)).max()
 print(f"  Eq. 3, Bayes' rule at each of {n_mc} samples: "
       f"max |log P(z|X) - (log P(X|z) + log P(z) - log P(X))| = {bayes:.1e} nats")
-e_log_q = -0.5 * (k * np.log(2 * np.pi) + np.linalg.slogdet(S_q)[1] + k)
-e_log_prior = -0.5 * (k * np.log(2 * np.pi) + m_q @ m_q + np.trace(S_q))
-eq3 = e_log_q - recon_term(m_q, S_q) - e_log_prior + log_px
+e_log_q = -0.5 * (K * np.log(2 * np.pi) + np.linalg.slogdet(S_q)[1] + K)
+e_log_prior = -0.5 * (K * np.log(2 * np.pi) + m_q @ m_q + np.trace(S_q))
+eq3 = e_log_q - e_log_lik(m_q, S_q) - e_log_prior + log_px
 print(f"  Eq. 3: E_Q[log Q - log P(X|z) - log P(z)] + log P(X) = {eq3:.12f} | "
       f"D[Q||P(z|X)] by Eq. 6 = {d_post:.12f}")
 eq4_left, eq4_right = log_px - d_post, elbo(m_q, S_q)
@@ -182,23 +187,24 @@ print(f"  Eq. 4: left log P(X) - D[Q||P(z|X)] = {eq4_left:.12f} | "
 # (z ~ N(0, I), then X ~ P(X|z)).  The encoder gives every X its own
 # Q(z|X) = N(μ(X), Σ): μ(X) = 0.8 m(X) and Σ = diag(1/(S⁻¹)ᵢᵢ) (Part 5 says
 # where that Σ comes from).  The left side uses log P(X) and Eq. 6 against
-# the exact posterior; the right side uses the reconstruction term and
-# `minivae.losses.kl_normal`, the VAE's own Eq. 7.
+# the exact posterior; the right side uses the expected log-likelihood
+# E_Q[log P(X|z)] (`e_log_lik_data`) and `minivae.losses.kl_normal`, the
+# VAE's own Eq. 7.
 
 # %%
 SHRINK = 0.8                                         # the encoder's deliberate error in the mean
 rng_data = np.random.default_rng([args.seed, 40])
-X_data = rng_data.standard_normal((n_data, k)) @ W.T + b + sigma * rng_data.standard_normal((n_data, D))
-m_data, _, _ = posterior(W, X_data)                  # (N, k) exact posterior means
-mu_enc = SHRINK * m_data                             # (N, k) μ(X)
-var_enc = 1 / np.diag(precision)                     # (k,)  diagonal of Σ, the same for every X
-lv_enc = np.broadcast_to(np.log(var_enc), mu_enc.shape)    # (N, k) log_var = log diag Σ
+X_data = rng_data.standard_normal((n_data, K)) @ W.T + b + sigma * rng_data.standard_normal((n_data, D))
+m_data, _, _ = posterior(W, X_data)                  # (N, K) exact posterior means
+mu_enc = SHRINK * m_data                             # (N, K) μ(X)
+var_enc = 1 / np.diag(precision)                     # (K,)  diagonal of Σ, the same for every X
+lv_enc = np.broadcast_to(np.log(var_enc), mu_enc.shape)    # (N, K) log_var = log diag Σ
 
 
 def kl_to_posterior(mu, var):
-    """D[N(mu, diag var) ‖ P(z|X)] row-wise (Eq. 6 with cov1 = S): mu (N, k), var (k,) -> (N,)."""
+    """D[N(mu, diag var) ‖ P(z|X)] row-wise (Eq. 6 with cov1 = S): mu (N, K), var (K,) -> (N,)."""
     dm = m_data - mu
-    return 0.5 * (np.diag(precision) @ var + np.einsum("ni,ij,nj->n", dm, precision, dm) - k
+    return 0.5 * (np.diag(precision) @ var + np.einsum("ni,ij,nj->n", dm, precision, dm) - K
                   - np.linalg.slogdet(precision)[1] - np.log(var).sum())
 
 
@@ -206,9 +212,9 @@ log_px_data = log_px_of(W, X_data)                   # (N,)
 gap_data = kl_to_posterior(mu_enc, var_enc)          # (N,) D[Q(z|X) ‖ P(z|X)]
 left = log_px_data - gap_data
 resid = X_data - mu_enc @ W.T - b
-recon_data = (-0.5 * D * np.log(2 * np.pi * sigma ** 2)
-              - ((resid ** 2).sum(1) + np.trace(W @ np.diag(var_enc) @ W.T)) / (2 * sigma ** 2))
-right = recon_data - kl_normal(mu_enc, lv_enc)[0]    # E_Q[log P(X|z)] − D[Q(z|X) ‖ P(z)]
+e_log_lik_data = (-0.5 * D * np.log(2 * np.pi * sigma ** 2)
+                  - ((resid ** 2).sum(1) + np.trace(W @ np.diag(var_enc) @ W.T)) / (2 * sigma ** 2))
+right = e_log_lik_data - kl_normal(mu_enc, lv_enc)[0]    # E_Q[log P(X|z)] − D[Q(z|X) ‖ P(z)]
 print(f"  Eq. 5 for each of {n_data} datapoints X (encoder mu(X) = {SHRINK} x posterior mean, diagonal Sigma): "
       f"max |left - right| = {np.abs(left - right).max():.1e} nats; "
       f"D[Q(z|X)||P(z|X)] from {gap_data.min():.4f} to {gap_data.max():.4f} nats")
@@ -227,12 +233,13 @@ print(f"  Eq. 5 for each of {n_data} datapoints X (encoder mu(X) = {SHRINK} x po
 #
 # The z-score (closed − MC)/SE should look like a draw from N(0, 1); |z|
 # above 4 would mean the formula and the definition disagree.  The last row
-# checks the reconstruction term the same way: the VAE never computes it
-# exactly, but samples z from Q (Eq. 10) and evaluates −log P(X|z) with
-# `minivae.losses.gaussian_nll`.
+# checks the expected log-likelihood E_Q[log P(X|z)] the same way: the VAE
+# never computes it exactly, but samples z from Q (Eq. 10) and evaluates the
+# reconstruction cost `recon_nll` = −log P(X|z) with
+# `minivae.losses.gaussian_nll`, the same quantity with the opposite sign.
 
 # %%
-mu_1 = np.array([[0.8, -1.2, 0.3]])                 # (1, K) one Q, as the encoder would emit
+mu_1 = np.array([[0.8, -1.2, 0.3]])                 # (1, 3) one Q in 3-D, as the encoder would emit
 lv_1 = np.array([[-0.7, 0.4, -1.5]])                # log_var = log diag Σ, per dim
 eps = rng.standard_normal((n_mc, 3))
 z_1, _ = reparam.forward(np.repeat(mu_1, n_mc, 0), np.repeat(lv_1, n_mc, 0), eps)  # z ~ Q (Eq. 10)
@@ -259,7 +266,7 @@ diag_check = abs(kl_full(mu_1[0], np.diag(np.exp(lv_1[0])), mu_p, np.diag(np.exp
 print(f"  kl_full on diagonal covariances vs kl_gaussians: |difference| = {diag_check:.1e} nats")
 z_r = stats.multivariate_normal(m_q, S_q).rvs(n_mc, random_state=rng)
 x_mean = z_r @ W.T + b                               # (n, D) decoder output f(z)
-mc_report("E_Q[log P(X|z)] (Part 2's Q)", recon_term(m_q, S_q),
+mc_report("E_Q[log P(X|z)] (Part 2's Q)", e_log_lik(m_q, S_q),
           -gaussian_nll(x_mean, np.broadcast_to(x, x_mean.shape), sigma)[0])
 
 # %% [markdown]
@@ -304,7 +311,7 @@ print(f"  Eq. 8 over {n_data} datapoints: mean left {left.mean():.6f} | mean rig
       f"± {se_right:.6f} (SE over datapoints); mean log P(X) {log_px_data.mean():.6f}")
 batch = 100
 order = rng.permutation(n_data)
-eps_b = rng.standard_normal((n_data, k))
+eps_b = rng.standard_normal((n_data, K))
 z_b, _ = reparam.forward(mu_enc[order], lv_enc[order], eps_b)                  # one z per X (Eq. 10)
 eq9 = (-gaussian_nll(z_b @ W.T + b, X_data[order], sigma)[0]
        - kl_normal(mu_enc[order], lv_enc[order])[0])                          # (N,) one Eq. 9 per X
@@ -322,7 +329,7 @@ print(f"  Eq. 9, one z per X, minibatches of {batch}: mean of {len(batch_means)}
 #
 # * shift the mean by t posterior standard deviations along a direction
 #   (mean m + t·S^½ u, ‖u‖ = 1, same covariance): gap = t²/2;
-# * scale the covariance by s² (mean m, covariance s² S): gap = ½ k (s² − 1 − ln s²).
+# * scale the covariance by s² (mean m, covariance s² S): gap = ½ K (s² − 1 − ln s²).
 #
 # A VAE's Q is diagonal (§2.2).  **The best diagonal Q** has the posterior's
 # mean and variances vᵢ = 1/(S⁻¹)ᵢᵢ.  Why: for Q = N(mq, diag v), Eq. 6 gives
@@ -330,10 +337,12 @@ print(f"  Eq. 9, one z per X, minibatches of {batch}: mean of {len(batch_means)}
 # Each vᵢ sits in its own term, which is smallest where its derivative
 # ½((S⁻¹)ᵢᵢ − 1/vᵢ) vanishes, and the quadratic term is zero at mq = m.
 # Its gap is ½ (Σᵢ ln (S⁻¹)ᵢᵢ − ln det S⁻¹).  That is ≥ 0, with equality only
-# when S⁻¹ is diagonal (Hadamard's inequality).  Only for k = 2 does it
-# reduce to −½ ln(1 − ρ²), with ρ the posterior correlation; for larger k no
-# single ρ describes it.  This is the approximation error §2.4.1 discusses:
-# for this decoder, no diagonal Q closes the gap.
+# when S⁻¹ is diagonal (Hadamard's inequality).  Only for K = 2 does it
+# reduce to −½ ln(1 − ρ²), with ρ the posterior correlation; for larger K no
+# single ρ describes it.  For this decoder, no diagonal Q closes the gap.
+# §2.4.1's approximation error is about a different mismatch, a posterior
+# that is not Gaussian at all; reading the diagonal-versus-correlated gap as
+# a case of it is this lesson's own reading (Part 6 says so again).
 
 # %%
 L_post = np.linalg.cholesky(S_post)
@@ -348,7 +357,7 @@ def gap(mq, Sq, W=W, X=x):
 
 def diag_gap(W):
     """Gap of the best diagonal Q: ½ (Σᵢ ln (S⁻¹)ᵢᵢ − ln det S⁻¹), S⁻¹ = I + WᵀW/σ²."""
-    P = np.eye(k) + W.T @ W / sigma ** 2
+    P = np.eye(K) + W.T @ W / sigma ** 2
     return 0.5 * (np.log(np.diag(P)).sum() - np.linalg.slogdet(P)[1])
 
 
@@ -364,7 +373,7 @@ for s in (0.5, 2.0):
 S_diag = np.diag(var_enc)                            # best diagonal Q: variances 1/(S⁻¹)ᵢᵢ
 print(f"  best diagonal Q: variances 1/(S^-1)_ii = {var_enc.tolist()}; gap = {gap(m_post, S_diag):.12f} nats; "
       f"1/2 (sum ln (S^-1)_ii - ln det S^-1) = {diag_gap(W):.12f}; "
-      f"k = 2 only: -1/2 ln(1 - rho^2) = {-0.5 * np.log1p(-rho ** 2):.12f}")
+      f"K = 2 only: -1/2 ln(1 - rho^2) = {-0.5 * np.log1p(-rho ** 2):.12f}")
 
 # %%
 ts = np.linspace(-3, 3, 121)
@@ -419,12 +428,13 @@ lesson.save(fig, args, "04_eq5_gap")
 # On this model the family of equivalent decoders is easy to write down.
 # For any orthogonal R (RRᵀ = I), the decoder W·R gives
 # P(X) = N(X | b, W R Rᵀ Wᵀ + σ² I) = N(X | b, W Wᵀ + σ² I): the same
-# distribution, since Rᵀz ~ N(0, I) whenever z is.  Its posterior precision
+# distribution, since the decoder W·R computes W(Rz), and Rz ~ N(0, I)
+# whenever z is (its covariance is R Rᵀ = I).  Its posterior precision
 # is I + RᵀWᵀWR/σ².  With R the orthogonal eigenvectors of WᵀW this is
 # diagonal, so the posterior is diagonal and the best diagonal Q matches it
 # exactly: the gap goes to 0.
 #
-# Training does not need to know R.  Parameterize k = 2 rotations by an
+# Training does not need to know R.  In K = 2 dimensions a rotation is one
 # angle θ.  Over the family W·R(θ), log P(X) is flat and the mean ELBO
 # (with the best diagonal Q) is mean log P(X) − gap(θ).  So gradient ascent
 # on the ELBO alone moves θ to a decoder with a diagonal posterior.  Here θ
@@ -442,7 +452,7 @@ W_R = W @ R
 m_R, S_R, _ = posterior(W_R, x)
 rho_R = S_R[0, 1] / np.sqrt(S_R[0, 0] * S_R[1, 1])
 print("\nPart 6 (§2.4.1): the decoder W·R, R the orthogonal eigenvectors of W^T W")
-print(f"  R = {R.tolist()}; max |R^T R - I| = {np.abs(R.T @ R - np.eye(k)).max():.1e}")
+print(f"  R = {R.tolist()}; max |R^T R - I| = {np.abs(R.T @ R - np.eye(K)).max():.1e}")
 print(f"  log P(X): with W {log_px:.12f} | with W·R {log_px_of(W_R, x):.12f} | "
       f"mean over the dataset with W {log_px_data.mean():.12f} | with W·R {log_px_of(W_R, X_data).mean():.12f}")
 print(f"  posterior correlation: with W {rho:.6f} | with W·R {rho_R:.2e}")

@@ -83,9 +83,9 @@ def best_diag_gap(precision):
 @pytest.fixture(scope="module")
 def model(run04):
     text = run04[0]
-    k, D, sigma = grab(rf"linear-Gaussian model, k = (\d+), D = (\d+), sigma = {NUM}", text)
+    K, D, sigma = grab(rf"linear-Gaussian model, K = (\d+), D = (\d+), sigma = {NUM}", text)
     W, b, x = (array(rf"\n\s+{name} = {LIST}\n", text) for name in ("W", "b", "X"))
-    assert W.shape == (int(D), int(k)) == (len(x), 2)
+    assert W.shape == (int(D), int(K)) == (len(x), 2)
     return W, b, x, sigma, Grid(W, b, x, sigma)
 
 
@@ -162,7 +162,7 @@ def test_eqs_5_8_9_over_the_data(run04, model):
 
 
 def test_part3_closed_forms_agree_with_monte_carlo(run04):
-    """Eqs. 6–7 and the reconstruction term against Monte Carlo: within 4.5 SE."""
+    """Eqs. 6–7 and the expected log-likelihood E_Q[log P(X|z)] against Monte Carlo: within 4.5 SE."""
     rows = grab(rf"closed form {NUM} nats \| MC {NUM} ± {NUM} nats \(n = (\d+)\)", run04[0], n=5)
     for closed, mc, se, n in rows:
         assert 0 < se < 0.02 * max(1.0, abs(closed)) * math.sqrt(200_000 / n)
@@ -173,7 +173,7 @@ def test_part3_closed_forms_agree_with_monte_carlo(run04):
 
 def test_part5_tightness_and_the_best_diagonal_q(run04, model):
     """Shifting Q's mean by t posterior sds costs t²/2 nats; scaling its std by s costs
-    ½k(s² − 1 − ln s²); the best diagonal Q, found here by numerical minimization of the KL
+    ½K(s² − 1 − ln s²); the best diagonal Q, found here by numerical minimization of the KL
     to the grid's posterior, has the printed variances and gap."""
     text = run04[0]
     *_, grid = model
@@ -198,7 +198,7 @@ def test_part5_tightness_and_the_best_diagonal_q(run04, model):
     assert np.allclose(var, np.exp(best.x), rtol=1e-5)
     assert abs(gap - best.fun) < 1e-8
     assert abs(general - best.fun) < 1e-8
-    assert abs(k2 + 0.5 * math.log(1 - grid.rho ** 2)) < 1e-8   # k = 2: −½ ln(1 − ρ²)
+    assert abs(k2 + 0.5 * math.log(1 - grid.rho ** 2)) < 1e-8   # K = 2: −½ ln(1 − ρ²)
 
 
 def test_part6_same_px_diagonal_posterior(run04, model):

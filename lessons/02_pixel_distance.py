@@ -23,8 +23,8 @@ Needs MNIST (set MINIVAE_DATA to the folder holding its four .gz files).
 # every number in the argument, and checks which parts of it hold.  Four
 # steps:
 #
-# 1. the half-pixel-shift distance over **all** training 2s, under every
-#    normalization we can think of, against the paper's .2693;
+# 1. the half-pixel-shift distance over **all** training 2s, under four
+#    normalizations, against the paper's .2693;
 # 2. Fig. 3 rebuilt, (b) an erased stroke segment of (a);
 # 3. how often the paper's ordering (shifted copy farther than a bad sample)
 #    holds, as a function of the **shift size**, against erased strokes and
@@ -68,8 +68,8 @@ x_train = x_train.astype(np.float64)
 # of (a − c)², pixels in [0, 1]; the table also shows the per-pixel mean
 # (sum/784), its square root (the RMS difference) and the plain Euclidean
 # distance √sum, each as min, median and max over every 2 in the training
-# set.  If .2693 falls outside all four ranges, no normalization of a
-# half-pixel shift produces the paper's number.
+# set.  If .2693 falls outside all four ranges, none of these four ways of
+# measuring a half-pixel shift produces the paper's number.
 
 # %%
 def shift_diag(images, s):
@@ -279,8 +279,11 @@ lesson.save(fig, args, "02_shift_vs_nearest")
 # quarters (all 60,000) against the nearest other digit.  So the
 # part of the paper's argument that survives is this: a shift of about one
 # pixel, still a perfectly good 2 to a human eye, costs as much squared
-# distance as a clearly wrong sample.  The exact numbers .2693 and .0387 do
-# not come from a half-pixel shift.
+# distance as a clearly wrong sample.  The exact number .2693 was not produced
+# by a half-pixel shift of an MNIST 2 measured in any of step 1's ways, and
+# what did produce it the paper does not say.  (.0387 is the other distance,
+# from (a) to the bad sample (b); no shift enters it, and an erased stroke of
+# about 30 ink pixels comes near it.)
 #
 # ## Step 4 — what this does to the estimate of Eq. 1
 #
@@ -350,9 +353,9 @@ print(f"\ntotal time {time.perf_counter() - t_start:.1f} s")
 # 4. **Normalization.**  Using step 1's table, look for one normalization of
 #    the squared distance that puts the paper's .2693 inside the half-pixel
 #    range and its .0387 near the erased stroke's value.
-#    *What should happen:* there is none.  The per-pixel mean matches .0387
-#    (0.0326 for (b) here), but its half-pixel maximum is 0.0371, seven times
-#    below .2693.
+#    *What should happen:* none of the four does.  The per-pixel mean comes
+#    near .0387 (0.0326 for (b) here), but its half-pixel maximum is 0.0371,
+#    seven times below .2693.
 # 5. **Where does the ordering flip?**  Add 0.6, 0.65 and 0.7 to `SHIFTS`
 #    and predict the shift at which half the 2s lie farther from their
 #    shifted copy than from their erased stroke.  *What should happen:*

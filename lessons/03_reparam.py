@@ -107,7 +107,7 @@ lesson.save(fig, args, "03_fig4")
 # ## Part 1 — two unbiased gradients, very different noise
 #
 # Take the simplest case: one latent number z ~ N(μ, std²) (std is
-# Σ^{1/2} for k = 1) and a "loss" ℓ(z) = z², standing in for −log P(X|z).
+# Σ^{1/2} for K = 1) and a "loss" ℓ(z) = z², standing in for −log P(X|z).
 # Its expectation is known, E[z²] = μ² + std², so the true gradients are
 # ∂/∂μ = 2μ and ∂/∂std = 2·std.  Two single-sample estimators:
 #
@@ -248,9 +248,9 @@ print(f"  identity dL/dlog_var = 1/2 dz (z - mu): max |difference| = "
 #
 # The data: 2-D points on the ring of Fig. 2 (x = z/10 + z/‖z‖ with
 # z ~ N(0, I), lesson 01).  The model: `minivae.VAE` with x_dim = 2, a 2-D
-# latent (z_dim, the paper's k), hidden layers (32, 32), a Gaussian
-# likelihood P(X|z) = N(X | f(z), σ² I) with decoder noise σ = 0.1 (§2.4.3),
-# float64, trained by `minivae.optim.Adam`.
+# latent (z_dim = K = 2; the paper writes k), hidden layers (32, 32), a
+# Gaussian likelihood P(X|z) = N(X | f(z), σ² I) with decoder noise σ = 0.1
+# (§2.4.3), float64, trained by `minivae.optim.Adam`.
 #
 # **Without the trick** we build the training pass ourselves from the model's
 # own layers (`model.encoder`, `model.mu_head`, `model.log_var_head`,
@@ -273,6 +273,13 @@ print(f"  identity dL/dlog_var = 1/2 dz (z - mu): max |difference| = "
 # The run with the trick must beat L0 by a wide margin, paying a few nats of
 # KL for a code that pins down where on the ring X lies.  Both runs see the
 # same minibatches and the same ε.
+#
+# The printed reconstruction term, `recon_nll` = −log P(X|z), is a cost, but
+# with this Gaussian decoder it can be *negative*: a density may exceed 1,
+# and −log N(X | f(z), σ² I) = ‖X − f(z)‖²/(2σ²) + ln(2πσ²) for 2-D X, whose
+# constant ln(2π · 0.01) ≈ −2.77 is below zero.  It is sure to be positive
+# for binary X under a Bernoulli decoder (and for grey levels read through
+# the same cross-entropy), not in general.
 
 # %%
 def ring(n, rng):
@@ -470,7 +477,7 @@ print(f"lesson 03 done in {time.perf_counter() - t_start:.1f} s")
 #    happen:* max |grad diff| jumps from about 1e-14 to 1.7e+04.  Training
 #    still runs, but it now weighs reconstruction 100 times (the batch size)
 #    as heavily as the KL: the KL rises from 3.64 to 10.85 nats, the
-#    reconstruction term improves (−1.69 to −2.72) and −ELBO gets worse
-#    (1.96 to 8.13 nats).  Exercise 6 (`python -m minivae exercise 6`,
-#    `ex06_vae_loss_and_grads.py`) has you write this whole backward pass of
-#    Fig. 4 yourself.
+#    reconstruction cost −log P(X|z) falls (−1.69 to −2.72 nats, both below
+#    zero, as Part 3 explains) and −ELBO gets worse (1.96 to 8.13 nats).
+#    Exercise 6 (`python -m minivae exercise 6`, `ex06_vae_loss_and_grads.py`)
+#    has you write this whole backward pass of Fig. 4 yourself.

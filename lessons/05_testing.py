@@ -24,7 +24,8 @@ Run:  python lessons/05_testing.py [--quick] [--seed S] [--out DIR] [--checkpoin
 #
 # **Beyond the paper: log P(X) itself.**  The paper stops at the bound.
 # This lesson also estimates log P(X), two ways, each from S draws of z
-# (S, not k: in the paper k is the latent dimension, `z_dim` in the code):
+# (S, not k: the paper's k is the latent dimension, K here and `z_dim` in
+# the code):
 #
 #     from the prior       P(X) ≈ (1/S) Σᵢ P(X|zᵢ),                     zᵢ ~ N(0, I)
 #     from Q (importance)  P(X) ≈ (1/S) Σᵢ P(X|zᵢ) P(zᵢ) / Q(zᵢ|X),    zᵢ ~ Q(z|X)
@@ -48,15 +49,16 @@ Run:  python lessons/05_testing.py [--quick] [--seed S] [--out DIR] [--checkpoin
 # Πᵈ sig(f_d)^{X_d} (1 − sig(f_d))^{1−X_d} sums to one over *binary*
 # images.  MNIST's pixels are grey levels in [0, 1]; put into the same
 # formula (the sigmoid cross-entropy of §4.1) they give a number that is
-# not the log of a normalized probability of the grey image: §4.1 reads it
-# as the expected log-probability of X′, a random binarization of X with
-# X′_d ~ Bernoulli(X_d).  So by default this lesson binarizes.  Its models
-# train on a fresh Bernoulli draw of every image in every minibatch
-# (`binarize="dynamic"`; beyond the paper, whose §4.1 trains on the grey
-# levels) and are scored on one fixed Bernoulli draw of the test set.  The
-# numbers are then log-probabilities of binary images, the kind of number
-# published MNIST log-likelihoods are (each paper with its own
-# binarization, so compare with care).  A `--checkpoint` trained on grey
+# not the log of a normalized probability of the grey image.  It is the
+# expected log-probability of X′, a random binarization of X with
+# X′_d ~ Bernoulli(X_d); §4.1 calls it the "expected probability" of X′, a
+# slip that lesson 07's erratum box corrects.  So by default this lesson
+# binarizes.  Its models train on a fresh Bernoulli draw of every image in
+# every minibatch (`binarize="dynamic"`; beyond the paper, whose §4.1 trains
+# on the grey levels) and are scored on one fixed Bernoulli draw of the
+# test set.  The numbers are then log-probabilities of binary images, the
+# kind of number published MNIST log-likelihoods are (each paper with its
+# own binarization, so compare with care).  A `--checkpoint` trained on grey
 # levels, such as lesson 07's, is scored on grey levels, and the lesson
 # then prints that its numbers are §4.1's X′ surrogate.
 #

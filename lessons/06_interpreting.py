@@ -98,7 +98,7 @@ sizes = "-".join(map(str, (model.x_dim, *model.hidden, model.z_dim)))
 # ## Part 1 — the objective in bits (§2.4.2)
 #
 # A KL divergence in nats becomes bits on dividing by ln 2.  Eq. 7 is a
-# sum over the k latent dimensions (the paper's k, `z_dim` here); its term
+# sum over the K latent dimensions (the paper's k, `z_dim` here); its term
 # for dimension j is ½ (Σ_jj + μ_j² − 1 − log Σ_jj), which we average over
 # the test digits.  A dimension whose Q(z_j|X) equals the prior for every X
 # costs zero bits and tells the decoder nothing; we call a dimension

@@ -14,7 +14,9 @@ Run:  python lessons/07_vae_mnist.py [--quick] [--seed S] [--out DIR] [--full | 
 # This lesson trains that network with minivae (the "doersch" preset):
 #
 # * encoder 784 → 1000 → 500 → 250 (ReLU), heads μ and log_var = log diag Σ,
-#   each in R³⁰ (the paper's k = 30 latent dimensions, `z_dim` here);
+#   each in R³⁰: K = 30 latent dimensions (`z_dim` here), the reference
+#   code's choice; the paper's text gives no size, only that fewer than 4
+#   did worse and 1,000 did fine;
 # * z = μ + Σ^{1/2} ⊙ ε (Eq. 10); decoder 30 → 250 → 500 → 1000 → 784,
 #   then sigmoid cross-entropy against the grey levels: §4.1's reading of
 #   it as the probability of a random binarization X′ (erratum below);
@@ -77,8 +79,8 @@ def add_arguments(p):
     p.add_argument("--full", action="store_true", help="the reference code's 100 epochs "
                    "(60,000 iterations of batch 100)")
     p.add_argument("--epochs", type=int, help="epochs (default 10; --quick 1; --full 100)")
-    p.add_argument("--zdim", type=int, default=30, help="latent dimensions, the paper's k "
-                   "(default 30, the reference code's)")
+    p.add_argument("--zdim", type=int, default=30, help="latent dimensions K, the k of the paper's "
+                   "Eq. 7 (default 30, the reference code's)")
     p.add_argument("--beta1", type=float, default=0.9, help="Adam β1 (default 0.9; the reference "
                    "solver sets no `momentum`, which Caffe's Adam uses as β1, so it ran β1 = 0)")
     p.add_argument("--resume", type=Path, help="continue the run in this checkpoint (its last.npz)")

@@ -21,29 +21,33 @@ Run:  python lessons/08_cvae_mnist.py [--quick] [--seed S] [--out DIR] [--full |
 #     P(Y|X) = ∫ P(Y|z, X) P(z|X) dz,   P(z|X) = N(0, I),
 #
 # where P(z|X) = N(0, I), z independent of X, is stated in the prose after
-# Eq. 13.  (Here, as in §4.2's experiment, P(Y|z, X) is a Bernoulli with
-# means sig(f(z, X)) instead of Eq. 12's Gaussian, read on grey targets as
-# in §4.1; σ, the Gaussian's noise, does not appear.)  Training uses the
-# conditional version of the bound,
+# Eq. 13.  (Here P(Y|z, X) is a Bernoulli with means sig(f(z, X)) instead of
+# Eq. 12's Gaussian, read on grey targets as in §4.1; σ, the Gaussian's
+# noise, does not appear.  §4.2's text names no output distribution for its
+# experiment: the sigmoid cross-entropy comes from the reference code's
+# `mnist_cvae.prototxt`.)  Training uses the conditional version of the
+# bound,
 #
 #     log P(Y|X) − D[Q(z|Y,X) ‖ P(z|Y,X)]
 #         = E_{z~Q(z|Y,X)}[log P(Y|z, X)] − D[Q(z|Y,X) ‖ P(z|X)]        (Eq. 13)
 #
 # At training time the encoder sees the answer Y and X (Fig. 6, left); at
-# test time z comes from N(0, I) and only X is given (Fig. 6, right).  Each
-# z picks *one* of the answers, and the decoder can then draw it sharply.
+# test time z comes from N(0, I) and only X is given (Fig. 6, right).  The
+# hope is that each z picks *one* of the answers, which the decoder can then
+# draw sharply.
 #
 # Why one binarized column?  §4.2 first tried the natural task, completing
 # a digit from half of it, and a plain regressor did well there too, with
 # fairly sharp outputs.  The reason it gives: a network of the size of
 # §4.1's can memorize all of MNIST, so given half a digit the regressor
 # recalls the training digit it came from, which behaves like
-# nearest-neighbour matching and is sharp.  A CVAE has the edge only when
-# the input leaves the output genuinely ambiguous.  So §4.2 makes X a single
-# column from the middle of the digit, and because even one column of grey
-# levels can still pin down a particular training digit, it replaces each
-# pixel by a 0/1 draw, 1 with probability equal to the pixel's intensity,
-# drawn afresh every time the digit is used.  Then many digits fit one X.
+# nearest-neighbour matching and is sharp.  The paper expects the CVAE's
+# advantage mainly where one input admits several outputs.  So §4.2 makes X
+# a single column from the middle of the digit, and because even one column
+# of grey levels can still pin down a particular training digit, it replaces
+# each pixel by a 0/1 draw, 1 with probability equal to the pixel's
+# intensity, drawn afresh every time the digit is used.  Then many digits
+# fit one X.
 #
 # The details come from the paper's reference code
 # (https://github.com/cdoersch/vae_tutorial, `mnist_cvae.prototxt`): X is
@@ -52,11 +56,15 @@ Run:  python lessons/08_cvae_mnist.py [--quick] [--seed S] [--out DIR] [--full |
 # (minivae.cvae), and the regressor continues from it straight to Y with
 # the CVAE decoder's layers.
 #
-# Look at `08_fig8.png` (Fig. 8).  In the paper's figure the regressor
-# blurs its output, while the CVAE mostly commits to one plausible digit,
-# different z giving different digits.  Check whether your run shows the
-# same: the lesson prints the share of grey pixels of both models and
-# their test log-likelihood bounds, and the default run's are quoted below.
+# Look at `08_fig8.png` (Fig. 8).  §4.2 describes its figure so: the
+# regressor meets the ambiguity by blurring (though at times it is
+# confidently wrong, a sign of overfitting), while the CVAE "generally picks
+# a specific digit to output and does so without blur".  The paper
+# does not say whether different z give different digits for one input; the
+# four CVAE samples per input in `08_fig8.png` let you look.  Check whether
+# your run shows the same: the lesson prints the share of grey pixels of
+# both models and their test log-likelihood bounds, and the default run's
+# are quoted below.
 
 # %%
 import sys

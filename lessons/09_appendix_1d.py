@@ -306,9 +306,10 @@ lesson.save(fig, args, "09_appendix_a_gaps")
 # %% [markdown]
 # ## Curvature or prior slope?  Taking the posterior gap apart
 #
-# The appendix ends by reading Eq. 21: the bulk of the approximation error
-# comes from the curvature of g.  The terms its proof keeps are those of f's
-# Taylor expansion; the prior went into C.  But across Q's width the prior
+# The appendix closes with its reading of Eq. 21: most of the approximation
+# error is owed to g's curvature, and so to the curvature of the target's
+# CDF.  The terms its proof keeps are those of f's Taylor expansion; the
+# prior went into C.  But across Q's width the prior
 # N(z) changes by a relative amount of order σ·b, the same order as the
 # curvature term σ·a, so it adds to the gap at the same order σ².  Which one
 # is larger depends on X.
@@ -509,7 +510,8 @@ print(f"\ntotal time {time.perf_counter() - t_start:.1f} s")
 #    at g = ±1 and 5.5555 at ±2.  At the median b = 0 as well, and the gap
 #    falls like σ⁴ instead of σ² (fitted slope 3.9992).  The ratio line
 #    divides by zero there; ignore it.  This is the case where the appendix's
-#    "mostly curvature" is furthest off: there is no curvature at all.
+#    reading (most of the error from g's curvature) is furthest off: there is
+#    no curvature at all.
 # 2. **Further into the tails.**  Set `z_parts = np.arange(-4.0, 4.5, 1.0)`.
 #    Far out, each tail belongs to one bump, so g′ approaches 1/(that bump's
 #    sd) and b = g·g′ ≈ g/sd.  Predict ½b² at g = −4 and at g = +4.
@@ -530,7 +532,8 @@ print(f"\ntotal time {time.perf_counter() - t_start:.1f} s")
 #    and 1 learned f(−z) and seeds 2 to 5 learned f(z), each with an RMS gap
 #    of 0.17 to 0.30, against 2.7 for the wrong mirror.  The prior N(0, 1)
 #    is symmetric, so both decoders give the same P(X).  This is §2.4.1's
-#    "many decoders, one P(X)" in its simplest form.
+#    point that many decoders give one and the same P(X), in its simplest
+#    form.
 # 5. **Smaller σ, harder training.**  Set `SIGMA_DEC = 0.03` (was 0.1).  The
 #    appendix says a smaller σ lets the VAE get closer to exact; predict what
 #    600 Adam steps make of it.  *What should happen:* worse, not better:

@@ -34,7 +34,7 @@ import time
 import numpy as np
 from scipy import stats
 
-from minivae import lesson
+from minivae.classroom import lesson
 
 args = lesson.parse_args(__doc__)
 plt = lesson.setup_matplotlib()

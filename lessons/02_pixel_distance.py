@@ -37,7 +37,7 @@ import time
 import numpy as np
 from scipy import ndimage
 
-from minivae import lesson
+from minivae.classroom import lesson
 
 PAPER_SHIFT, PAPER_ERASED = 0.2693, 0.0387            # Fig. 3's ‖a−c‖² and ‖a−b‖², as printed
 SHIFTS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)             # diagonal shift sizes for step 3, in pixels
@@ -54,7 +54,7 @@ def add_arguments(parser):
 args = lesson.parse_args(__doc__, add_arguments)
 plt = lesson.setup_matplotlib()
 t_start = time.perf_counter()
-x_train, y_train = lesson.load_mnist("train")
+x_train, y_train = lesson.mnist_or_exit("train")
 x_train = x_train.astype(np.float64)
 
 # %% [markdown]

@@ -44,7 +44,8 @@ import time
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
-from minivae import VAE, lesson
+from minivae import VAE
+from minivae.classroom import lesson
 from minivae.gradcheck import numerical_grad, rel_error
 from minivae.losses import gaussian_nll, kl_normal
 from minivae.optim import Adam

@@ -43,7 +43,7 @@ import time
 import numpy as np
 from scipy import stats
 
-from minivae import lesson
+from minivae.classroom import lesson
 from minivae.losses import gaussian_nll, kl_gaussians, kl_normal, log_normal
 from minivae.reparam import Reparameterize
 

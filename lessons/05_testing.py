@@ -82,16 +82,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import minivae  # noqa: F401  first, before NumPy loads: see minivae/blas_threads.py
+import minivae  # noqa: F401  first, before NumPy loads: see minivae/kernels/blas_threads.py
 import numpy as np
 from scipy.special import logsumexp
 
-from minivae import lesson
-from minivae.checkpoint import load_checkpoint
+from minivae.classroom import lesson
 from minivae.errors import CheckpointError
 from minivae.evaluate import importance_log_weights, log_px_importance, prepare
+from minivae.files.checkpoint import load_checkpoint
+from minivae.files.plots import tile
 from minivae.losses import LOG_2PI
-from minivae.plots import tile
 from minivae.train import TrainConfig, train
 
 LN2 = np.log(2.0)
@@ -133,14 +133,14 @@ grey_levels = False  # True when a checkpoint was trained on grey levels: scores
 try:
     if args.checkpoint is not None:
         model, _, meta = load_checkpoint(args.checkpoint)
-        x_test, _ = lesson.load_mnist("test", dtype=model.dtype)
+        x_test, _ = lesson.mnist_or_exit("test", dtype=model.dtype)
         binarize = meta["config"].get("binarize", "none")
         grey_levels = binarize == "none" and model.likelihood == "bernoulli"
         x_eval = prepare(x_test, binarize, np.random.default_rng([args.seed, 1]))
         sizes = "-".join(map(str, (model.x_dim, *model.hidden, model.z_dim)))
         models.append((f"VAE {sizes} ({args.checkpoint.name}, epoch {meta['epoch']})", model, x_eval))
     else:
-        x_train, _, x_test, _ = lesson.load_mnist("train", "test")
+        x_train, _, x_test, _ = lesson.mnist_or_exit("train", "test")
         x_eval = prepare(x_test, "dynamic", np.random.default_rng([args.seed, 1]))   # one fixed draw
         tmp = tempfile.TemporaryDirectory(prefix="minivae05-")
         for z_dim in (int(s) for s in args.zdims.split(",")):

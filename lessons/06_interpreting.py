@@ -40,16 +40,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import minivae  # noqa: F401  first, before NumPy loads: see minivae/blas_threads.py
+import minivae  # noqa: F401  first, before NumPy loads: see minivae/kernels/blas_threads.py
 import numpy as np
 
-from minivae import lesson
-from minivae.checkpoint import load_checkpoint
+from minivae.classroom import lesson
 from minivae.errors import CheckpointError
 from minivae.evaluate import log_px_importance, prepare
+from minivae.files.checkpoint import load_checkpoint
+from minivae.files.plots import tile
 from minivae.losses import kl_gaussians, kl_normal
 from minivae.model import VAE
-from minivae.plots import tile
 from minivae.train import TrainConfig, train
 
 ACTIVE = 0.01         # nats: a latent dimension with mean KL above this "carries information"
@@ -69,7 +69,7 @@ rng = np.random.default_rng(args.seed)
 t_start = time.perf_counter()
 tmp = tempfile.TemporaryDirectory(prefix="minivae06-")
 n_test = 500 if args.quick else 10_000      # test digits for parts 1-2
-x_train, _, x_test, _ = lesson.load_mnist("train", "test")
+x_train, _, x_test, _ = lesson.mnist_or_exit("train", "test")
 
 # %% [markdown]
 # ## The model for parts 1 and 2
@@ -80,7 +80,7 @@ try:
         model, _, meta = load_checkpoint(args.checkpoint)
         if model.likelihood != "bernoulli":
             raise ValueError("parts 1-2 count bits for binary pixels: pass a Bernoulli model")
-        x = prepare(lesson.load_mnist("test", dtype=model.dtype)[0], meta["config"].get("binarize", "none"),
+        x = prepare(lesson.mnist_or_exit("test", dtype=model.dtype)[0], meta["config"].get("binarize", "none"),
                     np.random.default_rng([args.seed, 1]))[:n_test]
     else:
         config = TrainConfig.from_preset(

@@ -61,17 +61,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import minivae  # noqa: F401  first, before NumPy loads: see minivae/blas_threads.py
+import minivae  # noqa: F401  first, before NumPy loads: see minivae/kernels/blas_threads.py
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 from scipy.stats import norm
 
-from minivae import lesson
-from minivae.checkpoint import read_meta
-from minivae.errors import CheckpointError
+from minivae.classroom import lesson
 from minivae.config import DEPARTURES, TrainConfig, build_model
+from minivae.errors import CheckpointError
 from minivae.evaluate import evaluate_elbo, log_px_importance
-from minivae.plots import tile
+from minivae.files.checkpoint import read_meta
+from minivae.files.plots import tile
 from minivae.train import train
 
 
@@ -94,7 +94,7 @@ plt = lesson.setup_matplotlib()
 t_start = time.perf_counter()
 epochs = args.epochs or (100 if args.full else 1 if args.quick else 10)
 quick_sizes = dict(subset=1_000, test_subset=500) if args.quick else {}
-x_train, _, x_test, y_test = lesson.load_mnist("train", "test")
+x_train, _, x_test, y_test = lesson.mnist_or_exit("train", "test")
 x_test, y_test = x_test[:quick_sizes.get("test_subset")], y_test[:quick_sizes.get("test_subset")]
 
 

@@ -70,15 +70,16 @@ Run:  python lessons/08_cvae_mnist.py [--quick] [--seed S] [--out DIR] [--full |
 import sys
 import time
 
-import minivae  # noqa: F401  first, before NumPy loads: see minivae/blas_threads.py
+import minivae  # noqa: F401  first, before NumPy loads: see minivae/kernels/blas_threads.py
 import numpy as np
 from tqdm.auto import tqdm
 
-from minivae import CVAE, Regressor, lesson
+from minivae import CVAE, Regressor
+from minivae.batches import binarize_dynamic, iterate_minibatches
+from minivae.classroom import lesson
 from minivae.cvae import merge_columns, split_middle_column
-from minivae.data import binarize_dynamic, iterate_minibatches
+from minivae.files.plots import tile
 from minivae.optim import Adam
-from minivae.plots import tile
 
 REFERENCE_ITERS = 60_000        # the reference code's solver: 60,000 iterations of batch 100
 GREY = (0.2, 0.8)               # a pixel whose Bernoulli mean lies here is "grey"
@@ -98,7 +99,7 @@ t_start = time.perf_counter()
 iters = args.iters or (REFERENCE_ITERS if args.full else 30 if args.quick else 2000)
 if iters < 1:
     sys.exit("error: --iters must be positive")
-x_train, _, x_test, _ = lesson.load_mnist("train", "test")
+x_train, _, x_test, _ = lesson.mnist_or_exit("train", "test")
 if args.quick:
     x_train, x_test = x_train[:1_000], x_test[:500]
 BATCH, Z_DIM = 100, 30

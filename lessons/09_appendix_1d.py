@@ -46,7 +46,8 @@ import time
 import numpy as np
 from scipy.special import log_ndtr, ndtri_exp
 
-from minivae import VAE, lesson
+from minivae import VAE
+from minivae.classroom import lesson
 from minivae.optim import Adam
 
 args = lesson.parse_args(__doc__)

@@ -3,9 +3,9 @@
 Every gradient is derived by hand (see each module's docstring) and checked
 against central finite differences (`python -m minivae gradcheck`).
 """
-# First, before anything imports NumPy: OpenBLAS reads this module's setting when
-# NumPy loads it (see minivae/blas_threads.py).
-from . import blas_threads  # noqa: F401
+# First, before anything imports NumPy: OpenBLAS reads a setting of minivae.kernels
+# when NumPy loads it (see minivae/kernels/blas_threads.py).
+from . import kernels  # noqa: F401  isort: skip
 from .model import VAE, ELBOTerms
 from .cvae import CVAE
 from .regressor import Regressor

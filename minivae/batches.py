@@ -1,11 +1,11 @@
 """Minibatch indices and binarization of [0, 1] pixels (Doersch §4).
 
-Re-exported by `minivae.data`. Randomness comes only from the
-`np.random.Generator` passed in, so every draw is repeatable.
+Randomness comes only from the `np.random.Generator` passed in, so every draw
+is repeatable.
 """
 import numpy as np
 
-from .checks import generator, positive_int
+from .validate import generator, positive_int
 
 
 def _float_array(x) -> np.ndarray:

@@ -9,12 +9,16 @@ tutorial, https://github.com/cdoersch/vae_tutorial (mnist_vae.prototxt,
 mnist_cvae.prototxt and their solvers); these are the facts minivae takes
 from it, which the paper's text does not state:
 
+  * the network: 784 → 1000 → 500 → 250 → z ∈ R³⁰ and back (§4.1 says only
+    that it adapts Caffe's MNIST autoencoder example, with ReLUs).
   * init: Caffe's Gaussian filler, std 0.1, with `sparse: 15` on every layer
-    except the mu and log sigma heads: each weight is drawn from N(0, 0.1²) and
-    kept with probability 15 / (the layer's outputs), else 0; the heads are dense
-    N(0, 0.1²); biases 0 (minivae.layers, init="sparse").
-  * the log sigma head reads the last encoder layer *before* its ReLU and
-    predicts log sigma (minivae departs: see DEPARTURES).
+    except the two heads of Q (its mean and its spread): each weight is drawn
+    from N(0, 0.1²) and kept with probability 15 / (the layer's outputs),
+    else 0; the heads are dense N(0, 0.1²); biases 0 (minivae.layers,
+    init="sparse").
+  * the spread head reads the last encoder layer *before* its ReLU and
+    predicts log Σ^{1/2}, the log of Q's standard deviation (minivae departs:
+    see DEPARTURES).
   * the solver: Adam, lr 0.001, weight decay 0.0005 added to the gradient,
     batch 100, and Caffe's `momentum` field (its Adam's beta1) left unset, so
     beta1 = 0 in effect.
@@ -39,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checks import choice, integer, positive_int, real
+from .validate import choice, integer, positive_int, real
 from .evaluate import BINARIZE
 from .layers import INITS
 from .model import LIKELIHOODS, VAE

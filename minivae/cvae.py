@@ -3,14 +3,16 @@
     encoder  Q(z|Y, X) = N(mu(Y, X), Σ(Y, X)),  log_var = log diag Σ
     z = mu + Σ^{1/2} ⊙ eps,  eps ~ N(0, I)             Eq. 10
     decoder  P(Y|z, X) = Bernoulli(sig(f(z, X)))       Eq. 12 prints N(f(z, X), σ²I);
-                                                       §4.2 uses a Bernoulli output
+                                                       §4.2 names no output distribution;
+                                                       the reference code's loss is a
+                                                       sigmoid cross-entropy (Bernoulli)
     prior    P(z|X) = N(0, I), independent of X        the prose after Eq. 13
     loss = −log P(Y|z, X) + D[Q(z|Y, X) ‖ N(0, I)]    −(Eq. 13's right side), one z; Eq. 7
 
 (sig is the logistic sigmoid; σ is only the Gaussian decoder's noise.)
 
-Three towers, with hidden = (H0, H1, …, H_{L−1}) and J = join (§4.2's net:
-hidden = (1000, 500, 250), J = 1):
+Three towers, with hidden = (H0, H1, …, H_{L−1}) and J = join (the reference
+code's net for §4.2: hidden = (1000, 500, 250), J = 1):
 
     cond     X → H0 → … → H_{L−1} → H_{L−1}       ReLU on all but the last
     encoder  Y → H0 → … → HJ ⊕ → … → H_{L−1} → (mu, log_var)
@@ -21,17 +23,16 @@ X enters Q and P only through the cond tower, so that tower's gradient is the
 sum of what flows back from both junctions.  Shapes: N batch, Dx = x_dim,
 Dy = y_dim, K = z_dim.
 """
-from typing import NamedTuple
-
 import numpy as np
 
-from .checks import as_float_array, float_dtype, integer, positive_int
-from .layers import Dense
+from . import kernels
+from .layers import Dense, sigmoid
 from .losses import ELBOTerms, bernoulli_nll, kl_normal
 from .mlp import bind_flat
+from .model import EncoderCache, batch_loss
 from .reparam import Reparameterize
-from .tower import Tower, TowerCache, check_sizes, cond_tower
-from . import kernels
+from .tower import Tower, check_sizes, cond_tower
+from .validate import as_float_array, boundary, float_dtype, generator, integer, positive_int
 
 SIDE, MIDDLE = 28, 13       # MNIST's width; the reference code's input column (of 0..27)
 
@@ -58,22 +59,50 @@ def merge_columns(x_col, y_rest, side=SIDE, column=MIDDLE):
     return np.insert(rest, column, x_col, axis=2).reshape(len(rest), -1)
 
 
-class EncoderCache(NamedTuple):
-    tower: TowerCache           # Y (+ X at the junction) → last hidden layer
-    mu: object                  # DenseCache of the mu head
-    log_var: object             # DenseCache of the log_var head
+# -- checks at the door of the public methods (minivae.model says the rule) -------
+def _x(model, x):
+    return as_float_array("x", x, model.dtype, cols=model.x_dim, unit_interval=True)
+
+
+def _y(model, y, n):
+    return as_float_array("y", y, model.dtype, cols=model.y_dim, rows=n, unit_interval=True)
+
+
+def _check_x_y(model, x, y):
+    _y(model, y, _x(model, x).shape[0])
+
+
+def _check_x_z(model, x, z):
+    as_float_array("z", z, model.dtype, cols=model.z_dim, rows=_x(model, x).shape[0])
+
+
+def _check_x_rng(model, x, rng):
+    _x(model, x)
+    generator("rng", rng)
+
+
+def _check_elbo(model, x, y, rng, n_samples=1):
+    _check_x_y(model, x, y)
+    generator("rng", rng)
+    positive_int("n_samples", n_samples)
+
+
+def _check_loss(model, x, y, eps, copy=True):
+    n = _x(model, x).shape[0]
+    _y(model, y, n)
+    as_float_array("eps", eps, model.dtype, cols=model.z_dim, rows=n)
 
 
 class CVAE:
     """A conditional VAE with hand-derived gradients (Fig. 6).
 
     params: live dict, keys "cond.{i}.W/b", "encoder.{i}.W/b", "mu.W/b",
-    "log_var.W/b", "decoder.{j}.W/b", each layer computing y = x @ W + b.
+    "log_var.W/b", "decoder.{j}.W/b", each layer computing y = x W + b.
 
     Departures from the reference code (minivae.config says what it is): both
     heads read the encoder's last layer after its ReLU and the second one
-    predicts log_var = log diag Σ (the reference: before the ReLU, the log of
-    the standard deviation) — the same family of Q.
+    predicts log_var = log diag Σ (the reference: before the ReLU, log Σ^{1/2},
+    the log of the standard deviation) — the same family of Q.
     """
 
     def __init__(self, x_dim=28, y_dim=756, hidden=(1000, 500, 250), z_dim=30, join=1,
@@ -100,53 +129,40 @@ class CVAE:
         named.update({"mu": self.mu_head, "log_var": self.log_var_head})
         named.update({f"decoder.{j}": l for j, l in enumerate(self.decoder.layers)})
         self.params, self.grads, self.flat_params, self.flat_grads = bind_flat(named, self.dtype)
+        kernels.warmup(self.dtype)      # compile/load the kernels now, not in the first epoch
 
     def config(self):
         """The constructor's arguments (without seed)."""
         return dict(x_dim=self.x_dim, y_dim=self.y_dim, hidden=list(self.hidden),
                     z_dim=self.z_dim, join=self.join, init=self.init, dtype=self.dtype.name)
 
-    # -- checked inputs ------------------------------------------------------
-    def _x(self, x):
-        return as_float_array("x", x, self.dtype, cols=self.x_dim, unit_interval=True)
-
-    def _y(self, y, n):
-        return as_float_array("y", y, self.dtype, cols=self.y_dim, rows=n, unit_interval=True)
-
-    def _z(self, z, n, name):
-        return as_float_array(name, z, self.dtype, cols=self.z_dim, rows=n)
-
     # -- the pieces of Fig. 6 --------------------------------------------------
-    def _cond(self, x):
-        """x (N, Dx) -> (pre-activation for the encoder's junction (N, H_J),
-        output for the decoder's junction (N, H_{L−1}), cache)."""
-        c_out, c_join, cache = self.cond.forward(x)
-        return c_join, c_out, cache
-
     def _encode(self, y, c_join):
-        h, _, enc = self.encoder.forward(y, c_join)           # (N, H_{L−1})
+        """y (N, Dy) and the cond tower's junction input -> mu, log_var (N, K), EncoderCache."""
+        h, _, c_body = self.encoder.forward(y, c_join)        # (N, H_{L−1})
         mu, c_mu = self.mu_head.forward(h)                    # (N, K)
         log_var, c_lv = self.log_var_head.forward(h)          # (N, K)
-        return mu, log_var, EncoderCache(enc, c_mu, c_lv)
+        return mu, log_var, EncoderCache(c_body, c_mu, c_lv)
 
+    @boundary(_check_x_y)
     def encode(self, x, y):
         """x (N, Dx), y (N, Dy) -> (mu, log_var), each (N, K): Q(z|Y, X)."""
-        x = self._x(x)
-        c_join, _, _ = self._cond(x)
-        return self._encode(self._y(y, x.shape[0]), c_join)[:2]
+        _, c_join, _ = self.cond.forward(x)
+        return self._encode(y, c_join)[:2]
 
+    @boundary(_check_x_z)
     def decode(self, x, z):
         """x (N, Dx), z (N, K) -> y_mean (N, Dy) = sig(f(z, X)), the mean of P(Y|z, X)."""
-        x = self._x(x)
-        _, c_out, _ = self._cond(x)
-        y_logits, _, _ = self.decoder.forward(self._z(z, x.shape[0], "z"), c_out)
-        return kernels.sigmoid(y_logits)
+        c_out, _, _ = self.cond.forward(x)
+        y_logits, _, _ = self.decoder.forward(z, c_out)
+        return sigmoid(y_logits)
 
+    @boundary(_check_x_rng)
     def sample(self, x, rng):
         """One z ~ N(0, I) per row of x, decoded: the test-time net (Fig. 6, right)."""
-        x = self._x(x)
         return self.decode(x, rng.standard_normal((x.shape[0], self.z_dim), dtype=self.dtype))
 
+    @boundary(_check_elbo)
     def conditional_elbo(self, x, y, rng, n_samples=1):
         """Per-example right side of Eq. 13, with its two terms, in nats.
 
@@ -154,10 +170,7 @@ class CVAE:
         kl = D[Q(z|Y, X) ‖ N(0, I)] in closed form (Eq. 7); elbo = −recon_nll − kl,
         a lower bound on log P(Y|X).
         """
-        n_samples = positive_int("n_samples", n_samples)
-        x = self._x(x)
-        y = self._y(y, x.shape[0])
-        c_join, c_out, _ = self._cond(x)
+        c_out, c_join, _ = self.cond.forward(x)
         mu, log_var, _ = self._encode(y, c_join)
         recon_nll = np.zeros(x.shape[0], dtype=np.float64)
         for _ in range(n_samples):
@@ -169,6 +182,7 @@ class CVAE:
         return ELBOTerms(-recon_nll - kl, recon_nll, kl)
 
     # -- training --------------------------------------------------------------
+    @boundary(_check_loss)
     def loss_and_grads(self, x, y, eps, copy=True):
         """Mean over the batch of −(Eq. 13's right side), one eps per example, in nats.
 
@@ -176,26 +190,24 @@ class CVAE:
         grads keyed like params: copies, or with copy=False the live views into
         flat_grads that the next call overwrites (see VAE.loss_and_grads).
         """
-        x = self._x(x)
         N = x.shape[0]
-        y, eps = self._y(y, N), self._z(eps, N, "eps")
         # forward (Fig. 6, left): cond → encode → reparameterize → decode → loss
-        c_join, c_out, cc = self._cond(x)                     # (N, H_J), (N, H_{L−1})
-        mu, log_var, ec = self._encode(y, c_join)             # (N, K) each
-        z, c_z = self.reparam.forward(mu, log_var, eps)       # (N, K)         Eq. 10
-        y_logits, _, dec = self.decoder.forward(z, c_out)     # (N, Dy)
-        rec, dlogits = bernoulli_nll(y_logits, y)             # (N,), (N, Dy)  −log P(Y|z, X)
-        kl, dmu_kl, dlv_kl = kl_normal(mu, log_var)           # (N,), (N, K)   Eq. 7
-        loss = float(np.mean(rec, dtype=np.float64) + np.mean(kl, dtype=np.float64))
+        c_out, c_join, c_cond = self.cond.forward(x)          # (N, H_{L−1}), (N, H_J)
+        mu, log_var, c_enc = self._encode(y, c_join)          # (N, K) each
+        z, c_z = self.reparam.forward(mu, log_var, eps)       # (N, K)          Eq. 10
+        y_logits, _, c_dec = self.decoder.forward(z, c_out)   # (N, Dy)         f(z, X)
+        recon_nll, dy_logits = bernoulli_nll(y_logits, y)     # (N,), (N, Dy)   −log P(Y|z, X)
+        kl, dmu_kl, dlv_kl = kl_normal(mu, log_var)           # (N,), (N, K)    Eq. 7
+        loss = batch_loss((recon_nll, kl), ("x", "y", "eps"))
         # backward: the same arrows reversed, each gradient scaled by 1/N
         scale = self.dtype.type(1.0 / N)
-        dz, dc_out = self.decoder.backward(dlogits * scale, dec)   # (N, K), (N, H_{L−1})
+        dz, dc_out = self.decoder.backward(dy_logits * scale, c_dec)   # (N, K), (N, H_{L−1})
         dmu, dlv = self.reparam.backward(dz, c_z)             # (N, K) each
         dmu = dmu + dmu_kl * scale
         dlv = dlv + dlv_kl * scale
-        dh = self.mu_head.backward(dmu, ec.mu)                # (N, H_{L−1})
-        dh += self.log_var_head.backward(dlv, ec.log_var)
-        _, dc_join = self.encoder.backward(dh, ec.tower, need_dx=False)   # (N, H_J)
+        dh = self.mu_head.backward(dmu, c_enc.mu)             # (N, H_{L−1})
+        dh += self.log_var_head.backward(dlv, c_enc.log_var)
+        _, dc_join = self.encoder.backward(dh, c_enc.body, need_dx=False)   # (N, H_J)
         # X reaches the loss by two paths: both junctions' gradients meet in cond
-        self.cond.backward(dc_out, cc, dtap=dc_join, need_dx=False)
+        self.cond.backward(dc_out, c_cond, dtap=dc_join, need_dx=False)
         return loss, ({k: g.copy() for k, g in self.grads.items()} if copy else self.grads)

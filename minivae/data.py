@@ -2,12 +2,12 @@
 
 Pixels are scaled to [0, 1] (×1/255), as in the tutorial's experiments.
 The MNIST directory is the first one given of: `data_dir` (the CLI's `--data DIR`),
-`$MINIVAE_DATA`, the repo's `data/mnist/` (the parent of this package if it holds
-setup.cfg, else `./data/mnist`). Files missing there are downloaded into it from
-`MIRRORS` (or the one base URL in `$MINIVAE_MNIST_MIRROR`). Every file is checked
-for its IDX magic, dimensions and length, and the sha256 of its decompressed
-payload: mirrors recompress, so the .gz bytes differ while the payload must not.
-Minibatching and binarization live in `batches.py` and are re-exported here.
+`$MINIVAE_DATA`, and `data/mnist/` in the current directory (in a clone of the
+repository, run from its root, that is the repository's own data/ folder).
+Files missing there are downloaded into it from `MIRRORS` (or the one base
+URL in `$MINIVAE_MNIST_MIRROR`). Every file is checked for its IDX magic,
+dimensions and length, and the sha256 of its decompressed payload: mirrors
+recompress, so the .gz bytes differ while the payload must not.
 """
 from __future__ import annotations
 
@@ -22,13 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .batches import binarize_dynamic, binarize_threshold, iterate_minibatches
-from .checks import choice
-from .download import download_first
+from .files.download import download_first
+from .validate import choice
 from .errors import DataError
 
-__all__ = ["DataError", "FILES", "MIRRORS", "read_idx", "find_mnist", "load_mnist",
-           "binarize_dynamic", "binarize_threshold", "iterate_minibatches"]
+__all__ = ["DataError", "FILES", "MIRRORS", "read_idx", "find_mnist", "load_mnist"]
 
 
 FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -124,8 +122,7 @@ def _stamp(path: Path):
 
 
 def _default_dir() -> Path:
-    repo = Path(__file__).resolve().parent.parent
-    return (repo if (repo / "setup.cfg").is_file() else Path.cwd()) / "data" / "mnist"
+    return Path.cwd() / "data" / "mnist"
 
 
 def _help(target: Path, why: str) -> str:

@@ -1,6 +1,14 @@
 """Exceptions a user can cause; the command line prints them in one line."""
 
 
+class NonFiniteError(ValueError):
+    """Finite inputs gave an inf or NaN result (an overflow): the message names the inputs.
+
+    A ValueError like every other bad-argument error; the training loop tells
+    it apart to report a diverged run.
+    """
+
+
 class DataError(RuntimeError):
     """MNIST is missing, corrupt, or could not be downloaded; the message says what to do."""
 

@@ -7,8 +7,9 @@ faster than sampling z from the prior; it gives no estimator of log P(X).
 The one here goes beyond the paper: importance sampling with weights
 P(z)/Q(z|X) (Rezende et al. 2014, "Stochastic backpropagation and approximate
 inference in deep generative models"), whose k-sample log-mean-exp is the
-bound of Burda et al. 2016 ("Importance weighted autoencoders").  The
-estimate of P(X) is unbiased:
+bound of Burda et al. 2016 ("Importance weighted autoencoders"); k is the
+number of samples per example, IWAE's k (the lessons and exercises call it S).
+The estimate of P(X) is unbiased:
 
     P(X) = E_{z~Q(z|X)}[ P(X|z) P(z) / Q(z|X) ]
     log P(X) ≈ log (1/k) Σᵢ exp(log P(X|zᵢ) + log P(zᵢ) − log Q(zᵢ|X)),  zᵢ ~ Q(z|X)
@@ -16,8 +17,9 @@ estimate of P(X) is unbiased:
 By Jensen the estimate is biased low, by less as k grows; k = 1 gives the
 ELBO in expectation, and it never falls below it on average.
 
-Sign convention: `evaluate_elbo` reports −ELBO and −log P(X|z) as positive
-nats (what training minimizes); `log_px_importance` returns log P(X) itself.
+Sign convention: `evaluate_elbo` reports −ELBO and −log P(X|z), the costs
+training minimizes (positive nats for binary X); `log_px_importance` returns
+log P(X) itself.
 """
 import sys
 
@@ -25,8 +27,8 @@ import numpy as np
 from tqdm import tqdm
 
 from .batches import binarize_dynamic, binarize_threshold
-from .checks import choice, positive_int
 from .losses import LOG_2PI, log_normal
+from .validate import choice, positive_int
 
 BINARIZE = ("none", "dynamic", "threshold")
 IS_ROWS = 4096      # decoder rows per pass in log_px_importance: bounds memory at any k
@@ -55,7 +57,7 @@ def evaluate_elbo(model, x, rng, batch_size=1000) -> dict:
     """Mean over x (N, D) of −ELBO and its two parts, one ε per image (Eq. 5, Eq. 7).
 
     Returns {"neg_elbo", "recon_nll", "kl"} in nats (Python floats), with
-    recon_nll = −log P(X|z) (positive) and neg_elbo = recon_nll + kl.
+    recon_nll = −log P(X|z) (positive for binary X) and neg_elbo = recon_nll + kl.
     """
     batch_size = positive_int("batch_size", batch_size)
     n = positive_int("number of examples", x.shape[0])
@@ -71,7 +73,7 @@ def importance_log_weights(model, xb, mu, log_var, eps):
     """log P(X|z) + log P(z) − log Q(z|X) for S samples z = mu + Σ^{1/2} ⊙ eps of each of B examples.
 
     xb (B, D); mu, log_var (B, K); eps (S, B, K)  ->  (S, B) float64.
-    log Q(z|X) is written with eps itself, −½ Σ_k (log 2π + log_var_k + eps_k²):
+    log Q(z|X) is written with eps itself, −½ Σ_j (log 2π + log_var_j + eps_j²):
     recovering eps as (z − mu)/std would cancel catastrophically when std ≪ |mu|
     (a float32 model's confident posteriors), biasing every weight.
     """
@@ -96,7 +98,7 @@ def log_px_importance(model, x, k, rng, batch_size=None, progress=False) -> np.n
     pass with all k samples, at least 1).
     progress: a tqdm bar on stderr counting the N·k samples (with its ETA).
     """
-    from scipy.special import logsumexp     # here: importing scipy.special cost every `train` 0.17 s
+    from scipy.special import logsumexp     # here, not at the top: `train` does not need it
     k = positive_int("k", k)
     n = positive_int("number of examples", x.shape[0])
     if batch_size is None:

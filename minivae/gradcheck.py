@@ -1,7 +1,8 @@
-"""Gradient checking by central differences: the method every check uses.
+"""Gradient checking by central differences: the method, and the check of every backward.
 
-`python -m minivae gradcheck` (minivae/commands/gradcheck.py) runs it on
-every layer, loss and model; the tests and lesson 03 use it too.
+`run_all()` checks every layer, loss and model of minivae; `python -m minivae
+gradcheck` prints its table.  The tests, lesson 03 and the exercise grader use
+the same method and thresholds.
 
 For a scalar function f of an array a, the numerical derivative of entry i is
 
@@ -15,11 +16,23 @@ is below a threshold.  Normalizing by the array's scale rather than entry by
 entry keeps gradients that are zero (a dead ReLU, a bias no example reaches)
 from dividing rounding noise by zero, yet any entry wrong by more than the
 threshold times the gradient's scale fails.  In float64 with h = 1e-5 a
-correct gradient gives ~1e-9 or less.
+correct gradient gives ~1e-9 or less.  The thresholds:
+
+    LAYER_THRESHOLD = 1e-7   one layer or loss
+    MODEL_THRESHOLD = 1e-6   a whole model, whose layers' errors add up
 """
 import numpy as np
 
+from .cvae import CVAE
+from .layers import Dense, ReLU, Sigmoid
+from .losses import bernoulli_nll, gaussian_nll, kl_normal
+from .model import VAE
+from .regressor import Regressor
+from .reparam import Reparameterize
+
 TINY = 1e-300
+LAYER_THRESHOLD = 1e-7
+MODEL_THRESHOLD = 1e-6
 
 
 def rel_error(analytic, numeric):
@@ -53,6 +66,106 @@ def numerical_grad(f, a, h=1e-5):
     return grad
 
 
-def check(f, arrays, analytic, h=1e-5):
-    """Max rel_error over several arrays: arrays[k] against analytic[k]."""
+def max_rel_error(f, arrays, analytic, h=1e-5):
+    """Max rel_error over several arrays: analytic[k] against ∂f/∂arrays[k] numerically."""
     return max(rel_error(g, numerical_grad(f, a, h)) for a, g in zip(arrays, analytic))
+
+
+# --- every backward of minivae, on small float64 inputs from a fixed seed ------------
+def _away_from_kink(rng, shape):
+    """Values with |x| ≥ 0.1, so a ±1e-5 step never crosses ReLU's kink."""
+    x = rng.uniform(0.1, 1.0, shape)
+    return x * rng.choice([-1.0, 1.0], shape)
+
+
+def check_dense(rng):
+    layer = Dense(5, 4, init="glorot", rng=rng, dtype=np.float64)
+    layer.params["b"][:] = rng.standard_normal(4)
+    x, dy = rng.standard_normal((3, 5)), rng.standard_normal((3, 4))
+    f = lambda: float((layer.forward(x)[0] * dy).sum())
+    dx = layer.backward(dy, layer.forward(x)[1])
+    return max_rel_error(f, [x, layer.params["W"], layer.params["b"]],
+                         [dx, layer.grads["W"], layer.grads["b"]])
+
+
+def check_activation(layer, rng):
+    x, dy = _away_from_kink(rng, (3, 6)), rng.standard_normal((3, 6))
+    f = lambda: float((layer.forward(x)[0] * dy).sum())
+    return max_rel_error(f, [x], [layer.backward(dy, layer.forward(x)[1])])
+
+
+def check_reparam(rng):
+    mu, log_var = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    eps, dz = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    layer = Reparameterize()
+    f = lambda: float((layer.forward(mu, log_var, eps)[0] * dz).sum())
+    dmu, dlv = layer.backward(dz, layer.forward(mu, log_var, eps)[1])
+    return max_rel_error(f, [mu, log_var], [dmu, dlv])
+
+
+def check_kl(rng):
+    mu, log_var, w = rng.standard_normal((4, 3)), rng.standard_normal((4, 3)), rng.standard_normal(4)
+    f = lambda: float((kl_normal(mu, log_var)[0] * w).sum())
+    _, dmu, dlv = kl_normal(mu, log_var)
+    return max_rel_error(f, [mu, log_var], [dmu * w[:, None], dlv * w[:, None]])
+
+
+def check_bernoulli(rng):
+    logits, x, w = 3 * rng.standard_normal((4, 5)), rng.random((4, 5)), rng.standard_normal(4)
+    f = lambda: float((bernoulli_nll(logits, x)[0] * w).sum())
+    return max_rel_error(f, [logits], [bernoulli_nll(logits, x)[1] * w[:, None]])
+
+
+def check_gaussian(rng):
+    mean, x, w = rng.standard_normal((4, 5)), rng.random((4, 5)), rng.standard_normal(4)
+    f = lambda: float((gaussian_nll(mean, x, 0.3)[0] * w).sum())
+    return max_rel_error(f, [mean], [gaussian_nll(mean, x, 0.3)[1] * w[:, None]])
+
+
+def check_vae(rng, likelihood):
+    model = VAE(x_dim=7, hidden=(6, 5), z_dim=2, likelihood=likelihood, sigma=0.5,
+                init="glorot", dtype=np.float64, seed=int(rng.integers(1 << 31)))
+    for p in model.params.values():         # nonzero biases exercise db fully
+        p += 0.1 * rng.standard_normal(p.shape)
+    x, eps = rng.random((3, 7)), rng.standard_normal((3, 2))
+    f = lambda: model.loss_and_grads(x, eps)[0]
+    _, grads = model.loss_and_grads(x, eps)                 # copies (the default)
+    return max_rel_error(f, list(model.params.values()), list(grads.values()))
+
+
+def _check_model(model, rng, *data):
+    """Every parameter of a model against central differences of its loss."""
+    for p in model.params.values():         # nonzero biases exercise db fully
+        p += 0.1 * rng.standard_normal(p.shape)
+    _, grads = model.loss_and_grads(*data)                 # copies (the default)
+    return max_rel_error(lambda: model.loss_and_grads(*data)[0], list(model.params.values()),
+                 list(grads.values()))
+
+
+def check_cvae(rng):
+    model = CVAE(x_dim=4, y_dim=6, hidden=(5, 4, 3), z_dim=2, join=1, init="glorot",
+                 dtype=np.float64, seed=int(rng.integers(1 << 31)))
+    return _check_model(model, rng, rng.random((3, 4)), rng.random((3, 6)), rng.standard_normal((3, 2)))
+
+
+def check_regressor(rng):
+    model = Regressor(x_dim=4, y_dim=6, hidden=(5, 4, 3), init="glorot", dtype=np.float64,
+                      seed=int(rng.integers(1 << 31)))
+    return _check_model(model, rng, rng.random((3, 4)), rng.random((3, 6)))
+
+
+def run_all(seed=0):
+    rng = np.random.default_rng(seed)
+    return [
+        ("layers.Dense", check_dense(rng), LAYER_THRESHOLD),
+        ("layers.ReLU", check_activation(ReLU(), rng), LAYER_THRESHOLD),
+        ("layers.Sigmoid", check_activation(Sigmoid(), rng), LAYER_THRESHOLD),
+        ("reparam.Reparameterize (Eq. 10)", check_reparam(rng), LAYER_THRESHOLD),
+        ("losses.kl_normal (Eq. 7)", check_kl(rng), LAYER_THRESHOLD),
+        ("losses.bernoulli_nll", check_bernoulli(rng), LAYER_THRESHOLD),
+        ("losses.gaussian_nll (sigma=0.3)", check_gaussian(rng), LAYER_THRESHOLD),
+        ("VAE bernoulli, all params", check_vae(rng, "bernoulli"), MODEL_THRESHOLD),
+        ("VAE gaussian, all params", check_vae(rng, "gaussian"), MODEL_THRESHOLD),
+        ("CVAE (Eq. 13), all params", check_cvae(rng), MODEL_THRESHOLD),
+        ("Regressor, all params", check_regressor(rng), MODEL_THRESHOLD),
+    ]

@@ -1,6 +1,7 @@
 """Layers with hand-derived forward and backward passes (the networks of Fig. 4).
 
-Every layer follows one contract:
+Each pass is first a function, its formula and gradient stated above the
+NumPy lines that compute it; a layer object holds the parameters and calls it:
 
     y, cache = layer.forward(x)        # cache: a NamedTuple of what backward needs
     dx = layer.backward(dy, cache)     # fills layer.grads (same keys as params)
@@ -13,16 +14,67 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from . import kernels
-from .checks import as_float_array, choice, finite_result, float_dtype, positive_int
+from .kernels import accelerated
+from .validate import as_float_array, boundary, choice, float_dtype, positive_int
 
 INITS = ("gaussian", "sparse", "he", "glorot", "pytorch")
 
 
-def init_weights(init, fan_in, fan_out, rng, dtype, std=0.1, sparse=15):
-    """Initial (W, b) for a layer y = x @ W + b, W of shape (fan_in, fan_out).
+# --- the passes ------------------------------------------------------------------
+@accelerated
+def dense_forward(x, W, b, relu=False, out=None):
+    """y = x W + b, then y = max(y, 0) when relu is True (a ReLU fused in).
 
-    gaussian  W ~ N(0, std²), b = 0       the paper's reference code (std 0.1)
+    x (N, D), W (D, H), b (H,) -> y (N, H), written into `out` when given.
+    """
+    y = np.matmul(x, W, out=out)
+    y += b
+    if relu:
+        np.maximum(y, 0, out=y)
+    return y
+
+
+@accelerated
+def dense_backward(x, W, dy, dW, db, need_dx=True, relu_y=None):
+    """Backward of y = x W + b, writing dW (D, H) and db (H,) in place; returns dx (N, D).
+
+        dW = xᵀ dy,    db = Σ_n dy,    dx = dy Wᵀ
+
+    When a ReLU was fused in, relu_y is its output and dy the gradient with
+    respect to it, masked first: dy ← dy ⊙ [relu_y > 0].  need_dx=False skips
+    dx (returns None) for an input that needs no gradient, as the data does.
+    """
+    if relu_y is not None:
+        dy = dy * (relu_y > 0)
+    np.matmul(x.T, dy, out=dW)
+    np.sum(dy, axis=0, out=db)
+    return dy @ W.T if need_dx else None
+
+
+@accelerated
+def relu_forward(x):
+    """y = max(x, 0)."""
+    return np.maximum(x, 0)
+
+
+@accelerated
+def relu_backward(dy, y):
+    """dx = dy ⊙ [y > 0], written with the ReLU's output y."""
+    return dy * (y > 0)
+
+
+@accelerated
+def sigmoid(x):
+    """sig(x) = 1 / (1 + exp(−x)), as e/(1 + e) with e = exp(x) for x < 0, so no exp overflows."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+# --- initial weights ------------------------------------------------------------------
+def init_weights(init, fan_in, fan_out, rng, dtype, std=0.1, sparse=15):
+    """Initial (W, b) for a layer y = x W + b, W of shape (fan_in, fan_out).
+
+    gaussian  W ~ N(0, std²), b = 0       the reference code's filler (std 0.1)
     sparse    as gaussian, but each weight kept with probability
               sparse / fan_out, else 0   (Caffe's `sparse` filler, which the
               reference code's MNIST nets use; see minivae.config)
@@ -51,16 +103,26 @@ def init_weights(init, fan_in, fan_out, rng, dtype, std=0.1, sparse=15):
     return W.astype(dtype), b.astype(dtype)
 
 
+# --- the layers -------------------------------------------------------------------------
 class DenseCache(NamedTuple):
     x: np.ndarray                   # (N, D) the layer's input
     y: Optional[np.ndarray] = None  # (N, H) the output, kept only when a ReLU is fused in
 
 
-class Dense:
-    """Affine layer y = x @ W + b with W (D, H), b (H,).
+def _check_forward(layer, x, relu=False):
+    as_float_array("x", x, layer.dtype, cols=layer.in_dim)
 
-    Backward:  dW = xᵀ dy,  db = Σ_n dy,  dx = dy Wᵀ.
-    """
+
+def _check_backward(layer, dy, cache, need_dx=True):
+    if not isinstance(cache, DenseCache):
+        raise ValueError(f"cache must be the DenseCache forward returned, got "
+                         f"{type(cache).__name__}")
+    as_float_array("dy", dy, layer.dtype, cols=layer.out_dim, rows=cache.x.shape[0])
+    return layer.grads["W"], layer.grads["b"]        # filled in place: checked too
+
+
+class Dense:
+    """Affine layer y = x W + b with W (D, H), b (H,): dense_forward and dense_backward."""
 
     def __init__(self, in_dim, out_dim, init="he", rng=None, dtype=np.float32, **init_kw):
         self.in_dim = positive_int("in_dim", in_dim)
@@ -71,44 +133,20 @@ class Dense:
         self.params = {"W": W, "b": b}
         self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
 
+    @boundary(_check_forward, blame=("x", "W", "b"))
     def forward(self, x, relu=False):
-        """x (N, D) -> y (N, H).  relu=True fuses a ReLU in: y = max(x @ W + b, 0).
-
-        x is checked (a ValueError names it), and so is y: an overflow raises
-        checks.NonFiniteError.  MLP, Tower and the models, whose inputs are
-        checked at their own door, call forward_unchecked instead, so no
-        training step scans every activation twice.
-        """
-        as_float_array("x", x, self.dtype, cols=self.in_dim)
-        with np.errstate(all="ignore"):             # an overflow is reported just below
-            y, cache = self.forward_unchecked(x, relu)
-        finite_result(("x", "W", "b"), y)
-        return y, cache
-
-    def forward_unchecked(self, x, relu=False):
-        y = kernels.dense_forward(x, self.params["W"], self.params["b"], relu=relu)
+        """x (N, D) -> (y (N, H), cache); relu=True fuses a ReLU in: y = max(x W + b, 0)."""
+        y = dense_forward(x, self.params["W"], self.params["b"], relu=relu)
         return y, DenseCache(x, y if relu else None)
 
+    @boundary(_check_backward, blame=("dy", "cache"))
     def backward(self, dy, cache, need_dx=True):
-        """dy (N, H) -> dx (N, D), or None when need_dx is False (input is data).
+        """dy (N, H) -> dx (N, D), or None when need_dx is False (the input is data).
 
-        With a fused ReLU, dy is the gradient w.r.t. the ReLU's output; the
-        kernel masks it by [y > 0] in the same pass that sums db.  dy and
-        cache are checked as in forward; backward_unchecked skips that.
+        With a fused ReLU, dy is the gradient with respect to the ReLU's output.
         """
-        if not isinstance(cache, DenseCache):
-            raise ValueError(f"cache must be the DenseCache forward returned, got "
-                             f"{type(cache).__name__}")
-        as_float_array("dy", dy, self.dtype, cols=self.out_dim, rows=cache.x.shape[0])
-        with np.errstate(all="ignore"):             # an overflow is reported just below
-            dx = self.backward_unchecked(dy, cache, need_dx)
-        finite_result(("dy", "cache"), self.grads["W"], self.grads["b"],
-                      *(() if dx is None else (dx,)))
-        return dx
-
-    def backward_unchecked(self, dy, cache, need_dx=True):
-        return kernels.dense_backward(cache.x, self.params["W"], dy, self.grads["W"],
-                                      self.grads["b"], need_dx, relu_y=cache.y)
+        return dense_backward(cache.x, self.params["W"], dy, self.grads["W"], self.grads["b"],
+                              need_dx, relu_y=cache.y)
 
 
 class ActivationCache(NamedTuple):
@@ -116,29 +154,29 @@ class ActivationCache(NamedTuple):
 
 
 class ReLU:
-    """y = max(x, 0);  dx = dy ⊙ [y > 0]."""
+    """y = max(x, 0): relu_forward and relu_backward."""
     params = grads = {}
 
     def forward(self, x):
-        y = kernels.relu_forward(x)
+        y = relu_forward(x)
         return y, ActivationCache(y)
 
     def backward(self, dy, cache):
-        return kernels.relu_backward(dy, cache.y)
+        return relu_backward(dy, cache.y)
 
 
 class Sigmoid:
-    """y = sig(x) = 1 / (1 + e^−x);  dx = dy ⊙ y (1 − y).
+    """y = sig(x);  dx = dy ⊙ y (1 − y).
 
     No model uses this layer: the decoders fold the sigmoid into the Bernoulli
     loss (minivae.losses.bernoulli_nll), which is stable where a separate
     sigmoid is not.  It stays as the simplest example of the layer contract,
-    forward(x) -> (y, cache) and backward(dy, cache) -> dx, and for exercise 2.
+    and for exercise 2.
     """
     params = grads = {}
 
     def forward(self, x):
-        y = kernels.sigmoid(x)
+        y = sigmoid(x)
         return y, ActivationCache(y)
 
     def backward(self, dy, cache):

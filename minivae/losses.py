@@ -8,20 +8,16 @@ one-sample estimate with the sign flipped, −(Eq. 9):
 
 in nats, summed over pixels and latent dims, averaged over the batch.  Every
 function below returns per-example values (N,) and the gradient of their sum.
-The first term is called `recon_nll` everywhere (a positive number of nats).
-
-Each function checks its arguments (minivae.checks: float32/float64 arrays of
-matching shapes, finite) and raises a ValueError naming the bad one; a result
-that overflows raises checks.NonFiniteError naming the inputs, so no inf or
-NaN and no NumPy warning comes out.  The models call the unchecked kernels
-(and `_gaussian_nll`) directly on inputs they have checked already.
+The first term is called `recon_nll` everywhere: −log P(X|z), a positive
+number of nats for binary X (a density's −log can be negative: the Gaussian's).
+Shapes: N batch, D data dimensions, K latent dimensions.
 """
 from typing import NamedTuple
 
 import numpy as np
 
-from . import kernels
-from .checks import as_float_array, finite_result, float_operand, real, same_array
+from .kernels import accelerated
+from .validate import as_float_array, boundary, float_operand, real, same_array
 
 LOG_2PI = np.log(2 * np.pi)
 
@@ -33,72 +29,64 @@ class ELBOTerms(NamedTuple):
     kl: np.ndarray          # (N,) D[Q(z|X) ‖ P(z)], closed form (Eq. 7)
 
 
+def _check_kl(mu, log_var):
+    as_float_array("mu", mu, None)
+    same_array("log_var", log_var, "mu", mu)
+
+
+@boundary(_check_kl)
+@accelerated
 def kl_normal(mu, log_var):
     """D[N(mu, Σ) ‖ N(0, I)] per example, closed form, for diagonal Σ = diag exp(log_var).
 
-    KL = ½ Σ_k (exp(lv_k) + mu_k² − 1 − lv_k)            [Eq. 7, tr and det of a diagonal Σ]
-    ∂KL/∂mu = mu,   ∂KL/∂lv = ½ (exp(lv) − 1)
+        KL = ½ Σ_j (exp(lv_j) + mu_j² − 1 − lv_j)        [Eq. 7: tr Σ, μᵀμ, −K, −log det Σ]
+        ∂KL/∂mu = mu,    ∂KL/∂lv = ½ (exp(lv) − 1)
+
     mu, log_var (N, K) -> (kl (N,), dmu (N, K), dlog_var (N, K)).
     """
-    as_float_array("mu", mu, None)
-    same_array("log_var", log_var, "mu", mu)
-    with np.errstate(all="ignore"):             # an overflow is reported just below
-        kl, dmu, dlog_var = kernels.kl_normal(mu, log_var)
-    finite_result(("mu", "log_var"), kl, dlog_var)
-    return kl, dmu, dlog_var
+    var = np.exp(log_var)
+    kl = 0.5 * (var + mu * mu - 1 - log_var).sum(axis=1)
+    return kl, mu.copy(), 0.5 * (var - 1)
 
 
-def kl_gaussians(mu0, log_var0, mu1, log_var1):
-    """D[N(mu0, diag e^lv0) ‖ N(mu1, diag e^lv1)] per example (value only).
-
-    KL = ½ Σ_k ( e^(lv0−lv1) + (mu1 − mu0)² e^(−lv1) − 1 + lv1 − lv0 )   [Eq. 6,
-    diagonal Σ: the trace, quadratic form and log-determinant split per dim]
-    Arguments broadcast (arrays or numbers); the last axis is the latent axis k.
-    """
-    names = ("mu0", "log_var0", "mu1", "log_var1")
-    mu0, log_var0, mu1, log_var1 = _operands(names, (mu0, log_var0, mu1, log_var1))
-    with np.errstate(all="ignore"):             # an overflow is reported just below
-        kl = 0.5 * (np.exp(log_var0 - log_var1) + (mu1 - mu0) ** 2 * np.exp(-log_var1)
-                    - 1 + log_var1 - log_var0).sum(axis=-1)
-    finite_result(names, kl)
-    return kl
+def _check_bernoulli(x_logits, x):
+    as_float_array("x_logits", x_logits, None)
+    same_array("x", x, "x_logits", x_logits, unit_interval=True)
 
 
+@boundary(_check_bernoulli)
+@accelerated
 def bernoulli_nll(x_logits, x):
     """−log P(X|z) for X ~ Bernoulli(sig(x_logits)), per example (§1.1, binary X).
 
-    nll = Σ_d max(l, 0) − l·x + log1p(exp(−|l|))        (never log sig(l): stable)
-    ∂nll/∂l = sig(l) − x,    sig = the logistic sigmoid
-    x may be any value in [0, 1]: then nll is the cross-entropy §4.1 uses, the
-    expected −log P(X′|z) of a binarized X′ with P(X′_d = 1) = x_d.
-    Returns (nll (N,), dlogits (N, D)).
+        nll = Σ_d max(l, 0) − l·x + log(1 + exp(−|l|))      (never log sig(l): stable)
+        ∂nll/∂l = sig(l) − x,    sig = the logistic sigmoid
+
+    x may be any value in [0, 1]: then nll is the cross-entropy §4.1 trains on,
+    the expected −log P(X′|z) of a binarized X′ with P(X′_d = 1) = x_d.
+    x_logits, x (N, D) -> (nll (N,), dx_logits (N, D)).
     """
-    as_float_array("x_logits", x_logits, None)
-    same_array("x", x, "x_logits", x_logits, unit_interval=True)
-    with np.errstate(all="ignore"):             # an overflow is reported just below
-        nll, dlogits = kernels.bernoulli_nll(x_logits, x)
-    finite_result(("x_logits", "x"), nll)
-    return nll, dlogits
+    e = np.exp(-np.abs(x_logits))                      # in (0, 1]: nothing overflows
+    nll = (np.maximum(x_logits, 0) - x_logits * x + np.log1p(e)).sum(axis=1)
+    sig = np.where(x_logits >= 0, 1 / (1 + e), e / (1 + e))     # sig(l), from the same e
+    return nll, sig.astype(x_logits.dtype, copy=False) - x
 
 
+def _check_gaussian(x_mean, x, sigma):
+    as_float_array("x_mean", x_mean, None)
+    same_array("x", x, "x_mean", x_mean)
+    real("sigma", sigma, 0, np.inf, low_open=True)
+
+
+@boundary(_check_gaussian)
 def gaussian_nll(x_mean, x, sigma):
     """−log N(x | x_mean, σ² I) per example, constant included (§1.1, §2.4.3; σ = sigma).
 
-    nll = ½ ‖x − x_mean‖² / σ² + (D/2) log(2π σ²)
-    ∂nll/∂x_mean = (x_mean − x) / σ²
-    Returns (nll (N,), dx_mean (N, D)).
+        nll = ½ ‖x − x_mean‖² / σ² + (D/2) log(2π σ²)
+        ∂nll/∂x_mean = (x_mean − x) / σ²
+
+    x_mean, x (N, D) -> (nll (N,), dx_mean (N, D)).
     """
-    as_float_array("x_mean", x_mean, None)
-    same_array("x", x, "x_mean", x_mean)
-    sigma = real("sigma", sigma, 0, np.inf, low_open=True)
-    with np.errstate(all="ignore"):             # an overflow is reported just below
-        nll, dx_mean = _gaussian_nll(x_mean, x, sigma)
-    finite_result(("x_mean", "x", "sigma"), nll, dx_mean)
-    return nll, dx_mean
-
-
-def _gaussian_nll(x_mean, x, sigma):
-    """gaussian_nll without the checks, for inputs a model has checked."""
     r = x_mean - x
     D = x.shape[1]
     var = np.float64(sigma) ** 2
@@ -106,23 +94,37 @@ def _gaussian_nll(x_mean, x, sigma):
     return nll.astype(x.dtype, copy=False), r / np.asarray(var, dtype=x.dtype)
 
 
+@boundary()
+def kl_gaussians(mu0, log_var0, mu1, log_var1):
+    """D[N(mu0, diag e^lv0) ‖ N(mu1, diag e^lv1)] per example (value only).
+
+        KL = ½ Σ_j ( e^(lv0−lv1) + (mu1 − mu0)² e^(−lv1) − 1 + lv1 − lv0 )     [Eq. 6,
+        diagonal Σ: the trace, quadratic form and log-determinant split per dim]
+
+    Arguments broadcast (arrays or numbers); the last axis is the latent axis.
+    """
+    names = ("mu0", "log_var0", "mu1", "log_var1")
+    mu0, log_var0, mu1, log_var1 = _operands(names, (mu0, log_var0, mu1, log_var1))
+    return 0.5 * (np.exp(log_var0 - log_var1) + (mu1 - mu0) ** 2 * np.exp(-log_var1)
+                  - 1 + log_var1 - log_var0).sum(axis=-1)
+
+
+@boundary()
 def log_normal(z, mu, log_var):
     """log N(z | mu, diag exp(log_var)) summed over the last axis.
 
+        log N = −½ Σ_j (log 2π + lv_j + (z_j − mu_j)² exp(−lv_j))
+
     Used for the importance weights P(z)/Q(z|X) of minivae.evaluate, which go
     beyond the paper (Rezende et al. 2014; Burda et al. 2016).
-    Arguments broadcast (arrays or numbers); the last axis is the latent axis k.
+    Arguments broadcast (arrays or numbers); the last axis is the latent axis.
     """
-    names = ("z", "mu", "log_var")
-    z, mu, log_var = _operands(names, (z, mu, log_var))
-    with np.errstate(all="ignore"):             # an overflow is reported just below
-        log_p = -0.5 * (LOG_2PI + log_var + (z - mu) ** 2 * np.exp(-log_var)).sum(axis=-1)
-    finite_result(names, log_p)
-    return log_p
+    z, mu, log_var = _operands(("z", "mu", "log_var"), (z, mu, log_var))
+    return -0.5 * (LOG_2PI + log_var + (z - mu) ** 2 * np.exp(-log_var)).sum(axis=-1)
 
 
 def _operands(names, values):
-    """Checked arguments of a broadcasting function: arrays of one dtype, or numbers.
+    """Arguments of a broadcasting function as arrays of one dtype (numbers included).
 
     They must broadcast to a shape with at least one axis (the latent axis).
     """

@@ -34,13 +34,13 @@ class MLP:
     def forward(self, x):
         caches = []
         for layer, relu in zip(self.layers, self.relu):
-            x, c = layer.forward_unchecked(x, relu=relu)
+            x, c = layer.forward(x, relu=relu)
             caches.append(c)
         return x, MLPCache(caches)
 
     def backward(self, dy, cache, need_dx=True):
         for i in reversed(range(len(self.layers))):
-            dy = self.layers[i].backward_unchecked(dy, cache.dense[i], need_dx=need_dx or i > 0)
+            dy = self.layers[i].backward(dy, cache.dense[i], need_dx=need_dx or i > 0)
         return dy
 
 

@@ -7,36 +7,117 @@
 
 sig is the logistic sigmoid; σ is only ever the decoder's noise (§2.4.3).
 
-For x_dim=784, hidden=(1000, 500, 250), z_dim=30 this is the network of §4.1:
-784 → 1000 → 500 → 250 → (mu, log_var) ∈ R³⁰, z → 250 → 500 → 1000 → 784.
-Shapes: N batch, D = x_dim, K = z_dim.
+For x_dim=784, hidden=(1000, 500, 250), z_dim=30 this is §4.1's network as the
+reference code builds it (minivae.config): 784 → 1000 → 500 → 250 →
+(mu, log_var) ∈ R³⁰, z → 250 → 500 → 1000 → 784.
+Shapes: N batch, D = x_dim, H the last hidden width, K = z_dim.
+
+How every model is built (VAE here; CVAE and Regressor the same way):
+
+  * Parameters live on the layers, and `bind_flat` gathers them into one flat
+    vector (`flat_params`, `flat_grads`) that the optimizer updates in one pass;
+    `params` and `grads` are dicts of views into it, keyed "layer.W" / "layer.b".
+  * Checked at the boundary, unchecked inside.  Each public method is a
+    `@boundary` (minivae.validate): called from outside, it checks its
+    arguments (dtype, shape, finite, in [0, 1] for binary data) and raises
+    NonFiniteError if its result overflowed.  The layers and losses it calls
+    are boundaries too, but called from inside one they just compute.
+  * What one pass must remember is a NamedTuple cache per layer (a layer's
+    forward returns (y, cache), its backward takes (dy, cache)), grouped in
+    the model's own NamedTuples (EncoderCache); nothing is stored on self.
+  * `loss_and_grads` reads as the figure: forward one line per arrow, each with
+    its shape and equation, then the same arrows in reverse, every gradient
+    named for what it is the gradient of (dz = ∂loss/∂z).
 """
 import math
+from typing import NamedTuple
 
 import numpy as np
 
-from .checks import (NonFiniteError, as_float_array, check_memory, choice, finite_result,
-                     float_dtype, generator, positive_int, real)
-from .layers import INITS, Dense
-from .losses import ELBOTerms, _gaussian_nll  # noqa: F401 (ELBOTerms re-exported)
+from . import kernels
+from .errors import NonFiniteError
+from .layers import INITS, Dense, DenseCache, sigmoid
+from .losses import ELBOTerms, bernoulli_nll, gaussian_nll, kl_normal  # noqa: F401 (ELBOTerms re-exported)
 from .mlp import MLP, bind_flat
 from .reparam import Reparameterize
-from . import kernels
+from .validate import (as_float_array, boundary, check_memory, choice, finite_result,
+                       float_dtype, generator, positive_int, real)
 
 LIKELIHOODS = ("bernoulli", "gaussian")
+
+
+class EncoderCache(NamedTuple):
+    """What the encoder's backward needs: the body's cache and the two heads'."""
+    body: object            # the MLP's (VAE) or Tower's (CVAE) cache: X → last hidden layer
+    mu: DenseCache          # the mu head
+    log_var: DenseCache     # the log_var head
+
+
+# -- checks at the door of the public methods ------------------------------------
+def _x(model, x, name="x"):
+    return as_float_array(name, x, model.dtype, cols=model.x_dim, min_rows=1,
+                          unit_interval=model.likelihood == "bernoulli")
+
+
+def _z(model, z, n, name="z"):
+    return as_float_array(name, z, model.dtype, cols=model.z_dim, rows=n, min_rows=1)
+
+
+def _check_x(model, x):
+    _x(model, x)
+
+
+def _check_z(model, z):
+    _z(model, z, None)
+
+
+def _check_x_rng(model, x, rng, n_samples=1):
+    _x(model, x)
+    generator("rng", rng)
+    positive_int("n_samples", n_samples)
+
+
+def _check_x_eps(model, x, eps, copy=True):
+    _z(model, eps, _x(model, x).shape[0], "eps")
+
+
+def _check_x_z(model, x, z):
+    _z(model, z, _x(model, x).shape[0])
+
+
+def _check_sample(model, n, rng):
+    n = positive_int("n", n)
+    generator("rng", rng)
+    widest = max((model.z_dim, model.x_dim, *model.hidden))
+    check_memory(f"{n:,} samples (n)", 2 * n * widest * model.dtype.itemsize)
+
+
+def batch_loss(terms, inputs):
+    """The loss of a batch: the sum of the terms' means over the batch (recon_nll, kl), in
+    float64, as a Python float.
+
+    Raises NonFiniteError, naming the inputs, when it is not finite (an overflow:
+    values too large, or parameters that have diverged), before any backward
+    pass runs on it.
+    """
+    loss = float(sum(np.mean(t, dtype=np.float64) for t in terms))
+    if not math.isfinite(loss):
+        raise NonFiniteError(f"the loss is {loss} for this {' and '.join(inputs)}: an overflow, "
+                             "from values too large or parameters that have diverged")
+    return loss
 
 
 class VAE:
     """A VAE with MLP encoder and decoder and hand-derived gradients.
 
     params: dict of live arrays, keys "encoder.{i}.W/b", "mu.W/b", "log_var.W/b",
-    "decoder.{j}.W/b", each layer computing y = x @ W + b.
+    "decoder.{j}.W/b", each layer computing y = x W + b.
 
     Departure from the paper's reference code (minivae.config says what that
     code is): there the second head reads the last encoder layer *before* its
-    ReLU and predicts the log of Q's standard deviation; here both heads read
-    it after the ReLU, and the head predicts log_var = log diag Σ, twice that.
-    The family of Q is the same.
+    ReLU and predicts log Σ^{1/2}, the log of Q's standard deviation; here both
+    heads read it after the ReLU, and the head predicts log_var = log diag Σ,
+    twice that.  The family of Q is the same.
     """
 
     def __init__(self, x_dim=784, hidden=(1000, 500, 250), z_dim=30, likelihood="bernoulli",
@@ -51,7 +132,7 @@ class VAE:
         self.dtype = float_dtype(dtype)
         self._check_size()
         rng = np.random.default_rng(seed)
-        # The paper's nets use Caffe's sparse filler everywhere but the heads.
+        # The reference code's nets use Caffe's sparse filler everywhere but the heads.
         head_init = "gaussian" if init == "sparse" else init
         h_last = self.hidden[-1] if self.hidden else x_dim
         self.encoder = MLP((x_dim, *self.hidden), relu_last=True, init=init, rng=rng, dtype=self.dtype)
@@ -86,93 +167,71 @@ class VAE:
                     likelihood=self.likelihood, sigma=self.sigma, init=self.init,
                     dtype=self.dtype.name)
 
-    # -- checked inputs ------------------------------------------------------
-    def _x(self, x, name="x"):
-        return as_float_array(name, x, self.dtype, cols=self.x_dim, min_rows=1,
-                              unit_interval=self.likelihood == "bernoulli")
-
-    def _z(self, z, n, name):
-        return as_float_array(name, z, self.dtype, cols=self.z_dim, rows=n, min_rows=1)
-
     # -- the pieces of Fig. 4 --------------------------------------------------
-    # Inputs are checked at the door of each public method, so the layers run
-    # unchecked.  Every public method runs under np.errstate(all="ignore"): an
-    # overflow anywhere (parameters that have diverged, a huge x under the
-    # Gaussian likelihood) raises checks.NonFiniteError instead of NumPy warnings.
     def _encode(self, x):
-        """x (N, D), checked -> mu, log_var (N, K) each, finite, and the caches."""
-        h, enc = self.encoder.forward(x)                    # (N, H)
-        mu, c_mu = self.mu_head.forward_unchecked(h)        # (N, K)
-        log_var, c_lv = self.log_var_head.forward_unchecked(h)   # (N, K)
-        finite_result(("x",), mu, log_var)
-        return mu, log_var, (enc, c_mu, c_lv)
+        """x (N, D) -> mu, log_var (N, K) each, and the EncoderCache."""
+        h, c_body = self.encoder.forward(x)                 # (N, H)
+        mu, c_mu = self.mu_head.forward(h)                  # (N, K)
+        log_var, c_lv = self.log_var_head.forward(h)        # (N, K)
+        return mu, log_var, EncoderCache(c_body, c_mu, c_lv)
 
-    def _nll(self, out, x):
-        """−log P(X|z) per example and its gradient w.r.t. the decoder output (unchecked)."""
+    def _recon_nll(self, f_z, x):
+        """−log P(X|z) per example (N,) and its gradient w.r.t. f(z), the decoder's output:
+        x_logits for the Bernoulli likelihood, x_mean for the Gaussian."""
         if self.likelihood == "bernoulli":
-            return kernels.bernoulli_nll(out, x)            # out = logits
-        return _gaussian_nll(out, x, self.sigma)            # out = mean f(z)
+            return bernoulli_nll(f_z, x)
+        return gaussian_nll(f_z, x, self.sigma)
 
-    @np.errstate(all="ignore")
+    @boundary(_check_x)
     def encode(self, x):
         """x (N, D) -> (mu, log_var), each (N, K): the parameters of Q(z|X)."""
-        mu, log_var, _ = self._encode(self._x(x))
-        return mu, log_var
+        return self._encode(x)[:2]
 
-    @np.errstate(all="ignore")
+    @boundary(_check_z)
     def decode(self, z):
-        """z (N, K) -> x_mean (N, D): E[X|z], i.e. sig(logits) or f(z)."""
-        out, _ = self.decoder.forward(self._z(z, None, "z"))
-        finite_result(("z",), out)
-        return kernels.sigmoid(out) if self.likelihood == "bernoulli" else out
+        """z (N, K) -> x_mean (N, D): E[X|z], i.e. sig(x_logits) or f(z)."""
+        f_z, _ = self.decoder.forward(z)
+        finite_result(("z",), f_z)                          # sig(inf) would hide an overflow
+        return sigmoid(f_z) if self.likelihood == "bernoulli" else f_z
 
-    @np.errstate(all="ignore")
+    @boundary(_check_x_z)
     def log_likelihood(self, x, z):
         """log P(X|z) per example (N,), for x (N, D) and z (N, K)."""
-        out, _ = self.decoder.forward(self._z(z, self._x(x).shape[0], "z"))
-        nll = self._nll(out, x)[0]
-        finite_result(("x", "z"), nll)
-        return -nll
+        f_z, _ = self.decoder.forward(z)
+        return -self._recon_nll(f_z, x)[0]
 
+    @boundary(_check_sample)
     def sample(self, n, rng):
         """n images decoded from z ~ N(0, I): the test-time network (Fig. 5)."""
-        n = positive_int("n", n)
-        generator("rng", rng)
-        widest = max((self.z_dim, self.x_dim, *self.hidden))
-        check_memory(f"{n:,} samples (n)", 2 * n * widest * self.dtype.itemsize)
         z = rng.standard_normal((n, self.z_dim), dtype=self.dtype)
         return self.decode(z)
 
+    @boundary(_check_x_rng)
     def reconstruct(self, x, rng):
         """Decode one z ~ Q(z|X) per example: x (N, D) -> x_mean (N, D)."""
         mu, log_var = self.encode(x)
         z, _ = self.reparam.forward(mu, log_var, rng=rng)
         return self.decode(z)
 
-    @np.errstate(all="ignore")
+    @boundary(_check_x_rng)
     def elbo(self, x, rng, n_samples=1):
         """Per-example ELBO (Eq. 5, right side) with its two terms, in nats.
 
         recon_nll = −E_{z~Q}[log P(X|z)] is averaged over n_samples draws
         z ~ Q(z|X); the KL term is exact (Eq. 7); elbo = −recon_nll − kl.
         """
-        n_samples = positive_int("n_samples", n_samples)
-        generator("rng", rng)
         mu, log_var = self.encode(x)
-        kl = kernels.kl_normal(mu, log_var)[0]                       # Eq. 7
-        finite_result(("x",), kl)
+        kl = kl_normal(mu, log_var)[0].astype(np.float64)              # Eq. 7
         recon_nll = np.zeros(x.shape[0], dtype=np.float64)
         for _ in range(n_samples):
             z, _ = self.reparam.forward(mu, log_var, rng=rng)
-            out, _ = self.decoder.forward(z)
-            recon_nll += self._nll(out, x)[0]
+            f_z, _ = self.decoder.forward(z)
+            recon_nll += self._recon_nll(f_z, x)[0]
         recon_nll /= n_samples
-        kl = kl.astype(np.float64)
-        finite_result(("x",), recon_nll)
         return ELBOTerms(-recon_nll - kl, recon_nll, kl)
 
     # -- training --------------------------------------------------------------
-    @np.errstate(all="ignore")
+    @boundary(_check_x_eps)
     def loss_and_grads(self, x, eps, copy=True):
         """Mean over the batch of −(Eq. 9) with one eps per example (Eq. 10), in nats.
 
@@ -184,28 +243,22 @@ class VAE:
         copy=False the returned arrays ARE those views, and the next call
         overwrites them (the training loop's choice: no 11 MB copy per step).
         """
-        x = self._x(x)
         N = x.shape[0]
-        eps = self._z(eps, N, "eps")
         # forward: encode -> reparameterize -> decode -> loss (Fig. 4, right)
-        mu, log_var, enc_caches = self._encode(x)           # (N, K) each
-        z, c_z = self.reparam.forward(mu, log_var, eps)     # (N, K)       Eq. 10
-        out, dec = self.decoder.forward(z)                  # (N, D)
-        rec, dout = self._nll(out, x)                       # (N,), (N, D)  −log P(X|z)
-        kl, dmu_kl, dlv_kl = kernels.kl_normal(mu, log_var)  # (N,), (N, K)  Eq. 7
-        loss = float(np.mean(rec, dtype=np.float64) + np.mean(kl, dtype=np.float64))
-        if not math.isfinite(loss):
-            raise NonFiniteError(f"−ELBO is {loss} for this x and eps: an overflow, from "
-                                 "values too large or parameters that have diverged")
+        mu, log_var, c_enc = self._encode(x)                # (N, K) each
+        z, c_z = self.reparam.forward(mu, log_var, eps)     # (N, K)          Eq. 10
+        f_z, c_dec = self.decoder.forward(z)                # (N, D)          f(z)
+        recon_nll, df_z = self._recon_nll(f_z, x)           # (N,), (N, D)    −log P(X|z)
+        kl, dmu_kl, dlv_kl = kl_normal(mu, log_var)         # (N,), (N, K)    Eq. 7
+        loss = batch_loss((recon_nll, kl), ("x", "eps"))
         # backward: the same arrows in reverse, each gradient scaled by 1/N
         scale = self.dtype.type(1.0 / N)
-        dz = self.decoder.backward(dout * scale, dec)       # (N, K)
+        dz = self.decoder.backward(df_z * scale, c_dec)     # (N, K)
         dmu, dlv = self.reparam.backward(dz, c_z)           # (N, K) each
         dmu = dmu + dmu_kl * scale
         dlv = dlv + dlv_kl * scale
-        enc, c_mu, c_lv = enc_caches
-        dh = self.mu_head.backward_unchecked(dmu, c_mu)     # (N, H)
-        dh += self.log_var_head.backward_unchecked(dlv, c_lv)
+        dh = self.mu_head.backward(dmu, c_enc.mu)           # (N, H)
+        dh += self.log_var_head.backward(dlv, c_enc.log_var)
         finite_result(("x", "eps"), dh)
-        self.encoder.backward(dh, enc, need_dx=False)
+        self.encoder.backward(dh, c_enc.body, need_dx=False)
         return loss, ({k: g.copy() for k, g in self.grads.items()} if copy else self.grads)

@@ -1,61 +1,66 @@
-"""Hand-written optimizers over a model's flat parameter vector.
+"""Hand-written optimizers over a model's flat parameter vector: SGD with momentum, and Adam.
 
-Both add L2 weight decay to the gradient before the update (g ← g + wd·θ),
-as the paper's Caffe solver does (`weight_decay: 0.0005`), rather than
-decaying the weights separately (AdamW).  They update `params` in place
-through minivae.kernels, in one pass over the one contiguous vector that
-every layer's W and b are views of (see mlp.bind_flat).
-
-Subnormal numbers are flushed to zero.  A float below the smallest normal
-number (float32: 2⁻¹²⁶ ≈ 1.2e-38; float64: 2⁻¹⁰²² ≈ 2.2e-308) is stored as a
-*subnormal*, with fewer significant bits, and many x86 CPUs, Intel's above
-all, compute with subnormals through a slow microcode path.  This objective
-makes them in large numbers: a weight that gets no gradient from the data
-(one reading an MNIST border pixel that is 0 in every image, or a weight of a
-unit whose ReLU never fires) sees only the decay term g̃ = wd·θ, which pulls
-it towards 0, and Adam's first moment of such a weight shrinks by β1 every
-step as g̃ dies away.  Within two epochs of the doersch preset about a
-quarter of its 2.8 million weights and of their first moments fall below
-1e-19 (README, "Speed", has the counts and what they cost).
-
-So after each update both optimizers set every parameter and every first
-moment (Adam's m, SGD's velocity) whose magnitude is below
-`flush_threshold(dtype)` to 0.  The threshold is √(smallest normal), 2⁻⁶³ ≈
-1.1e-19 in float32 and 2⁻⁵¹¹ ≈ 1.5e-154 in float64: the product of two numbers
-at least that large is at least the smallest normal, so a weight that
-survives the flush, multiplied in a matrix product by another surviving
-weight or by anything larger (a pixel is 0 or ≥ 1/255), cannot underflow;
-flushing only the subnormals themselves would leave such products
-underflowing.  Adam's v holds squared gradients, so it is flushed below the
-square of twice that, 4 × the smallest normal, and the update leaves out a
-term (1−β2) g̃² that would be subnormal where that provably changes nothing
-(kernels_numpy.adam_v_limits), so the update makes no subnormal number itself.
-
-Every value that stays is exactly what the update computes without the
-flush.  What is flushed is too small for a float32 network to feel directly,
-but a flushed first moment moves a weight that is itself tiny, and float32
-training is chaotic: a run with the flush follows the same run without it
-step for step at first, then drifts off as runs do whose rounding differs
-(README, "Speed", has the measurement).  In float64 the threshold lies 150
-orders of magnitude below any trained weight.  The flush is a compare per
-element in a pass that is bound by memory, not arithmetic;
-`flush_subnormal=False` turns it off.
+Both add L2 weight decay to the gradient before the update (g̃ = g + wd·θ),
+as the reference code's Caffe solver does (`weight_decay: 0.0005`), rather
+than decaying the weights separately (AdamW).  They update the parameters in
+place, in one pass over the one contiguous vector that every layer's W and b
+are views of (mlp.bind_flat).  After each update both flush: every
+parameter and moment below `flush_below` (√ of the smallest normal number;
+Adam's v, which holds squares, below (2·flush_below)²) becomes 0, the rest
+stays bit for bit.  minivae/kernels/flush.py says why (subnormal numbers are
+slow on many CPUs) and why those thresholds; flush_below = 0 turns it off.
 """
 import numpy as np
 
-from . import kernels
-from .checks import real
+from .kernels import accelerated
+from .kernels.flush import threshold, v_threshold
+from .validate import real
+
+
+@accelerated
+def sgd_update(p, g, velocity, lr, momentum, weight_decay, flush_below=0.0):
+    """One step of SGD with momentum, in Caffe's form, in place:
+
+        v ← momentum·v + (g + wd·θ);    θ ← θ − lr·v
+    """
+    velocity *= momentum
+    velocity += g
+    if weight_decay:
+        velocity += weight_decay * p
+    p -= lr * velocity
+    for a in (velocity, p):                     # the flush (see the module docstring)
+        a *= np.abs(a) >= flush_below
+
+
+@accelerated
+def adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay, flush_below=0.0):
+    """One step of Adam (Kingma & Ba 2015, Algorithm 1), step t ≥ 1, in place:
+
+        g̃ = g + wd·θ
+        m ← β1 m + (1−β1) g̃;    v ← β2 v + (1−β2) g̃²
+        θ ← θ − lr·√(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε̂)
+
+    with the bias corrections folded into the step size, the "efficient"
+    ordering at the end of Kingma & Ba's §2 (see Adam for where ε̂ goes).
+    """
+    if weight_decay:
+        g = g + weight_decay * p
+    m *= beta1
+    m += (1 - beta1) * g
+    v *= beta2
+    v += (1 - beta2) * g * g
+    step = lr * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+    p -= step * m / (np.sqrt(v) + adam_eps)
+    for a, below in ((p, flush_below), (m, flush_below), (v, v_threshold(flush_below))):
+        a *= np.abs(a) >= below                 # the flush; v holds squares: (2·flush_below)²
 
 
 def _check_flat(params, grads):
     """Two writable contiguous 1-D float arrays of one shape and dtype, params finite.
 
     step() scans neither the gradient nor its result for inf or NaN (so a
-    huge gradient can overflow the moments or the weights): np.isfinite over the
-    doersch preset's 2.8 million gradients took 1.3–1.6 ms beside a 58–64 ms
-    one-thread training step (2–3%, measured on the shared 2-core machine),
-    and model.loss_and_grads raises checks.NonFiniteError rather than hand
-    out an inf or NaN loss.
+    huge gradient can overflow the moments or the weights): the models'
+    loss_and_grads raise NonFiniteError rather than hand out an inf or NaN loss.
     """
     for name, a in (("params", params), ("grads", grads)):
         if not isinstance(a, np.ndarray) or a.ndim != 1 or not a.flags.c_contiguous:
@@ -70,19 +75,14 @@ def _check_flat(params, grads):
         raise ValueError("params contains NaN or inf")
 
 
-def flush_threshold(dtype):
-    """√(smallest normal number of dtype): 2⁻⁶³ in float32, 2⁻⁵¹¹ in float64 (see above)."""
-    return float(np.sqrt(np.finfo(dtype).tiny))        # exact: the root of an even power of 2
-
-
 def _check_hyper(**values):
-    """Each value a finite number in [low, high) (minivae.checks.real)."""
+    """Each value a finite number in [low, high) (minivae.validate.real)."""
     for name, (value, low, high) in values.items():
         real(name, value, low, high)
 
 
 class SGD:
-    """SGD with momentum (Caffe's form):  v ← momentum·v + g̃;  θ ← θ − lr·v."""
+    """SGD with momentum over flat params/grads (sgd_update)."""
 
     def __init__(self, params, grads, lr=0.01, momentum=0.9, weight_decay=0.0,
                  flush_subnormal=True):
@@ -92,14 +92,14 @@ class SGD:
         self.params, self.grads = params, grads
         self.lr, self.momentum, self.weight_decay = float(lr), float(momentum), float(weight_decay)
         self.flush_subnormal = bool(flush_subnormal)
-        self.flush_below = flush_threshold(params.dtype) if flush_subnormal else 0.0
+        self.flush_below = threshold(params.dtype) if flush_subnormal else 0.0
         self.velocity = np.zeros_like(params)
         self.t = 0
 
     def step(self):
         self.t += 1
-        kernels.sgd_update(self.params, self.grads, self.velocity, self.lr,
-                           self.momentum, self.weight_decay, self.flush_below)
+        sgd_update(self.params, self.grads, self.velocity, self.lr, self.momentum,
+                   self.weight_decay, self.flush_below)
 
     def state_dict(self):
         return {"t": np.int64(self.t), "velocity": self.velocity}
@@ -110,19 +110,16 @@ class SGD:
 
 
 class Adam:
-    """Adam (Kingma & Ba 2015, Alg. 1) with bias correction.
+    """Adam over flat params/grads (adam_update), with bias correction.
 
-    g̃ = g + wd·θ;  m ← β1 m + (1−β1) g̃;  v ← β2 v + (1−β2) g̃²
-    θ ← θ − lr·√(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε̂)
     ε̂ is added to √v after folding the bias correction into the step size:
-    Caffe's form (the paper's solver), and the "efficient" ordering at the end
-    of Kingma & Ba §2.  PyTorch's Adam adds ε to √v̂ = √(v / (1−β2ᵗ)) instead,
-    which equals this form with ε̂ = ε·√(1−β2ᵗ).  The two part ways only in
-    the first few hundred steps and only for gradients below ~1e-6 (at t = 1
-    this form's ε̂ acts like 32ε), but training is chaotic enough that this
-    alone sends two otherwise identical runs apart within 20 steps; with ε̂
-    matched step by step they agree to 1e-13 over 100 steps
-    (`python tools/torch_reference.py --compare doersch --steps 100`).
+    the reference code's Caffe form.  PyTorch's Adam adds ε to
+    √v̂ = √(v / (1−β2ᵗ)) instead, which equals this form with
+    ε̂ = ε·√(1−β2ᵗ).  The two part ways only in the first few hundred steps and
+    only for gradients below ~1e-6 (at t = 1 this form's ε̂ acts like 32ε),
+    but training is chaotic enough that this alone sends two otherwise
+    identical runs apart within 20 steps; with ε̂ matched step by step they
+    agree to rounding (`python tools/torch_reference.py --compare doersch`).
     """
 
     def __init__(self, params, grads, lr=1e-3, beta1=0.9, beta2=0.999, adam_eps=1e-8,
@@ -134,16 +131,15 @@ class Adam:
         self.lr, self.beta1, self.beta2 = float(lr), float(beta1), float(beta2)
         self.adam_eps, self.weight_decay = float(adam_eps), float(weight_decay)
         self.flush_subnormal = bool(flush_subnormal)
-        self.flush_below = flush_threshold(params.dtype) if flush_subnormal else 0.0
+        self.flush_below = threshold(params.dtype) if flush_subnormal else 0.0
         self.m = np.zeros_like(params)
         self.v = np.zeros_like(params)
         self.t = 0
 
     def step(self):
         self.t += 1
-        kernels.adam_update(self.params, self.grads, self.m, self.v, self.lr, self.beta1,
-                            self.beta2, self.adam_eps, self.t, self.weight_decay,
-                            self.flush_below)
+        adam_update(self.params, self.grads, self.m, self.v, self.lr, self.beta1, self.beta2,
+                    self.adam_eps, self.t, self.weight_decay, self.flush_below)
 
     def state_dict(self):
         return {"t": np.int64(self.t), "m": self.m, "v": self.v}

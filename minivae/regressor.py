@@ -12,13 +12,36 @@ Trained on an ambiguous X it can only put its doubt into per-pixel
 probabilities, so the minimizer is the average of the plausible Y: a blur.
 Shapes: N batch, Dx = x_dim, Dy = y_dim.
 """
+from typing import NamedTuple
+
 import numpy as np
 
-from .checks import as_float_array, float_dtype
-from .tower import Tower, check_sizes, cond_tower
+from . import kernels
+from .layers import sigmoid
 from .losses import bernoulli_nll
 from .mlp import bind_flat
-from . import kernels
+from .model import batch_loss
+from .tower import Tower, TowerCache, check_sizes, cond_tower
+from .validate import as_float_array, boundary, float_dtype
+
+
+class RegressorCache(NamedTuple):
+    cond: TowerCache            # X → H_{L−1}
+    decoder: TowerCache         # H_{L−1} → Y
+
+
+# -- checks at the door of the public methods (minivae.model says the rule) -------
+def _x(model, x):
+    return as_float_array("x", x, model.dtype, cols=model.x_dim, unit_interval=True)
+
+
+def _check_x(model, x):
+    _x(model, x)
+
+
+def _check_x_y(model, x, y, copy=True):
+    as_float_array("y", y, model.dtype, cols=model.y_dim, rows=_x(model, x).shape[0],
+                   unit_interval=True)
 
 
 class Regressor:
@@ -42,33 +65,31 @@ class Regressor:
         named = {f"cond.{i}": l for i, l in enumerate(self.cond.layers)}
         named.update({f"decoder.{j + 1}": l for j, l in enumerate(self.decoder.layers)})
         self.params, self.grads, self.flat_params, self.flat_grads = bind_flat(named, self.dtype)
+        kernels.warmup(self.dtype)      # compile/load the kernels now, not in the first epoch
 
     def config(self):
         """The constructor's arguments (without seed)."""
         return dict(x_dim=self.x_dim, y_dim=self.y_dim, hidden=list(self.hidden),
                     init=self.init, dtype=self.dtype.name)
 
-    def _x(self, x):
-        return as_float_array("x", x, self.dtype, cols=self.x_dim, unit_interval=True)
-
-    def _y(self, y, n):
-        return as_float_array("y", y, self.dtype, cols=self.y_dim, rows=n, unit_interval=True)
-
     def _forward(self, x):
-        h, _, cc = self.cond.forward(x)                     # (N, H_{L−1})
-        y_logits, _, dc = self.decoder.forward(h)           # (N, Dy)
-        return y_logits, (cc, dc)
+        """x (N, Dx) -> y_logits (N, Dy), r(X) before the sigmoid, and the cache."""
+        h, _, c_cond = self.cond.forward(x)                 # (N, H_{L−1})
+        y_logits, _, c_dec = self.decoder.forward(h)        # (N, Dy)
+        return y_logits, RegressorCache(c_cond, c_dec)
 
+    @boundary(_check_x)
     def predict(self, x):
         """x (N, Dx) -> y_mean (N, Dy) = sig(r(X)): the per-pixel probabilities."""
-        return kernels.sigmoid(self._forward(self._x(x))[0])
+        return sigmoid(self._forward(x)[0])
 
+    @boundary(_check_x_y)
     def nll(self, x, y):
         """−log P(Y|X) per example (N,), in nats (exact: P(Y|X) is factorized)."""
-        x = self._x(x)
         y_logits, _ = self._forward(x)
-        return bernoulli_nll(y_logits, self._y(y, x.shape[0]))[0].astype(np.float64)
+        return bernoulli_nll(y_logits, y)[0].astype(np.float64)
 
+    @boundary(_check_x_y)
     def loss_and_grads(self, x, y, copy=True):
         """Mean over the batch of −log P(Y|X), in nats; x (N, Dx), y (N, Dy) in [0, 1].
 
@@ -76,12 +97,10 @@ class Regressor:
         copy=False the live views into flat_grads that the next call
         overwrites (see VAE.loss_and_grads).
         """
-        x = self._x(x)
         N = x.shape[0]
-        y = self._y(y, N)
-        y_logits, (cc, dc) = self._forward(x)               # (N, Dy)
-        nll, dlogits = bernoulli_nll(y_logits, y)           # (N,), (N, Dy)
-        loss = float(np.mean(nll, dtype=np.float64))
-        dh, _ = self.decoder.backward(dlogits * self.dtype.type(1.0 / N), dc)   # (N, H_{L−1})
-        self.cond.backward(dh, cc, need_dx=False)
+        y_logits, cache = self._forward(x)                  # (N, Dy)
+        recon_nll, dy_logits = bernoulli_nll(y_logits, y)   # (N,), (N, Dy)  −log P(Y|X)
+        loss = batch_loss((recon_nll,), ("x", "y"))
+        dh, _ = self.decoder.backward(dy_logits * self.dtype.type(1.0 / N), cache.decoder)
+        self.cond.backward(dh, cache.cond, need_dx=False)   # (N, H_{L−1}) in, nothing out
         return loss, ({k: g.copy() for k, g in self.grads.items()} if copy else self.grads)

@@ -9,7 +9,7 @@ the one reason for two styles.
 """
 from typing import List, NamedTuple
 
-from .checks import choice, positive_int
+from .validate import choice, positive_int
 from .layers import INITS, Dense, ReLU
 
 
@@ -36,7 +36,7 @@ class Tower:
         """x (N, d0), extra (N, d_join) or None -> (y, tapped pre-activation or None, cache)."""
         dense, relu, tapped = [], [], None
         for k, (layer, act) in enumerate(zip(self.layers, self.relus)):
-            x, c = layer.forward_unchecked(x)
+            x, c = layer.forward(x)
             dense.append(c)
             if k == self.join:
                 x = x + extra                               # the junction ⊕
@@ -61,7 +61,7 @@ class Tower:
                 dy = dy + dtap
             if k == self.join:
                 dextra = dy
-            dy = self.layers[k].backward_unchecked(dy, cache.dense[k], need_dx=need_dx or k > 0)
+            dy = self.layers[k].backward(dy, cache.dense[k], need_dx=need_dx or k > 0)
         return dy, dextra
 
 

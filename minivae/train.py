@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -30,23 +29,15 @@ from tqdm import tqdm
 
 from . import kernels
 from .batches import binarize_dynamic, binarize_threshold, iterate_minibatches
-from .checkpoint import load_checkpoint, rng_from_state, rng_state, save_checkpoint
-from .checks import NonFiniteError, writable_dir
-from .config import (  # noqa: F401
-    STREAMS,
-    TrainConfig,
-    build_model,
-    build_optimizer,
-    check_resume,
-    default_run_dir,
-    derived_rng,
-    streams_from_seed,
-)
+from .config import (STREAMS, TrainConfig, build_model, build_optimizer, check_resume,
+                     default_run_dir, derived_rng, streams_from_seed)
 from .data import load_mnist
-from .errors import CheckpointError
+from .errors import CheckpointError, NonFiniteError
 from .evaluate import evaluate_elbo, prepare
-from .history import COLUMNS, TRAIN_EVAL, summary_line, write_history
+from .files.checkpoint import load_checkpoint, rng_from_state, rng_state, save_checkpoint
+from .files.history import COLUMNS, TRAIN_EVAL, summary_line, write_history
 from .model import VAE
+from .validate import writable_dir
 
 # keys of derived_rng(seed, KEY, ...): evaluation ε, the fixed binarizations, figures
 EVAL_KEY, TEST_BIN_KEY, TRAIN_BIN_KEY, RECON_KEY, SAMPLES_KEY = range(5)
@@ -94,27 +85,15 @@ def train_epoch(model, optimizer, x, batch_size, streams, dynamic=False, desc="e
     return total / n
 
 
-def _warmup_quietly(dtype):
-    try:
-        kernels.warmup(dtype)
-    except Exception:       # noqa: BLE001  VAE() warms up again and reports it there
-        pass
-
-
 def _load_data(config, x_train, x_test):
     """(x_train, x_test or None): given arrays, else MNIST; subsets applied.
 
-    While MNIST is read, a second thread loads the Numba kernels for the dtype
-    (from the disk cache, or compiling them) that VAE() would otherwise load
-    after it: decompression, hashing and NumPy's casts release the GIL, so the
-    two overlap (0.97-1.17 s for both one after the other, 0.76-0.84 s
-    together, on a 2-core AMD EPYC Zen 3).  A failure there is left for VAE()'s
-    own warm-up to report.
+    While MNIST is read, the kernels compile or load on a second thread
+    (minivae/kernels/precompile.py).
     """
     dtype = np.dtype(config.dtype)
     if x_train is None:
-        warm = threading.Thread(target=_warmup_quietly, args=(dtype,), daemon=True)
-        warm.start()
+        warm = kernels.warmup_in_background(dtype)
         try:
             x_train, _ = load_mnist("train", config.data_dir, dtype=dtype)
             if x_test is None:
@@ -184,7 +163,7 @@ class Run:
         return row
 
     def _figures(self, epoch):
-        from .plots import plot_history, save_grid
+        from .files.plots import plot_history, save_grid
         model, seed, d = self.model, self.config.seed, self.run_dir
         if model.x_dim == 784:
             x = self.eval_sets.get("test", self.eval_sets["train"])[:50]
@@ -255,7 +234,7 @@ class Run:
 
 class TrainResult(NamedTuple):
     model: VAE
-    history: list           # one dict per epoch (see history.py for the keys)
+    history: list           # one dict per epoch (minivae/files/history.py has the keys)
     run_dir: Path
 
 

@@ -22,7 +22,7 @@ threads and NumPy's OpenBLAS threads slowed each other (PyTorch by 15–25% here
 PyTorch computes with subnormal floats unless told otherwise;
 `torch.set_flush_denormal(True)` (--flush-denormal, or "flush_denormal" in the
 bench's config) sets the CPU to flush them to zero.  minivae instead flushes
-tiny weights and moments in its optimizer (minivae.optim explains why).
+tiny weights and moments in its optimizer (minivae/kernels/flush.py explains why).
 """
 import json
 import sys

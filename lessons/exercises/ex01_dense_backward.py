@@ -21,8 +21,8 @@ into a matrix product, and check its shape against the list above.
 The paper takes backpropagation as given (§2.2 only needs it to exist); this
 is the standard calculus of a linear layer, as in CS231n's affine_backward.
 
-Reference solution: minivae.layers.Dense.backward (which calls
-minivae.kernels_numpy.dense_backward).  Read it after you are done.
+Reference solution: minivae.layers.dense_backward, the NumPy lines under its
+formula (Dense.backward calls it).  Read it after you are done.
 
 Check your work:   python -m minivae check 1             (this file, in place)
                or  python -m minivae check path/to/your/copy.py

@@ -21,7 +21,7 @@ that kink.
 
 Not in the paper, which takes these layers as given.
 
-Reference solution: minivae.layers.ReLU.backward and Sigmoid.backward.
+Reference solution: minivae.layers.relu_backward and Sigmoid.backward.
 
 Check your work:   python -m minivae check 2
 """

@@ -21,8 +21,9 @@ right).  Write
 How: ∂z/∂mu and ∂z/∂log_var are elementwise.  For the second, chain through
 std = exp(½ log_var); then write the result once more in terms of z and mu.
 
-Reference solution: minivae.reparam.Reparameterize (forward and backward).
-Lesson 03 uses it and checks it against finite differences.
+Reference solution: minivae.reparam.reparam_forward and reparam_backward,
+which the layer Reparameterize calls.  Lesson 03 uses the layer and checks it
+against finite differences.
 
 Check your work:   python -m minivae check 5
 """

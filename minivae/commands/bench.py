@@ -7,7 +7,7 @@ One run measures (medians over repeats; ratios taken within each repeat):
             s/epoch and images/s, for these contenders:
             fresh weights — the numpy and numba backends (and, where the
             numba update runs on two threads, numba_1thread: the same on
-            one, minivae.blas_threads); PyTorch CPU with
+            one, minivae/kernels/update_threads.py); PyTorch CPU with
             fused Adam, same threads, batches and initialization, in a worker
             process (when torch is importable and tools/torch_reference.py
             exists); the GEMM floor — the step's matrix products alone through
@@ -44,14 +44,16 @@ from pathlib import Path
 import numpy as np
 
 from .. import kernels
-from ..atomic import atomic_write
-from ..checks import writable_dir
 from ..config import PRESETS
+from ..files.atomic import atomic_write
+from ..kernels.flush import threshold as flush_threshold
 from ..model import VAE
-from ..optim import Adam, flush_threshold
+from ..optim import Adam
+from ..validate import writable_dir
 
 EPOCH = 60000           # MNIST training images
-TORCH_FILE = Path(__file__).resolve().parents[2] / "tools" / "torch_reference.py"
+# PyTorch's contender: a script of the repository, not of the package (run bench from a clone)
+TORCH_FILE = Path("tools") / "torch_reference.py"
 # (preset or "startup", measured ratio or time, comparison, bound, what it measures)
 TARGETS = [
     ("doersch", "trained/torch_ftz", "≤", 0.85,
@@ -114,25 +116,37 @@ def kernel_cases(rng, n_params):
     mu, lv = f(100, 30), f(100, 30)
     p, g, m, v = f(n_params), f(n_params), f(n_params), np.abs(f(n_params))
     return [
-        ("dense_forward", "100×500 @ 500×1000, +b, ReLU", (x, W, b), {"relu": True}),
-        ("dense_backward", "same; ReLU mask, dW, db, dx", (x, W, dy, W.copy(), b.copy()),
+        ("layers.dense_forward", "100×500 @ 500×1000, +b, ReLU", (x, W, b), {"relu": True}),
+        ("layers.dense_backward", "same; ReLU mask, dW, db, dx", (x, W, dy, W.copy(), b.copy()),
          {"relu_y": np.maximum(x @ W + b, 0)}),
-        ("relu_forward", "100×1000", (dy,), {}),
-        ("sigmoid", "100×784", (logits,), {}),
-        ("bernoulli_nll", "100×784", (logits, target), {}),
-        ("reparam_forward", "100×30", (mu, lv, f(100, 30)), {}),
-        ("reparam_backward", "100×30", (mu, np.exp(lv), f(100, 30)), {}),
-        ("kl_normal", "100×30", (mu, lv), {}),
-        ("adam_update", f"{n_params:,} params", (p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 5, 5e-4), {}),
-        ("sgd_update", f"{n_params:,} params", (p.copy(), g, m.copy(), 1e-3, 0.9, 5e-4), {}),
+        ("layers.relu_forward", "100×1000", (dy,), {}),
+        ("layers.sigmoid", "100×784", (logits,), {}),
+        ("losses.bernoulli_nll", "100×784", (logits, target), {}),
+        ("reparam.reparam_forward", "100×30", (mu, lv, f(100, 30)), {}),
+        ("reparam.reparam_backward", "100×30", (mu, np.exp(lv), f(100, 30)), {}),
+        ("losses.kl_normal", "100×30", (mu, lv), {}),
+        ("optim.adam_update", f"{n_params:,} params", (p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 5, 5e-4), {}),
+        ("optim.sgd_update", f"{n_params:,} params", (p.copy(), g, m.copy(), 1e-3, 0.9, 5e-4), {}),
         ("matmul", "100×784 @ 784×1000; numba: loops", (logits, f(784, 1000)), {}),
     ]
 
 
+def _implementations(key):
+    """{backend: function} for an accelerated function's key, or "matmul" (BLAS against
+    the loops of minivae/kernels/matmul.py)."""
+    if key == "matmul":
+        fns = {"numpy": np.matmul}
+        if "numba" in kernels.available_backends():
+            from ..kernels.matmul import matmul
+            fns["numba"] = matmul
+        return fns
+    return {b: kernels.implementation(key, b) for b in kernels.available_backends()}
+
+
 def bench_kernels(n_params, repeats, budget):
     rows = []
-    for name, shape, args, kw in kernel_cases(np.random.default_rng(0), n_params):
-        fns = {b: kernels.implementation(name, b) for b in kernels.available_backends()}
+    for key, shape, args, kw in kernel_cases(np.random.default_rng(0), n_params):
+        fns = _implementations(key)
         t = time.perf_counter()
         fns["numpy"](*args, **kw)
         calls = max(1, int(budget / (time.perf_counter() - t)))    # ~budget seconds per sample
@@ -142,7 +156,7 @@ def bench_kernels(n_params, repeats, budget):
         runners = {b: (lambda n, fn=fn: runner(n, fn)) for b, fn in fns.items()}
         times = interleaved(runners, 1, repeats, 0)
         us = {b: 1e6 * np.median(ts) / calls for b, ts in times.items()}
-        rows.append(dict(kernel=name, shape=shape, numpy_us=us["numpy"], numba_us=us.get("numba"),
+        rows.append(dict(kernel=key.split(".")[-1], shape=shape, numpy_us=us["numpy"], numba_us=us.get("numba"),
                          numba_over_numpy=us["numba"] / us["numpy"] if "numba" in us else None))
     return rows
 
@@ -174,7 +188,7 @@ def adam_floor_runner(gemm_run, n_params, backend, cfg):
     training runs it) over n_params float32 numbers per step: what a step costs
     with nothing but the matrix products and the optimizer's pass through memory
     (parameters, gradients and both moments: 7 × 4 bytes each)."""
-    update = kernels.implementation("adam_update", backend)
+    update = kernels.implementation("optim.adam_update", backend)
     rng = np.random.default_rng(2)      # not zeros: untouched zero pages would read for free
     p, g, m = (rng.standard_normal(n_params, dtype=np.float32) for _ in range(3))
     v = np.abs(rng.standard_normal(n_params, dtype=np.float32))
@@ -386,8 +400,11 @@ def run(args):
     if out.is_dir():
         raise ValueError(f"--json {out} is a directory; give a file name")
     writable_dir("--json's directory", out.parent)     # before minutes of timing, not after
-    use_torch = (args.torch == "auto" and TORCH_FILE.is_file()
-                 and importlib.util.find_spec("torch") is not None)
+    use_torch = args.torch == "auto" and importlib.util.find_spec("torch") is not None
+    if use_torch and not TORCH_FILE.is_file():
+        print(f"bench: the PyTorch contender is skipped: {TORCH_FILE} is not in this folder "
+              "(it ships with the repository; run bench from a clone's root)", file=sys.stderr)
+        use_torch = False
     backend_before = kernels.get_backend()
     X, data = load_data(args.data, args.quick)
     threads = int(os.environ.get("OPENBLAS_NUM_THREADS") or os.cpu_count())

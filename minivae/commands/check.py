@@ -1,6 +1,6 @@
-"""`python -m minivae check N|FILE`: grade an exercise of lessons/exercises/.
+"""`python -m minivae check N|FILE`: grade an exercise (minivae.classroom.submission).
 
-`check 5` grades lessons/exercises/ex05_reparam.py in place; `check FILE`
+`check 5` grades the stub ex05_reparam.py where minivae keeps it; `check FILE`
 grades a copy (made with `python -m minivae exercise 5 --out DIR`).  Prints
 each part's relative error against central differences and against
 minivae's own implementation, with a hint for a common mistake.  Exit 0 when
@@ -16,6 +16,6 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..exercises import check, resolve
+    from ..classroom.submission import grade_file, resolve
     path, number = resolve(args.target, args.exercise)
-    return check(path, number)
+    return grade_file(path, number)

@@ -22,9 +22,9 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..checkpoint import load_checkpoint
+    from ..files.checkpoint import load_checkpoint
     from ..data import load_mnist
-    from ..checks import choice, integer
+    from ..validate import choice, integer
     from ..evaluate import BINARIZE, evaluate_elbo, log_px_importance, prepare
     if args.binarize is not None:
         choice("--binarize", args.binarize, BINARIZE)

@@ -2,7 +2,7 @@
 
 Without N, lists the eight exercises.  The copy keeps the stub's file name, so
 `python -m minivae check DIR/exNN_….py` knows which exercise it is, and the
-original in lessons/exercises/ stays clean.
+original stays clean.
 """
 import shutil
 import sys
@@ -16,7 +16,7 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..exercises import EXERCISES, stub_path
+    from ..classroom.submission import EXERCISES, stub_path
     if args.number is None:
         for n, (name, title, _) in EXERCISES.items():
             print(f"{n}  {name:<28} {title}")

@@ -1,20 +1,19 @@
 """`python -m minivae notebooks [NN ...] [--out DIR] [--execute] [--quick]`: the lessons as notebooks.
 
-Each lessons/NN_topic.py, a `# %%` cell script, is converted by jupytext:
+Each lesson NN_topic.py, a `# %%` cell script, is converted by jupytext:
 markdown cells stay markdown and code cells stay code.  --execute runs each
 notebook in a real Jupyter kernel (nbclient with ipykernel), working in
 DIR, and saves it with its outputs, figures included (the lessons' PNG files
 land in DIR/out/).  --quick puts a first cell setting MINIVAE_QUICK=1 into
 every notebook, so it runs the lessons' seconds-long form now and whenever
-it is run again.  Needs the notebook extra: pip install -e ".[notebook]".
+it is run again.  Needs the notebook extra: pip install "minivae[notebook]".
 """
 import importlib.util
 import sys
 import time
 from pathlib import Path
 
-LESSONS = Path(__file__).resolve().parents[2] / "lessons"
-INSTALL = 'pip install -e ".[notebook]"'
+INSTALL = 'pip install "minivae[notebook]" (in a clone: pip install -e ".[notebook]")'
 EXTRA = ("jupytext", "nbclient", "nbformat", "ipykernel")
 QUICK_CELL = ('# The quick form of the lesson (seconds, not minutes): minivae.lesson reads this.\n'
               'import os\n'
@@ -33,10 +32,11 @@ def add_arguments(p):
 
 
 def lesson_scripts(selected=()):
-    """lessons/0*.py, all of them or those whose number is in `selected`."""
-    scripts = sorted(LESSONS.glob("0*.py"))
+    """The lesson scripts, all of them or those whose number is in `selected`."""
+    from ..classroom.materials import lesson_scripts as every_lesson
+    scripts = every_lesson()
     if not scripts:
-        raise FileNotFoundError(f"no lessons in {LESSONS} (they ship with the repository)")
+        raise FileNotFoundError("no lessons found: this minivae was installed without them")
     if not selected:
         return scripts
     by_number = {s.name[:2]: s for s in scripts}

@@ -12,9 +12,9 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..checkpoint import load_checkpoint
-    from ..checks import integer, writable_dir
-    from ..plots import save_grid
+    from ..files.checkpoint import load_checkpoint
+    from ..validate import integer, writable_dir
+    from ..files.plots import save_grid
     integer("--n", args.n, least=1)
     integer("--seed", args.seed, least=0)
     model, _, meta = load_checkpoint(args.checkpoint)

@@ -10,7 +10,7 @@ last.npz, history.csv/.json, recon_epochNNN.png, samples_epochNNN.png, loss_curv
 import dataclasses
 import sys
 
-from ..checkpoint import read_meta
+from ..files.checkpoint import read_meta
 from ..config import DEPARTURES, PRESETS, TrainConfig
 
 # flag -> TrainConfig field, for the flags that set one directly

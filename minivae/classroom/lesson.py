@@ -1,0 +1,117 @@
+"""What every lesson script shares: its command line and how it shows figures.
+
+Each lesson (lessons/NN_topic.py) calls `args = lesson.parse_args(__doc__)`,
+does its work, and hands each figure to `lesson.save(fig, args, "name")`,
+which writes args.out/name.png and shows the figure only when a display exists.
+
+In a Jupyter notebook (`python -m minivae notebooks`) there is no command
+line, so the flags come from the environment instead:
+
+    MINIVAE_QUICK=1                the --quick form (also honoured by scripts)
+    MINIVAE_ARGS="--epochs 3"      any other flags, as on the command line
+
+set before the kernel starts, or in a first cell:
+`import os; os.environ["MINIVAE_QUICK"] = "1"`.  Figures show inline, and the
+default output folder is out/ beside the notebook (the kernel's working folder).
+"""
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+QUICK_ENV, ARGS_ENV = "MINIVAE_QUICK", "MINIVAE_ARGS"
+
+
+def in_notebook():
+    """True inside a Jupyter kernel (IPython with a kernel attached)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _default_out():
+    """out/ beside the running lesson script; in a notebook, out/ in the working folder."""
+    if in_notebook():
+        return Path.cwd() / "out"
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0].endswith(".py") else None
+    return script.resolve().parent / "out" if script else Path("lessons") / "out"
+
+
+def parse_args(description, add_arguments=None, argv=None):
+    """--quick, --seed, --out (default lessons/out/), plus the lesson's own flags.
+
+    argv defaults to the command line, or to $MINIVAE_ARGS in a notebook;
+    $MINIVAE_QUICK=1 turns on --quick either way.  Uses parse_known_args, so
+    flags another program adds do no harm.
+    """
+    parser = argparse.ArgumentParser(description=((description or "").strip().splitlines() or [""])[0])
+    parser.add_argument("--quick", action="store_true", help="a few seconds' version (what the tests run)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--out", type=Path, default=_default_out(),
+                        help="folder for the figures (default lessons/out/)")
+    if add_arguments:
+        add_arguments(parser)
+    if argv is None:
+        argv = shlex.split(os.environ.get(ARGS_ENV, "")) if in_notebook() else sys.argv[1:]
+    args, _ = parser.parse_known_args(argv)
+    if os.environ.get(QUICK_ENV, "").strip() not in ("", "0"):
+        args.quick = True
+    args.out.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def has_display():
+    """True when figures can be shown: in a notebook, or with a GUI backend and a display."""
+    if in_notebook():
+        return True
+    if os.environ.get("MPLBACKEND", "").lower() == "agg":
+        return False
+    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def setup_matplotlib():
+    """Import pyplot with a non-GUI backend when there is no display; return it."""
+    import matplotlib
+    if in_notebook():
+        if matplotlib.get_backend().lower() == "agg":     # e.g. MPLBACKEND=Agg inherited
+            sys.modules["IPython"].get_ipython().run_line_magic("matplotlib", "inline")
+    elif not has_display():
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def save(fig, args, name):
+    """Save fig as args.out/name.png, print its path, show it: inline in a notebook,
+    in a window when a display exists (returns nothing, so a notebook shows no Out[])."""
+    plt = setup_matplotlib()
+    path = Path(args.out) / f"{name}.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    print(f"saved {path}")
+    if in_notebook():
+        from IPython.display import display
+        display(fig)
+        plt.close(fig)
+    elif has_display():
+        plt.show(block=False)
+        plt.pause(0.1)
+    else:
+        plt.close(fig)
+
+
+def mnist_or_exit(*splits, dtype=None):
+    """[x, labels] for each split ("train", "test"), flattened into one list.
+
+    When MNIST cannot be found or is damaged, the loader's message (which
+    says what to do) goes to stderr and the lesson exits with status 2,
+    instead of a traceback.
+    """
+    import numpy as np
+    from ..data import load_mnist
+    from ..errors import DataError
+    try:
+        return [a for split in splits for a in load_mnist(split, dtype=dtype or np.float32)]
+    except DataError as e:
+        print(e, file=sys.stderr)
+        sys.exit(2)

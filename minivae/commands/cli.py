@@ -1,0 +1,64 @@
+"""Command line: `python -m minivae COMMAND` (or `minivae COMMAND`).
+
+Each command lives in its own module, imported only when it runs, which
+exposes `add_arguments(parser)` and `run(args) -> exit code`.  Errors a user
+can cause (bad flags, missing data, a damaged checkpoint) end in one line on
+stderr and a non-zero exit, never a traceback.
+"""
+import argparse
+import importlib
+import sys
+
+# command -> (module, one-line help)
+COMMANDS = {
+    "gradcheck": ("minivae.commands.gradcheck", "check every hand-derived gradient against finite differences"),
+    "bench": ("minivae.commands.bench", "time kernels and training, fresh and trained: numpy vs numba vs PyTorch vs the BLAS floor"),
+    "train": ("minivae.commands.train", "train a VAE on MNIST, or resume a run (§4.1)"),
+    "sample": ("minivae.commands.sample", "decode samples z ~ N(0, I) from a checkpoint (Fig. 7)"),
+    "evaluate": ("minivae.commands.evaluate", "test-set -ELBO (§2.3) and importance-sampled log P(X) (beyond the paper)"),
+    "exercise": ("minivae.commands.exercise", "copy an exercise stub to work on"),
+    "check": ("minivae.commands.check", "grade an exercise against finite differences and minivae's own code"),
+    "notebooks": ("minivae.commands.notebooks", "write every lesson as a Jupyter notebook, optionally executed"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line (usage is one --help away)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def main(argv=None):
+    parser = _Parser(prog="minivae", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    for stream in (sys.stdout, sys.stderr):     # a path that is not UTF-8 prints escaped
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+    chosen = argv[0] if argv and argv[0] in COMMANDS else None
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:                  # import only the module that runs
+            mod = importlib.import_module(module)
+            if hasattr(mod, "add_arguments"):
+                mod.add_arguments(p)
+            p.set_defaults(_module=mod)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    from ..errors import USER_ERRORS
+    try:
+        return int(args._module.run(args) or 0)
+    except USER_ERRORS as e:
+        message = " ".join(str(e).split()) or type(e).__name__       # always one line
+        if isinstance(e, MemoryError):
+            message = f"out of memory ({message})"
+        print(f"minivae {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"minivae {args.command}: interrupted", file=sys.stderr)
+        return 130

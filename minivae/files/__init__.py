@@ -1,0 +1,8 @@
+"""What minivae writes and reads on disk: checkpoints, history, figures, downloads.
+
+    atomic.py       every file appears complete or not at all
+    checkpoint.py   one .npz holding all a run needs to continue exactly
+    history.py      the per-epoch history (CSV and JSON) and its summary line
+    plots.py        figures: image grids (Fig. 7, 8) and loss curves
+    download.py     verified downloads (MNIST's files)
+"""

@@ -1,0 +1,197 @@
+"""Checkpoints: one `.npz` holding everything needed to continue a run exactly.
+
+Layout (all plain arrays, read with allow_pickle=False):
+
+    format            "minivae-checkpoint"        format_version  1
+    model             JSON: VAE constructor arguments (VAE.config())
+    optimizer         JSON: optimizer name and hyperparameters
+    config            JSON: the training configuration (TrainConfig as a dict)
+    epoch             epochs completed
+    rng_states        JSON: {stream: bit-generator state} for every random stream
+    history           JSON: one dict per finished epoch
+    param/<name>      every entry of model.params, e.g. param/decoder.0.W
+    optim/<key>       every entry of optimizer.state_dict(), e.g. optim/m
+
+Writes are atomic: the file is written beside its target under a temporary
+name, flushed to disk (fsync), then renamed over the target (os.replace),
+so an interrupted write leaves the previous checkpoint intact.  Anything
+wrong with a file being read raises CheckpointError saying what.
+"""
+import json
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_write
+from ..errors import CheckpointError
+from ..model import VAE
+from ..optim import SGD, Adam
+
+FORMAT = "minivae-checkpoint"
+FORMAT_VERSION = 1
+_OPTIMIZERS = {"adam": (Adam, ("lr", "beta1", "beta2", "adam_eps", "weight_decay",
+                               "flush_subnormal")),
+               "sgd": (SGD, ("lr", "momentum", "weight_decay", "flush_subnormal"))}
+
+
+# --- random streams ----------------------------------------------------------
+def rng_state(rng):
+    """The bit-generator state of a np.random.Generator, as a JSON-ready dict."""
+    return rng.bit_generator.state
+
+
+def rng_from_state(state):
+    """A np.random.Generator continuing exactly from `state` (see rng_state)."""
+    try:
+        bit_gen = getattr(np.random, state["bit_generator"])()
+        bit_gen.state = state
+    except (AttributeError, KeyError, TypeError, ValueError, OverflowError) as e:
+        raise CheckpointError(f"a random-stream state is not valid ({e!r})") from e
+    return np.random.Generator(bit_gen)
+
+
+# --- writing -------------------------------------------------------------------
+def _optimizer_spec(optimizer):
+    for name, (cls, hyper) in _OPTIMIZERS.items():
+        if type(optimizer) is cls:
+            return {"name": name, **{h: getattr(optimizer, h) for h in hyper}}
+    raise ValueError(f"cannot checkpoint an optimizer of type {type(optimizer).__name__}")
+
+
+def save_checkpoint(path, model, optimizer, config: dict, epoch: int, rng_states: dict, history):
+    """Write model, optimizer state, config, epoch, stream states and history to path."""
+    arrays = {
+        "format": np.array(FORMAT), "format_version": np.int64(FORMAT_VERSION),
+        "model": np.array(json.dumps(model.config())),
+        "optimizer": np.array(json.dumps(_optimizer_spec(optimizer))),
+        "config": np.array(json.dumps(config)),
+        "epoch": np.int64(epoch),
+        "rng_states": np.array(json.dumps(rng_states)),
+        "history": np.array(json.dumps(list(history))),
+    }
+    arrays.update({f"param/{k}": v for k, v in model.params.items()})
+    arrays.update({f"optim/{k}": np.asarray(v) for k, v in optimizer.state_dict().items()})
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+    return Path(path)
+
+
+# --- reading -------------------------------------------------------------------
+def _open(path):
+    path = Path(path)
+    try:
+        is_file, exists = path.is_file(), path.exists()
+    except OSError as e:                    # e.g. a name too long for the filesystem
+        raise CheckpointError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if not is_file:
+        raise CheckpointError(f"{path}: " + ("not a regular file, so not a checkpoint" if exists
+                                             else "no such checkpoint file"))
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise CheckpointError(f"{path}: not a readable .npz checkpoint ({e})") from e
+
+
+def _get(npz, key, path):
+    try:
+        return npz[key]
+    except KeyError:
+        raise CheckpointError(f"{path}: lacks '{key}', so it is not a complete minivae "
+                              "checkpoint") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise CheckpointError(f"{path}: entry '{key}' is damaged ({e})") from e
+
+
+def _json(npz, key, path):
+    a = _get(npz, key, path)
+    if a.shape != () or a.dtype.kind != "U":
+        raise CheckpointError(f"{path}: '{key}' should hold a JSON string")
+    try:
+        return json.loads(str(a))
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path}: '{key}' is not valid JSON ({e})") from e
+
+
+def _read_meta(npz, path):
+    fmt = _get(npz, "format", path)
+    if fmt.shape != () or str(fmt) != FORMAT:
+        raise CheckpointError(f"{path}: not a minivae checkpoint (format {fmt!s:.40})")
+    version = _get(npz, "format_version", path)
+    if version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {version!s:.20}, but this "
+                              f"minivae reads version {FORMAT_VERSION}")
+    epoch = _get(npz, "epoch", path)
+    if epoch.shape != () or epoch.dtype.kind not in "iu" or int(epoch) < 0:
+        raise CheckpointError(f"{path}: 'epoch' should be a non-negative integer")
+    meta = {k: _json(npz, k, path) for k in ("model", "optimizer", "config", "rng_states", "history")}
+    if not (isinstance(meta["config"], dict) and isinstance(meta["rng_states"], dict)
+            and isinstance(meta["history"], list) and isinstance(meta["model"], dict)
+            and isinstance(meta["optimizer"], dict)):
+        raise CheckpointError(f"{path}: its JSON entries have the wrong types")
+    meta.update(epoch=int(epoch), format_version=FORMAT_VERSION)
+    return meta
+
+
+def read_meta(path):
+    """Only the JSON parts and epoch of a checkpoint (fast: no parameters read)."""
+    with _open(path) as npz:
+        return _read_meta(npz, path)
+
+
+def _fill(target, saved, what, path):
+    """Copy a saved array into a live one after checking shape and dtype."""
+    if saved.shape != target.shape:
+        raise CheckpointError(f"{path}: {what} has shape {saved.shape}, but the checkpoint's "
+                              f"configuration implies {target.shape}")
+    if saved.dtype != target.dtype:
+        raise CheckpointError(f"{path}: {what} has dtype {saved.dtype}, expected {target.dtype}")
+    if saved.dtype.kind == "f" and not np.isfinite(saved).all():
+        raise CheckpointError(f"{path}: {what} contains NaN or inf")
+    target[...] = saved
+
+
+def load_checkpoint(path):
+    """Read a checkpoint -> (model, optimizer, meta).
+
+    meta: {"config", "epoch", "rng_states", "history", "model", "optimizer",
+    "format_version"}.  Raises CheckpointError for a missing, truncated,
+    damaged or foreign file, a wrong format version, or arrays whose shapes
+    do not match the stored model configuration.
+    """
+    with _open(path) as npz:
+        meta = _read_meta(npz, path)
+        try:
+            model = VAE(**meta["model"])
+        except (TypeError, ValueError) as e:
+            raise CheckpointError(f"{path}: its model configuration is not valid ({e})") from e
+        expected = {f"param/{k}" for k in model.params}
+        extra = sorted(k for k in npz.files if k.startswith("param/") and k not in expected)
+        if extra:
+            raise CheckpointError(f"{path}: holds parameters the configuration does not "
+                                  f"have: {', '.join(extra[:3])}")
+        for name, p in model.params.items():
+            _fill(p, _get(npz, f"param/{name}", path), f"parameter {name}", path)
+        spec = dict(meta["optimizer"])
+        spec.setdefault("flush_subnormal", True)    # checkpoints from before the flush
+        cls, hyper = _OPTIMIZERS.get(spec.pop("name", None), (None, ()))
+        if cls is None or set(spec) != set(hyper):
+            raise CheckpointError(f"{path}: unknown optimizer specification {meta['optimizer']}")
+        try:
+            optimizer = cls(model.flat_params, model.flat_grads, **spec)
+        except (TypeError, ValueError) as e:
+            raise CheckpointError(f"{path}: optimizer settings are not valid ({e})") from e
+        state = {}
+        for key, live in optimizer.state_dict().items():
+            saved = _get(npz, f"optim/{key}", path)
+            if np.ndim(live) == 0:
+                if saved.shape != () or saved.dtype.kind not in "iu" or int(saved) < 0:
+                    raise CheckpointError(f"{path}: optimizer entry '{key}' is not a count")
+                state[key] = int(saved)
+            else:
+                _fill(live, saved, f"optimizer state '{key}'", path)
+                state[key] = live
+        optimizer.load_state_dict(state)
+    for name, s in meta["rng_states"].items():
+        rng_from_state(s)           # validate now, not when resuming
+    return model, optimizer, meta

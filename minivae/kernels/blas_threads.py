@@ -1,0 +1,65 @@
+"""OpenBLAS's idle worker threads, and why minivae asks them to sleep sooner.
+
+NumPy's matrix products run on OpenBLAS, which keeps a worker thread on every
+core.  When a product ends, each worker spins, polling for the next one, for
+2ᴺ clock ticks (its time-stamp counter) before it goes to sleep,
+N = $OPENBLAS_THREAD_TIMEOUT: 28 by default, about 0.1 s at 2–3 GHz, far
+longer than a training step's gaps between products.  A spinning worker
+holds its core.  The optimizer update (a pass over every parameter, bound by
+memory bandwidth, see update_threads.py) runs right after the backward pass's last
+product, so a second thread for it finds both cores taken and gains nothing.
+
+OpenBLAS reads the variable once, when NumPy loads it.  So `import minivae`,
+*before NumPy is imported*, sets it to TIMEOUT (2¹⁶ ticks, tens of
+microseconds) unless it is set already; `python -m minivae ...` always
+imports minivae first.  With the workers napping, the numba backend splits
+each optimizer update over two threads (update_threads.py); with
+them spinning (NumPy was imported first and the variable was not set) it
+keeps the update on one thread, as a second one then gained nothing.
+README, "Speed", has the measurements; to choose for yourself, set the
+variable before Python starts (`OPENBLAS_THREAD_TIMEOUT=28` restores
+OpenBLAS's default).
+
+Only OpenBLAS (what NumPy's wheels ship) is looked at; under another BLAS the
+update stays on one thread.
+"""
+import os
+import sys
+
+ENV_VAR = "OPENBLAS_THREAD_TIMEOUT"
+TIMEOUT = 16            # 2¹⁶ ticks; 12 to 20 worked alike, 28 (OpenBLAS's default) did not
+NAPS_UP_TO = 20         # a setting this low (2²⁰ ticks or fewer) counts as napping
+
+
+def configure():
+    """Set ENV_VAR to TIMEOUT if NumPy is not loaded yet and the user has not set it.
+
+    Returns whether OpenBLAS's workers nap, i.e. ENV_VAR holds a number
+    ≤ NAPS_UP_TO that was in place when NumPy loaded (assumed when NumPy was
+    already loaded and the variable is set: it then came from the shell).
+    """
+    if "numpy" not in sys.modules:
+        os.environ.setdefault(ENV_VAR, str(TIMEOUT))
+    try:
+        return int(os.environ.get(ENV_VAR, "")) <= NAPS_UP_TO
+    except ValueError:
+        return False
+
+
+def blas_is_openblas():
+    """Whether NumPy was built against OpenBLAS (its wheels are: scipy-openblas)."""
+    import numpy as np
+    try:
+        name = np.__config__.CONFIG["Build Dependencies"]["blas"]["name"]
+    except (AttributeError, KeyError, TypeError):
+        return False
+    return "openblas" in str(name).lower()
+
+
+NAPS = configure()      # runs when minivae/__init__.py imports this module, before NumPy
+
+
+def update_threads():
+    """Threads for the optimizer update: 2 when OpenBLAS's workers nap and 2 cores exist."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 2 if NAPS and (cores or 1) >= 2 and blas_is_openblas() else 1

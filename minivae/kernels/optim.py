@@ -1,0 +1,68 @@
+"""Numba twins of minivae.optim's updates: SGD and Adam in one pass over the flat vector.
+
+Each element's update, the flush of flush.py included, is computed in one go,
+so the pass reads and writes every array once; update_threads.py splits it
+over two threads.  The loops walk the vector from its end: measured 5–15%
+faster than from its start, as the first layers' arrays, touched last by
+backward and first by the next forward, then stay in cache.
+"""
+import math
+
+from . import update_threads
+from .flush import adam_skip_limits, v_threshold
+from .jit import jit
+
+
+@jit
+def _sgd(p, g, velocity, lr, momentum, weight_decay, flush_below):
+    zero = p.dtype.type(0)
+    for i in range(p.size - 1, -1, -1):
+        v = momentum * velocity[i] + g[i]
+        if weight_decay:
+            v += weight_decay * p[i]
+        pi = p[i] - lr * v
+        velocity[i] = zero if abs(v) < flush_below else v
+        p[i] = zero if abs(pi) < flush_below else pi
+
+
+@jit
+def _adam(p, g, m, v, step, beta1, beta2, c1, c2, adam_eps, weight_decay, flush_below,
+          v_below, g_small, v_large):
+    zero = p.dtype.type(0)
+    for i in range(p.size - 1, -1, -1):
+        gi = g[i] + weight_decay * p[i] if weight_decay else g[i]
+        mi = beta1 * m[i] + c1 * gi
+        vo = v[i]
+        # leave out a subnormal (1−β2) g̃² (flush.adam_skip_limits); the select is
+        # on g̃, not on the product, so no SIMD lane computes the subnormal either;
+        # & and | rather than `and`/`or`, whose branches made the loop 20% slower
+        skip = (abs(gi) < g_small) & ((vo == zero) | (vo >= v_large))
+        gs = zero if skip else gi
+        vi = beta2 * vo + c2 * gs * gs
+        pi = p[i] - step * mi / (math.sqrt(vi) + adam_eps)
+        p[i] = zero if abs(pi) < flush_below else pi
+        m[i] = zero if abs(mi) < flush_below else mi
+        v[i] = zero if abs(vi) < v_below else vi
+
+
+def _contiguous(*arrays):
+    if not all(a.flags.c_contiguous for a in arrays):
+        raise ValueError("the numba optimizer update needs C-contiguous arrays "
+                         "(as model.flat_params and model.flat_grads are)")
+    return arrays[0].dtype.type    # scalars go in at the arrays' precision, as NumPy's do
+
+
+def sgd_update(p, g, velocity, lr, momentum, weight_decay, flush_below=0.0):
+    f = _contiguous(p, g, velocity)
+    update_threads.run(_sgd, (p, g, velocity),
+                       (f(lr), f(momentum), f(weight_decay), f(flush_below)))
+
+
+def adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay, flush_below=0.0):
+    f = _contiguous(p, g, m, v)
+    step = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+    g_small, v_large = adam_skip_limits(p.dtype, beta2, adam_eps, flush_below)
+    update_threads.run(_adam, (p, g, m, v),
+                       (f(step), f(beta1), f(beta2), f(1 - beta1), f(1 - beta2), f(adam_eps),
+                        f(weight_decay), f(flush_below), f(v_threshold(flush_below)),
+                        f(g_small), f(v_large)))

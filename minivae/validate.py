@@ -1,0 +1,228 @@
+"""Checked at the boundary, unchecked inside: input validation and the decorator that applies it.
+
+Every public function and method of the maths (layers, losses, models) is
+marked `@boundary(check)`.  Called from outside (a user, a lesson, the
+training loop), it checks its arguments, runs with NumPy's floating-point
+warnings off, and raises NonFiniteError when what it returns has overflowed
+to inf or NaN.  Called from inside another boundary (a model calling its
+layers and losses), it just runs: the model has checked what came in at its
+own door, so no training step scans an activation twice.  The checks raise
+a ValueError that names the argument and says what was expected, so a wrong
+call fails at the door instead of deep in a matrix product.
+"""
+import contextvars
+import functools
+import inspect
+import math
+import operator
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import NonFiniteError
+
+_INSIDE = contextvars.ContextVar("minivae_inside_a_boundary", default=False)
+
+
+def boundary(check=None, blame=None):
+    """Decorator: `check(*args, **kwargs)` validates a call from outside (see above).
+
+    check may return arrays the call fills in place (a layer's gradients);
+    they are checked for overflow with what the call returns: arrays and
+    numbers, alone or as the items of a returned tuple.  blame: the argument
+    names an overflow message gives (default: the function's parameters).
+    """
+    def decorate(fn):
+        names = blame or tuple(p for p in inspect.signature(fn).parameters if p != "self")
+
+        @functools.wraps(fn)
+        def entry(*args, **kwargs):
+            if _INSIDE.get():
+                return fn(*args, **kwargs)
+            token = _INSIDE.set(True)
+            try:
+                with np.errstate(all="ignore"):     # an overflow is reported just below
+                    filled = check(*args, **kwargs) if check is not None else None
+                    result = fn(*args, **kwargs)
+                    finite_result(names, *_numbers(result), *(filled or ()))
+                return result
+            finally:
+                _INSIDE.reset(token)
+        return entry
+    return decorate
+
+
+def _numbers(result):
+    """The arrays and numbers of a returned value, or of the items of a returned tuple."""
+    items = result if isinstance(result, tuple) else (result,)
+    return [a for a in items if isinstance(a, (np.ndarray, float, np.floating))]
+
+
+def as_float_array(name, a, dtype, ndim=2, cols=None, rows=None, unit_interval=False,
+                   min_rows=0):
+    """Check that `a` is a finite `dtype` array of the expected shape; return it.
+
+    No silent casting: a float32 array passed to a float64 model is an error,
+    because an implicit upcast would double memory and hide a bug.
+    min_rows: the least number of rows (1 for a batch a mean is taken over).
+    """
+    if not isinstance(a, np.ndarray):
+        raise ValueError(f"{name} must be a numpy array, got {type(a).__name__}")
+    if dtype is None:
+        if a.dtype not in (np.float32, np.float64):
+            raise ValueError(f"{name} must be float32 or float64, got dtype {a.dtype}")
+    elif a.dtype != dtype:
+        raise ValueError(f"{name} has dtype {a.dtype}, expected {np.dtype(dtype)} "
+                         f"(the model's dtype; convert with {name}.astype(np.{np.dtype(dtype)}))")
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    if cols is not None and a.shape[-1] != cols:
+        raise ValueError(f"{name} must have {cols} columns, got shape {a.shape}")
+    if rows is not None and a.shape[0] != rows:
+        raise ValueError(f"{name} must have {rows} rows (one per example), got shape {a.shape}")
+    if min_rows and a.shape[0] < min_rows:
+        raise ValueError(f"{name} has {a.shape[0]} rows, at least {min_rows} needed "
+                         f"(an empty batch has no mean)")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or inf")
+    if unit_interval and a.size and (a.min() < 0 or a.max() > 1):
+        raise ValueError(f"{name} must lie in [0, 1] for the Bernoulli likelihood, "
+                         f"got values in [{a.min():.4g}, {a.max():.4g}]")
+    return a
+
+
+def same_array(name, a, like_name, like, unit_interval=False):
+    """`a` checked like as_float_array, with the dtype and shape of the checked array `like`."""
+    if isinstance(a, np.ndarray) and a.ndim == like.ndim and a.shape != like.shape:
+        raise ValueError(f"{name} has shape {a.shape}, {like_name} {like.shape}; they must match")
+    return as_float_array(name, a, like.dtype, ndim=like.ndim, unit_interval=unit_interval)
+
+
+def float_operand(name, a, dtype=None):
+    """A finite float32/float64 array of any shape, or a real number (a 0-d float64 array).
+
+    dtype: the dtype required of an array (that of the other array arguments).
+    """
+    if isinstance(a, (int, float, np.integer, np.floating)) and not isinstance(a, (bool, np.bool_)):
+        a = np.asarray(a, dtype=np.float64 if dtype is None else dtype)
+        if not np.isfinite(a):
+            raise ValueError(f"{name} must be finite, got {a}")
+        return a
+    return as_float_array(name, a, dtype, ndim=np.ndim(a) if isinstance(a, np.ndarray) else 2)
+
+
+def finite_result(names, *arrays):
+    """Raise NonFiniteError, naming the inputs, when a result overflowed to inf or NaN."""
+    for a in arrays:
+        if not np.isfinite(a).all():
+            raise NonFiniteError(f"the result for these {', '.join(names)} is not finite: "
+                                 f"it overflows {np.asarray(a).dtype} (values too large?)")
+
+
+def available_memory():
+    """Bytes of memory free for new allocations (Linux: MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_memory(what, nbytes):
+    """Raise a ValueError saying how much memory `what` needs when more than is available.
+
+    Called before a large allocation, so the answer comes at once instead of
+    as a MemoryError (or the system's out-of-memory killer) later.
+    """
+    free = available_memory()
+    if free is not None and nbytes > free:
+        raise ValueError(f"{what} would need {nbytes / 2**30:,.1f} GiB of memory, but only "
+                         f"{free / 2**30:,.1f} GiB is available")
+
+
+def writable_dir(what, path):
+    """Check that directory `path` takes new files, or can be made; return it as a Path.
+
+    Probes with a temporary file in `path` or its nearest existing ancestor
+    (removed at once), so nothing is left behind; permission bits alone say
+    little (root passes them, a read-only filesystem or /proc does not).
+    """
+    path = Path(path)
+    try:
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"{what} {path} is a file, not a directory")
+        ancestor = path
+        while not ancestor.exists():
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise ValueError(f"{what} {path} cannot be made: {ancestor} is a file")
+        with tempfile.TemporaryFile(dir=ancestor):
+            pass
+    except OSError as e:
+        raise ValueError(f"{what} {path} is not writable ({e.strerror or e})") from None
+    return path
+
+
+def integer(name, n, least=1, allow_none=False):
+    """An int (bool excluded) that is at least `least`; None passes if allow_none."""
+    if n is None and allow_none:
+        return None
+    try:
+        if isinstance(n, bool):
+            raise TypeError
+        n = operator.index(n)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer, got {n!r}") from None
+    if n < least:
+        what = "a positive integer" if least == 1 else f"an integer >= {least}"
+        raise ValueError(f"{name} must be {what}, got {n!r}")
+    return n
+
+
+def positive_int(name, n, allow_none=False):
+    return integer(name, n, 1, allow_none)
+
+
+def real(name, v, low=-math.inf, high=math.inf, low_open=False):
+    """A finite float in [low, high), or (low, high) with low_open."""
+    try:
+        if isinstance(v, (bool, str)):
+            raise TypeError
+        v = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {v!r}") from None
+    if not (math.isfinite(v) and (v > low if low_open else v >= low) and v < high):
+        interval = f"{'(' if low_open else '['}{low}, {high})"
+        raise ValueError(f"{name} must lie in {interval}, got {v!r}")
+    return v
+
+
+def generator(name, rng):
+    """A np.random.Generator: every random draw in minivae comes from one passed in."""
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"{name} must be a np.random.Generator, got {rng!r:.40}")
+    return rng
+
+
+def choice(name, v, options):
+    if v not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, options))}; got {v!r}")
+    return v
+
+
+def float_dtype(dtype):
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}") from None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dt}")
+    return dt

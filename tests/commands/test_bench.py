@@ -1,0 +1,145 @@
+"""`python -m minivae bench --quick` runs and writes the JSON it promises.
+
+No timing is asserted (the machine's load decides those); only that every
+number is there, finite and positive, that the ratios are the ratios of the
+numbers beside them, and what does not depend on the machine: the flushed
+trained state holds no value below the flush threshold.
+"""
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minivae import kernels
+
+REPO = Path(__file__).resolve().parents[2]
+KERNELS = {"dense_forward", "dense_backward", "relu_forward", "sigmoid", "bernoulli_nll",
+           "reparam_forward", "reparam_backward", "kl_normal", "adam_update",
+           "sgd_update", "matmul"}
+
+
+def positive(v):
+    return isinstance(v, (int, float)) and math.isfinite(v) and v > 0
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "b.json"
+    proc = subprocess.run([sys.executable, "-m", "minivae", "bench", "--quick", "--torch", "off",
+                           "--json", str(out)], capture_output=True, text=True, cwd=REPO,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "saved" in proc.stdout and "doersch" in proc.stdout
+    return json.loads(out.read_text())
+
+
+def test_top_level_keys(result):
+    assert {"quick", "when", "data", "steps", "repeats", "warmup_epochs", "dtype",
+            "default_backend", "versions", "threads", "cpu", "kernels", "presets", "startup",
+            "targets", "load_before", "load_after"} <= set(result)
+    assert result["quick"] is True and result["dtype"] == "float32"
+    assert result["warmup_epochs"] == 1                 # --quick: one epoch of 2,000 images
+    assert result["default_backend"] == kernels.DEFAULT
+    assert result["startup"] is None                    # not measured in --quick
+
+
+def test_kernel_rows(result):
+    rows = {r["kernel"]: r for r in result["kernels"]}
+    assert set(rows) == KERNELS
+    for r in rows.values():
+        assert positive(r["numpy_us"]) and r["shape"]
+        if "numba" in kernels.available_backends():
+            assert positive(r["numba_us"])
+            assert r["numba_over_numpy"] == pytest.approx(r["numba_us"] / r["numpy_us"])
+
+
+def test_presets(result):
+    assert set(result["presets"]) == {"doersch", "pytorch-example"}
+    expected_backends = (set(kernels.available_backends())
+                         | {"gemm_floor", "floor+adam", "trained", "trained_noflush"})
+    if result["threads"].get("update_threads") == 2:     # the numba update's A/B
+        expected_backends.add("numba_1thread")
+    for name, p in result["presets"].items():
+        assert set(p["backends"]) == expected_backends           # torch was turned off
+        for b in p["backends"].values():
+            assert positive(b["ms_per_step"])
+            s_per_step = b["ms_per_step"] / 1e3
+            assert b["s_per_epoch"] == pytest.approx(s_per_step * 60000 / p["batch_size"])
+            assert b["images_per_s"] == pytest.approx(p["batch_size"] / (b["ms_per_step"] / 1e3))
+        assert positive(p["gemm_gflops"]) and positive(p["params"])
+        r = p["ratios"]
+        assert positive(r["default/floor"])
+        assert r["floor_fraction_achieved"] == pytest.approx(1 / r["default/floor"])
+        assert positive(r["default/floor+adam"]) and positive(r["floor+adam/floor"])
+        # quartiles recomputed here from the raw per-repeat times
+        each = {b: np.array(v["ms_per_step_each_repeat"]) for b, v in p["backends"].items()}
+        d = p["default_backend"]
+        for key, (a, b) in {"floor+adam/floor": ("floor+adam", "gemm_floor"),
+                            "numba/numpy": ("numba", "numpy"), "trained/fresh": ("trained", d),
+                            "noflush/flush": ("trained_noflush", "trained"),
+                            "update 2/1 threads": ("numba", "numba_1thread")}.items():
+            if a in each and b in each:
+                q = np.percentile(each[a] / each[b], [25, 50, 75])
+                assert p["ratio_quartiles"][key] == pytest.approx(q[[0, 2]], rel=1e-9)
+                assert r[key] == pytest.approx(q[1], rel=1e-9)
+            else:
+                assert r[key] is None
+        for k in ("default/torch", "trained/torch", "trained/torch_ftz"):
+            assert r[k] is None
+
+
+def test_trained_state(result):
+    """Each preset's trained contenders trained one epoch of the 2,000 --quick images;
+    the flushed one holds no subnormal and no weight or first moment below 2^-63, and the
+    counts add up."""
+    for name, p in result["presets"].items():
+        assert p["warmup_epochs"] == 1 and p["warmup_steps"] == 2000 // p["batch_size"]
+        counts = p["tiny_counts_after_warmup"]
+        assert set(counts) == {"trained", "trained_noflush"}
+        for who, c in counts.items():
+            assert set(c) == {"params", "m", "v"}
+            for n in c.values():
+                assert 0 <= n["subnormal"] <= n["below_threshold"] <= p["params"]
+        # flushed: params and m hold nothing below 2^-63; v (squared gradients) is
+        # flushed below 4 × the smallest normal instead, so nothing is subnormal
+        flushed = counts["trained"]
+        assert flushed["params"]["below_threshold"] == flushed["m"]["below_threshold"] == 0
+        assert all(n["subnormal"] == 0 for n in flushed.values())
+    # 26 matrix products of the doersch step: 9 forward, 9 dW, 8 dx (none for the data)
+    d = result["presets"]["doersch"]
+    sizes = [(784, 1000), (1000, 500), (500, 250), (250, 30), (250, 30),
+             (30, 250), (250, 500), (500, 1000), (1000, 784)]
+    flop = sum(2 * 100 * a * b * (2 if i == 0 else 3) for i, (a, b) in enumerate(sizes))
+    assert d["gemm_flop_per_step"] == flop and d["batch_size"] == 100
+
+
+def test_targets_are_judged_from_the_ratios(result):
+    assert result["targets"]
+    for t in result["targets"]:
+        preset, ratio = t["what"].split(" ", 1)
+        assert t["value"] == result["presets"][preset]["ratios"][ratio]
+        assert t["op"] in ("<", "≤") and t["measures"]
+        v, goal = t["value"], t["target"]
+        assert t["met"] == (v < goal if t["op"] == "<" else v <= goal)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--steps", "0"], "--steps and --repeats must be positive"),
+    (["--warmup-epochs", "-1"], "--warmup-epochs must be 0 or more"),
+    (["--json", "{tmp}"], "--json {tmp} is a directory; give a file name"),
+    (["--json", "{tmp}/f/x.json"], "--json's directory {tmp}/f is a file, not a directory")])
+def test_bad_arguments_are_one_line_errors(tmp_path, flags, message):
+    """Refused at once (well under the seconds a timed run takes), nothing written."""
+    (tmp_path / "f").write_text("a file where a directory is asked for")
+    flags = [f.format(tmp=tmp_path) for f in flags]
+    json_flag = [] if "--json" in flags else ["--json", str(tmp_path / "x.json")]
+    proc = subprocess.run([sys.executable, "-m", "minivae", "bench", *flags, "--quick",
+                           *json_flag], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"minivae bench: error: {message.format(tmp=tmp_path)}"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]

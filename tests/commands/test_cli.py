@@ -1,0 +1,103 @@
+"""The train / sample / evaluate commands, run as a user runs them (subprocesses).
+
+User errors must end with exit status 2 and exactly one line on stderr, no
+traceback.  The independent error cases start together to keep this file fast.
+"""
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from minivae.files.checkpoint import read_meta
+from minivae.commands.cli import main
+
+
+def _env(**extra):
+    env = {**os.environ, "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1", **extra}
+    env.pop("MINIVAE_DATA", None)
+    return env
+
+
+def _start(args, env):
+    return subprocess.Popen([sys.executable, "-m", "minivae", *map(str, args)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(proc, timeout=120):
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def _run(args, env=None, timeout=120):
+    return _finish(_start(args, env or _env()), timeout)
+
+
+def test_user_errors_exit_2_with_one_line_and_no_traceback(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(np.random.default_rng(0).bytes(3000))
+    np.savez(tmp_path / "foreign.npz", a=np.zeros(2))
+    # no MNIST anywhere and a mirror that refuses at once: downloading must fail fast
+    env = _env(MINIVAE_MNIST_MIRROR="http://127.0.0.1:9/")
+    cases = {
+        "epochs 0": (["train", "--epochs", "0"], "epochs must be a positive integer"),
+        "negative lr": (["train", "--preset", "doersch", "--lr", "-1"], "lr must lie in (0, inf)"),
+        "missing data": (["train", "--data", empty, "--out", tmp_path / "r"], "MNIST is not available"),
+        "junk checkpoint": (["evaluate", "--checkpoint", junk], "not a readable .npz checkpoint"),
+        "foreign checkpoint": (["sample", "--checkpoint", tmp_path / "foreign.npz"], "lacks 'format'"),
+        "missing checkpoint": (["train", "--resume", tmp_path / "none.npz"], "no such checkpoint"),
+    }
+    procs = {name: _start(args, env) for name, (args, _) in cases.items()}
+    for name, proc in procs.items():
+        code, out, err = _finish(proc)
+        lines = err.strip().splitlines()
+        assert code == 2, (name, code, err)
+        assert len(lines) == 1 and "Traceback" not in err, (name, err)
+        assert cases[name][1] in lines[0], (name, lines[0])
+        assert re.match(r"minivae (train|sample|evaluate): error: ", lines[0]), lines[0]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["train", "--binarize", "often"], "binarize must be one of"),
+    (["train", "--hidden", "400,x"], "--hidden must be comma-separated"),
+    (["train", "--preset", "doersch", "--resume", "x.npz"], "do not go together"),
+    (["evaluate", "--checkpoint", "x.npz", "--k", "-5"], "--k must be an integer >= 0"),
+    (["evaluate", "--checkpoint", "x.npz", "--binarize", "yes"], "--binarize must be one of"),
+    (["sample", "--checkpoint", "x.npz", "--n", "0"], "--n must be a positive integer"),
+])
+def test_more_flag_errors_in_process(argv, words, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0], err
+
+
+def test_train_evaluate_sample_resume(tmp_path, mnist_dir):
+    run = tmp_path / "run"
+    common = ["--data", mnist_dir, "--hidden", "16", "--z-dim", "3", "--batch-size", "50",
+              "--subset", "200", "--test-subset", "100", "--seed", "2"]
+    code, out, err = _run(["train", "--preset", "pytorch-example", "--epochs", "1", *common,
+                           "--out", run])
+    assert code == 0, err
+    assert "departures" in out and "epoch 1/1" in out
+    assert {"last.npz", "history.csv", "history.json", "loss_curve.png", "recon_epoch001.png",
+            "samples_epoch001.png"} <= {p.name for p in run.iterdir()}
+    ckpt = run / "last.npz"
+    ev = _start(["evaluate", "--checkpoint", ckpt, "--k", "5", "--subset", "20", "--data", mnist_dir],
+                _env())
+    sa = _start(["sample", "--checkpoint", ckpt, "--out", tmp_path / "s.png", "--n", "12"], _env())
+    bad = _start(["train", "--resume", ckpt, "--lr", "0.5"], _env())
+    code, out, err = _finish(ev)
+    assert code == 0, err
+    elbo = float(re.search(r"test -ELBO\s+([\d.]+) nats", out).group(1))
+    log_px = float(re.search(r"IS log P\(X\), k=5\s+(-[\d.]+) nats", out).group(1))
+    assert -log_px < elbo + 0.5           # k = 5 already tightens the bound, up to noise
+    assert _finish(sa)[0] == 0 and (tmp_path / "s.png").stat().st_size > 0
+    code, _, err = _finish(bad)
+    assert code == 2 and "lr=0.5 (checkpoint: 0.001)" in err
+    code, out, err = _run(["train", "--resume", ckpt, "--epochs", "2", "--data", mnist_dir, "--quiet"])
+    assert code == 0, err
+    assert read_meta(ckpt)["epoch"] == 2

@@ -1,0 +1,159 @@
+"""The package's imports point one way: no cycles, nothing imports a module above it.
+
+Read from the source (ast), so imports hidden inside functions count too.
+LAYERS is the module map of README.md, bottom to top; a module may import
+only modules of its own layer or below.  A new module must be placed here.
+Modules of the subpackages are named "kernels.flush", "files.atomic", ...;
+"kernels" is the switch (kernels/__init__.py), and the commands form one
+group, "commands", at the top.
+"""
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+import minivae
+
+PACKAGE = Path(minivae.__file__).parent
+SUBPACKAGES = ("kernels", "files", "classroom")
+
+LAYERS = [
+    # foundations: errors and checks; the Numba twins and the machinery of speed; files
+    {"errors", "validate",
+     "kernels.blas_threads", "kernels.jit", "kernels.flush", "kernels.update_threads",
+     "kernels.layers", "kernels.reparam", "kernels.losses", "kernels.optim", "kernels.matmul",
+     "kernels.precompile",
+     "files.atomic", "files.download", "files.plots"},
+    {"kernels"},                                                # the backend switch
+    {"layers", "reparam", "losses", "mlp", "tower", "optim"},    # the maths
+    {"model", "cvae", "regressor"},                             # the models
+    {"batches", "data", "evaluate", "gradcheck", "files.history", "files.checkpoint"},
+    {"config"},                                                 # a run's configuration
+    {"train"},                                                  # the training loop
+    {"classroom.lesson", "classroom.materials", "classroom.parts", "classroom.exercises",
+     "classroom.submission"},                                   # lessons and exercises
+    {"commands", "__main__", "__init__"},                       # the command line
+]
+# the subpackages' faces (their __init__.py) hold docstrings only, except kernels'
+FACES = {"files", "classroom"}
+
+
+def module_name(parts):
+    """The LAYERS name of a module given as path parts inside minivae (no suffix)."""
+    parts = [p for p in parts if p != "__init__"] or ["__init__"]
+    if parts[0] == "commands":
+        return "commands"           # the commands form one layer, at the top
+    if parts[0] in SUBPACKAGES and len(parts) > 1:
+        return f"{parts[0]}.{parts[1]}"
+    return parts[0]
+
+
+def imports_of(path, pkg_parts=None):
+    """Names of minivae modules imported anywhere in the file (relative or absolute).
+
+    pkg_parts: the file's sub-package inside minivae, () or ("kernels",) etc.
+    """
+    tree = ast.parse(path.read_text(), filename=str(path))
+    if pkg_parts is None:
+        pkg_parts = path.relative_to(PACKAGE).parent.parts
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = list(pkg_parts[:len(pkg_parts) - node.level + 1])
+                target = base + (node.module.split(".") if node.module else [])
+                names = [target] if node.module else [base + [a.name] for a in node.names]
+            elif node.module and node.module.split(".")[0] == "minivae":
+                target = node.module.split(".")[1:]
+                names = [target] if target else [[a.name] for a in node.names]
+            else:
+                continue
+            found.update(module_name(t) for t in names if t)
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                parts = a.name.split(".")
+                if parts[0] == "minivae" and len(parts) > 1:
+                    found.add(module_name(parts[1:]))
+    return found
+
+
+def graph():
+    g = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = module_name(path.relative_to(PACKAGE).with_suffix("").parts)
+        if name in FACES:
+            continue
+        g.setdefault(name, set()).update(imports_of(path) - {name})
+    return g
+
+
+def layer_of(name):
+    for i, layer in enumerate(LAYERS):
+        if name in layer:
+            return i
+    raise AssertionError(f"module {name!r} is not placed in LAYERS (tests/unit/test_architecture.py)")
+
+
+def test_every_module_has_a_layer():
+    for name in graph():
+        layer_of(name)
+    assert set().union(*LAYERS) <= set(graph()), set().union(*LAYERS) - set(graph())
+
+
+def test_no_import_points_up():
+    upward = [f"{a} (layer {layer_of(a)}) imports {b} (layer {layer_of(b)})"
+              for a, targets in graph().items() for b in targets
+              if a not in ("__init__",) and layer_of(b) > layer_of(a)]
+    assert not upward, upward
+
+
+def test_no_cycles():
+    g = {a: {b for b in bs if b in graph()} for a, bs in graph().items() if a != "__init__"}
+    state, cycles = {}, []
+
+    def visit(node, path):
+        state[node] = "open"
+        for nxt in sorted(g.get(node, ())):
+            if state.get(nxt) == "open":
+                cycles.append(path[path.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = "done"
+    for node in sorted(g):
+        if node not in state:
+            visit(node, [node])
+    assert not cycles, cycles
+
+
+def test_faces_only_describe():
+    """files/ and classroom/ __init__.py hold a docstring and nothing else."""
+    for face in FACES:
+        tree = ast.parse((PACKAGE / face / "__init__.py").read_text())
+        assert len(tree.body) == 1 and isinstance(tree.body[0].value, ast.Constant), face
+
+
+def test_nothing_walks_up_from_its_own_file():
+    """An installed wheel has no repository around it: the package finds its lessons
+    and stubs as package data, never as parents of __file__."""
+    walk = re.compile(r"Path\(__file__\)|os\.path\.\w+\(__file__")
+    offenders = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                 if walk.search(p.read_text())]
+    assert not offenders, offenders
+
+
+@pytest.mark.parametrize("source, pkg, expected", [
+    ("from .model import VAE", (), {"model"}),
+    ("def f():\n    from .trainloop import Run", (), {"trainloop"}),
+    ("from . import kernels", (), {"kernels"}),
+    ("import minivae.data", (), {"data"}),
+    ("from .kernels.flush import flush", (), {"kernels.flush"}),
+    ("from .jit import jit", ("kernels",), {"kernels.jit"}),
+    ("from ..errors import DataError", ("files",), {"errors"}),
+    ("from . import update_threads", ("kernels",), {"kernels.update_threads"}),
+])
+def test_the_scanner_sees_hidden_imports(tmp_path, source, pkg, expected):
+    """The check can fail: a function-level import is found like a top-level one."""
+    path = tmp_path / "probe.py"
+    path.write_text(source)
+    assert imports_of(path, pkg_parts=pkg) == expected

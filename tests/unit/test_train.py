@@ -1,0 +1,184 @@
+"""Training: configuration checks, reproducibility, exact resume, interrupts, a real-MNIST smoke run."""
+import csv
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from minivae import model as model_module
+from minivae.files.checkpoint import load_checkpoint, read_meta
+from minivae.evaluate import evaluate_elbo
+from minivae.files.history import COLUMNS
+from minivae.config import PRESETS
+from minivae.config import RESUMABLE, TrainConfig, build_model, streams_from_seed
+from minivae.train import train
+
+
+@pytest.fixture(scope="module")
+def small64(mnist_small):
+    """300 training and 100 test MNIST digits in float64."""
+    x_train, _, x_test, _ = mnist_small
+    return x_train[:300].astype(np.float64), x_test[:100].astype(np.float64)
+
+
+def tiny(out_dir, **kw):
+    """A 784-16-3 VAE, float64; batch 64 leaves a short last batch (300 = 4·64 + 44)."""
+    base = dict(hidden=(16,), z_dim=3, init="he", batch_size=64, epochs=2, dtype="float64",
+                binarize="dynamic", weight_decay=5e-4, images=False, out_dir=str(out_dir))
+    return TrainConfig(**{**base, **kw})
+
+
+def _same_state(a, b):
+    """Parameters and optimizer state bit for bit."""
+    (ma, oa, _), (mb, ob, _) = a, b
+    assert np.array_equal(ma.flat_params, mb.flat_params)
+    for k, v in oa.state_dict().items():
+        assert np.array_equal(v, ob.state_dict()[k]), k
+
+
+# --- configuration ---------------------------------------------------------------
+@pytest.mark.parametrize("field, value", [
+    ("epochs", 0), ("epochs", 1.5), ("batch_size", -3), ("lr", -1), ("lr", 0), ("lr", float("nan")),
+    ("beta1", 1.0), ("weight_decay", -1e-4), ("binarize", "sometimes"), ("optimizer", "rmsprop"),
+    ("likelihood", "poisson"), ("init", "zeros"), ("dtype", "float16"), ("dtype", "nonsense"),
+    ("hidden", (400, 0)), ("z_dim", 0), ("seed", -1), ("subset", 0), ("sigma", 0), ("eval_every", 0),
+])
+def test_config_rejects_bad_values(field, value):
+    with pytest.raises(ValueError, match=field.split("_")[0]):
+        TrainConfig(**{field: value})
+
+
+def test_presets_and_dict_round_trip():
+    c = TrainConfig.from_preset("pytorch-example", epochs=3)
+    assert (c.hidden, c.z_dim, c.batch_size, c.epochs, c.preset) == ((400,), 20, 128, 3, "pytorch-example")
+    assert TrainConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
+    d = TrainConfig.from_preset("doersch")
+    assert all(getattr(d, k) == (tuple(v) if k == "hidden" else v) for k, v in PRESETS["doersch"].items())
+    with pytest.raises(ValueError, match="preset must be one of doersch"):
+        TrainConfig.from_preset("nope")
+    with pytest.raises(ValueError, match="unknown training option"):
+        TrainConfig.from_dict({"epochs": 1, "learning_rate": 1})
+
+
+def test_streams_are_separate():
+    # Initialization uses its own stream: batch size, binarization and the
+    # optimizer (which change how the other streams are used) leave it alone.
+    a = build_model(TrainConfig(hidden=(8,), z_dim=2, seed=3))
+    b = build_model(TrainConfig(hidden=(8,), z_dim=2, seed=3, batch_size=7, binarize="dynamic"))
+    c = build_model(TrainConfig(hidden=(8,), z_dim=2, seed=4))
+    assert np.array_equal(a.flat_params, b.flat_params)
+    assert not np.array_equal(a.flat_params, c.flat_params)
+    s = streams_from_seed(0)
+    draws = [g.random(4) for g in s.values()]
+    assert len({d.tobytes() for d in draws}) == 4
+
+
+# --- exact resume ---------------------------------------------------------------
+@pytest.mark.parametrize("opt", ["adam", "sgd"])
+def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, small64, opt):
+    x_train, x_test = small64
+    kw = dict(optimizer=opt, lr=1e-3 if opt == "adam" else 1e-2)
+    straight = train(tiny(tmp_path / "a", **kw), progress=False, x_train=x_train, x_test=x_test)
+    train(tiny(tmp_path / "b", epochs=1, **kw), progress=False, x_train=x_train, x_test=x_test)
+    assert read_meta(tmp_path / "b" / "last.npz")["epoch"] == 1
+    resumed = train(tiny(tmp_path / "b", **kw), resume=tmp_path / "b" / "last.npz",
+                    progress=False, x_train=x_train, x_test=x_test)
+    _same_state(load_checkpoint(tmp_path / "a" / "last.npz"), load_checkpoint(tmp_path / "b" / "last.npz"))
+    assert np.array_equal(straight.model.flat_params, resumed.model.flat_params)
+    drop = ("seconds", "eval_seconds")
+    strip = [{k: v for k, v in row.items() if k not in drop} for row in straight.history]
+    assert strip == [{k: v for k, v in row.items() if k not in drop} for row in resumed.history]
+    s_meta, r_meta = read_meta(tmp_path / "a" / "last.npz"), read_meta(tmp_path / "b" / "last.npz")
+    assert s_meta["rng_states"] == r_meta["rng_states"]
+    # and the run really moved: a different seed gives different weights
+    other = train(tiny(tmp_path / "c", seed=1, **kw), progress=False, x_train=x_train, x_test=x_test)
+    assert not np.array_equal(other.model.flat_params, straight.model.flat_params)
+
+
+def test_interrupt_keeps_the_last_checkpoint_and_resume_finishes_exactly(tmp_path, small64, monkeypatch, capsys):
+    x_train, x_test = small64
+    straight = train(tiny(tmp_path / "a", epochs=3), progress=False, x_train=x_train, x_test=x_test)
+    calls = {"n": 0}
+    real = model_module.VAE.loss_and_grads
+
+    def flaky(self, x, eps, copy=True):      # Ctrl-C in the middle of epoch 2 (5 steps/epoch)
+        calls["n"] += 1
+        if calls["n"] == 7:
+            raise KeyboardInterrupt
+        return real(self, x, eps, copy)
+    monkeypatch.setattr(model_module.VAE, "loss_and_grads", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny(tmp_path / "b", epochs=3), progress=False, x_train=x_train, x_test=x_test)
+    monkeypatch.undo()
+    ckpt = tmp_path / "b" / "last.npz"
+    err = capsys.readouterr().err
+    assert "interrupted during epoch 2" in err and f"--resume {ckpt}" in err
+    assert read_meta(ckpt)["epoch"] == 1
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["history.csv", "history.json", "last.npz"]
+    resumed = train(None, resume=ckpt, progress=False, x_train=x_train, x_test=x_test)
+    assert resumed.run_dir == tmp_path / "b"
+    assert np.array_equal(straight.model.flat_params, resumed.model.flat_params)
+
+
+def test_resume_refuses_changed_settings_and_fresh_runs_refuse_old_dirs(tmp_path, small64):
+    x_train, x_test = small64
+    train(tiny(tmp_path / "a", epochs=1), progress=False, x_train=x_train, x_test=x_test)
+    ckpt = tmp_path / "a" / "last.npz"
+    with pytest.raises(ValueError, match=r"lr=0.01 \(checkpoint: 0.001\)"):
+        train(tiny(tmp_path / "a", lr=0.01), resume=ckpt, progress=False, x_train=x_train, x_test=x_test)
+    with pytest.raises(ValueError, match="already holds a run"):
+        train(tiny(tmp_path / "a"), progress=False, x_train=x_train, x_test=x_test)
+    assert "epochs" in RESUMABLE and "lr" not in RESUMABLE
+    # a finished run asked for no more epochs: returns at once, untouched
+    before = ckpt.read_bytes()
+    r = train(None, resume=ckpt, progress=False, x_train=x_train, x_test=x_test)
+    assert len(r.history) == 1 and ckpt.read_bytes() == before
+
+
+def test_divergence_stops_with_a_clear_error(tmp_path, small64, monkeypatch):
+    x_train, x_test = small64
+    monkeypatch.setattr(model_module.VAE, "loss_and_grads", lambda self, x, eps, copy=True: (float("nan"), None))
+    with pytest.raises(FloatingPointError, match="diverged"):
+        train(tiny(tmp_path / "a"), progress=False, x_train=x_train, x_test=x_test)
+
+
+# --- a real run -------------------------------------------------------------------
+def test_one_epoch_on_mnist_learns_more_than_the_mean_image(tmp_path, mnist_small):
+    x_train, _, x_test, _ = mnist_small                  # 2000 / 500 digits, float32
+    config = TrainConfig.from_preset("pytorch-example", epochs=1, batch_size=16,
+                                     out_dir=str(tmp_path / "run"))
+    before = evaluate_elbo(build_model(config), x_test, np.random.default_rng(0))["neg_elbo"]
+    result = train(config, progress=False, x_train=x_train, x_test=x_test)
+    row = result.history[0]
+    # The best model that ignores z: independent Bernoulli pixels at the training mean.
+    p = np.clip(x_train.astype(np.float64).mean(0), 1e-6, 1 - 1e-6)
+    xt = x_test.astype(np.float64)
+    mean_image = -(xt * np.log(p) + (1 - xt) * np.log1p(-p)).sum(1).mean()
+    assert row["test_neg_elbo"] < mean_image < before        # ~183 < 200 < 548 nats
+    assert row["test_neg_elbo"] == pytest.approx(row["test_recon_nll"] + row["test_kl"], rel=1e-12)
+    assert row["test_kl"] > 1                                  # z carries information
+    assert set(row) == set(COLUMNS)
+    d = result.run_dir
+    for name in ("last.npz", "history.csv", "history.json", "loss_curve.png",
+                 "recon_epoch001.png", "samples_epoch001.png"):
+        assert (d / name).stat().st_size > 0, name
+    assert json.loads((d / "history.json").read_text()) == result.history
+    with open(d / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == list(COLUMNS)
+    assert float(rows[0]["test_neg_elbo"]) == pytest.approx(row["test_neg_elbo"], rel=1e-12)
+    config_saved = read_meta(d / "last.npz")["config"]
+    assert TrainConfig.from_dict(config_saved) == dataclasses.replace(config, out_dir=str(d))
+
+
+def test_flush_setting_reaches_the_optimizer():
+    """TrainConfig.flush_subnormal (train --no-flush) decides the optimizer's flush."""
+    from minivae.config import build_optimizer
+    from minivae.kernels.flush import threshold as flush_threshold
+    for optimizer in ("adam", "sgd"):
+        on = TrainConfig(hidden=(4,), z_dim=2, optimizer=optimizer)
+        off = TrainConfig(hidden=(4,), z_dim=2, optimizer=optimizer, flush_subnormal=False)
+        model = build_model(on, x_dim=6)
+        assert build_optimizer(on, model).flush_below == flush_threshold(np.float32) > 0
+        assert build_optimizer(off, model).flush_below == 0.0

@@ -31,3 +31,33 @@ def test_command_passes_and_prints_table():
     out = subprocess.run([sys.executable, "-m", "minivae", "gradcheck"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "VAE bernoulli, all params" in out.stdout and "FAIL" not in out.stdout
+
+
+def test_thresholds_are_the_documented_ones():
+    """README and minivae.gradcheck's docstring promise 1e-7 for a layer or loss and
+    1e-6 for a whole model; the command's table must use exactly those."""
+    from minivae import gradcheck
+    assert gradcheck.LAYER_THRESHOLD == 1e-7 and gradcheck.MODEL_THRESHOLD == 1e-6
+    rows = gradcheck.run_all()
+    assert len(rows) == 11
+    for name, _, threshold in rows:
+        whole = "all params" in name
+        assert threshold == (gradcheck.MODEL_THRESHOLD if whole else gradcheck.LAYER_THRESHOLD), name
+
+
+def test_a_gradient_just_over_the_threshold_fails():
+    """A Dense backward whose dx is off by 3e-7 of its scale fails the layer threshold;
+    the right dx passes by orders of magnitude.  (A 10× looser threshold would pass it.)"""
+    from minivae.gradcheck import LAYER_THRESHOLD
+    from minivae.layers import Dense
+    rng = np.random.default_rng(7)
+    layer = Dense(5, 4, init="glorot", rng=rng, dtype=np.float64)
+    x, dy = rng.standard_normal((3, 5)), rng.standard_normal((3, 4))
+    f = lambda: float((layer.forward(x)[0] * dy).sum())
+    dx = layer.backward(dy, layer.forward(x)[1])
+    right = max_rel_error(f, [x], [dx])
+    off = dx.copy()
+    off.flat[np.abs(off).argmax()] *= 1 + 6e-7          # rel_error ≈ 6e-7 · max / (2 · max)
+    wrong = max_rel_error(f, [x], [off])
+    assert right < LAYER_THRESHOLD / 100
+    assert LAYER_THRESHOLD < wrong < 10 * LAYER_THRESHOLD

@@ -1,0 +1,211 @@
+"""A curated mutation check: does the test suite fail when a line that matters is wrong?
+
+Each mutant below replaces one exact piece of minivae's source with a wrong
+version that would quietly mislead a student or a user (a gradient's factor,
+Adam's bias correction, the flush threshold, what a checkpoint holds, the
+shuffle, the importance-sampled bound's −log S, the grader's tolerance, ...).
+For each mutant the tool
+
+  1. writes the mutation into a scratch copy of the repository (made once),
+  2. runs the test files named for it, under each backend (MINIVAE_BACKEND=
+     numba, then numpy), stopping at the first failure,
+  3. restores the file, with its old modification time, so Numba's disk cache
+     of the unchanged kernels stays valid.
+
+A mutant is "caught" when a test fails under some backend; the report names
+the first failing test per backend.  Otherwise it SURVIVED, and the tool
+exits 1.  In the manner of mutmut or cosmic-ray, but with a hand-picked list:
+a general tool over the whole package would take hours here.
+
+    python tools/mutants.py                   # every mutant
+    python tools/mutants.py --only kl-grad-numpy shuffle-same-order
+    python tools/mutants.py --list            # names, places, and the tests named
+    python tools/mutants.py --without-test tests/unit/test_losses.py::test_kl_normal_gradients
+                                              # show that a test is what catches a mutant
+
+Run it from the repository root with minivae installed (pip install -e ".[test]").
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+REPO = Path.cwd()
+
+
+class Mutant(NamedTuple):
+    name: str
+    path: str               # a file of the repository
+    old: str                # exact text, found exactly once in the file
+    new: str                # what replaces it
+    tests: tuple            # test files (or node ids) that should catch it
+    why: str                # what a user would be misled by
+
+
+MUTANTS = [
+    Mutant("kl-grad-numpy", "minivae/losses.py",
+           "return kl, mu.copy(), 0.5 * (var - 1)", "return kl, mu.copy(), 0.5 * var",
+           ("tests/unit/test_losses.py", "tests/unit/test_kernels.py"),
+           "Eq. 7's ∂KL/∂log_var without its −1 (NumPy)"),
+    Mutant("kl-grad-numba", "minivae/kernels/losses.py",
+           "dlv[j] = half * (var_n[j] - one)", "dlv[j] = half * var_n[j]",
+           ("tests/unit/test_losses.py", "tests/unit/test_kernels.py"),
+           "Eq. 7's ∂KL/∂log_var without its −1 (Numba)"),
+    Mutant("kl-value-numba", "minivae/kernels/losses.py",
+           "acc += var_n[j] + m[j] * m[j] - one - lv[j]", "acc += var_n[j] + m[j] * m[j] - lv[j]",
+           ("tests/unit/test_losses.py", "tests/unit/test_kernels.py"),
+           "Eq. 7 without −K (Numba)"),
+    Mutant("reparam-half-numpy", "minivae/reparam.py",
+           "return dz, dz * eps * (0.5 * std)", "return dz, dz * eps * std",
+           ("tests/unit/test_reparam.py", "tests/unit/test_kernels.py"),
+           "∂z/∂log_var without the ½ of std = exp(½ log_var) (NumPy)"),
+    Mutant("reparam-half-numba", "minivae/kernels/reparam.py",
+           "out[k] = g[k] * e[k] * (half * s[k])", "out[k] = g[k] * e[k] * s[k]",
+           ("tests/unit/test_reparam.py", "tests/unit/test_kernels.py"),
+           "∂z/∂log_var without the ½ (Numba)"),
+    Mutant("xent-x-numpy", "minivae/losses.py",
+           "nll = (np.maximum(x_logits, 0) - x_logits * x + np.log1p(e)).sum(axis=1)",
+           "nll = (np.maximum(x_logits, 0) - x_logits + np.log1p(e)).sum(axis=1)",
+           ("tests/unit/test_losses.py", "tests/unit/test_kernels.py"),
+           "the cross-entropy's l·x without x (NumPy)"),
+    Mutant("xent-grad-numba", "minivae/kernels/losses.py",
+           "dl[d] = (s if l[d] >= zero else e_n[d] * s) - t[d]",
+           "dl[d] = s if l[d] >= zero else e_n[d] * s",
+           ("tests/unit/test_losses.py", "tests/unit/test_kernels.py"),
+           "∂nll/∂l = sig(l) without − x (Numba)"),
+    Mutant("dense-db-mean", "minivae/layers.py",
+           "np.sum(dy, axis=0, out=db)", "np.mean(dy, axis=0, out=db)",
+           ("tests/unit/test_layers.py", "tests/unit/test_kernels.py"),
+           "db averaged over the batch instead of summed (NumPy)"),
+    Mutant("dense-db-numba", "minivae/kernels/layers.py",
+           "                out[h] = d\n                db[h] += d",
+           "                out[h] = d\n                db[h] += g[h]",
+           ("tests/unit/test_layers.py", "tests/unit/test_kernels.py"),
+           "db summed before the ReLU mask (Numba)"),
+    Mutant("adam-bias-correction", "minivae/optim.py",
+           "step = lr * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)", "step = lr",
+           ("tests/unit/test_optim.py", "tests/unit/test_kernels.py"),
+           "Adam without bias correction (NumPy)"),
+    Mutant("adam-decay-sign-numba", "minivae/kernels/optim.py",
+           "gi = g[i] + weight_decay * p[i] if weight_decay else g[i]",
+           "gi = g[i] - weight_decay * p[i] if weight_decay else g[i]",
+           ("tests/unit/test_optim.py", "tests/unit/test_kernels.py"),
+           "L2 decay that pushes weights away from 0 (Numba)"),
+    Mutant("sgd-momentum-numba", "minivae/kernels/optim.py",
+           "v = momentum * velocity[i] + g[i]", "v = velocity[i] + g[i]",
+           ("tests/unit/test_optim.py", "tests/unit/test_kernels.py"),
+           "SGD's velocity never decays (Numba)"),
+    Mutant("flush-threshold", "minivae/kernels/flush.py",
+           "return float(np.sqrt(np.finfo(dtype).tiny))", "return float(np.finfo(dtype).tiny)",
+           ("tests/unit/test_flush.py",),
+           "flushing only subnormals, which leaves their products underflowing"),
+    Mutant("shuffle-same-order", "minivae/train.py",
+           'iterate_minibatches(n, batch_size, streams["shuffle"])',
+           'iterate_minibatches(n, batch_size, np.random.default_rng(0))',
+           ("tests/unit/test_train_shuffle.py", "tests/unit/test_train.py"),
+           "every epoch walks the data in the same order"),
+    Mutant("iwae-log-k", "minivae/evaluate.py",
+           "logsumexp(np.stack(parts), axis=0) - np.log(k)", "logsumexp(np.stack(parts), axis=0)",
+           ("tests/unit/test_evaluate.py",),
+           "the importance-sampled log P(X) without −log S: a log-sum, not a log-mean"),
+    Mutant("gradcheck-threshold", "minivae/gradcheck.py",
+           "\nLAYER_THRESHOLD = 1e-7\n", "\nLAYER_THRESHOLD = 1e-6\n",
+           ("tests/unit/test_gradcheck.py",),
+           "gradcheck 10× looser than it says"),
+    Mutant("cvae-one-junction", "minivae/cvae.py",
+           "self.cond.backward(dc_out, c_cond, dtap=dc_join, need_dx=False)",
+           "self.cond.backward(dc_out, c_cond, dtap=None, need_dx=False)",
+           ("tests/unit/test_cvae.py",),
+           "X's gradient from the encoder's junction dropped: one path instead of two"),
+]
+
+
+def scratch_copy():
+    """The repository's tracked files, copied once into a temporary folder."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, check=True,
+                           capture_output=True).stdout.decode().split("\0")
+    root = Path(tempfile.mkdtemp(prefix="minivae-mutants-")) / "repo"
+    for f in filter(None, files):
+        (root / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / f, root / f)
+    return root
+
+
+def run_tests(root, mutant, backend, without):
+    """(first failing test or None, seconds) for the mutant's tests under backend."""
+    env = {**os.environ, "MINIVAE_BACKEND": backend, "PYTHONPATH": str(root),
+           "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+    deselect = [arg for t in without for arg in ("--deselect", t)]
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+                           "-rf", *deselect, *mutant.tests], cwd=root, env=env,
+                          capture_output=True, text=True)
+    failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", proc.stdout, re.M)
+    if proc.returncode not in (0, 1) and not failed:
+        failed = [f"pytest exit {proc.returncode}: {proc.stdout.strip().splitlines()[-1:]}"]
+    return (failed[0] if failed else None), time.perf_counter() - t0
+
+
+def check(root, mutant, backends, without):
+    """{backend: first failing test or None}, with the mutation applied meanwhile."""
+    path = root / mutant.path
+    text, stat = path.read_text(encoding="utf-8"), path.stat()
+    if text.count(mutant.old) != 1:
+        print(f"mutants.py: {mutant.name}: the text to mutate is found "
+              f"{text.count(mutant.old)} times in {mutant.path}, not once; "
+              "update the mutant to the code as it is", file=sys.stderr)
+        sys.exit(2)
+    path.write_text(text.replace(mutant.old, mutant.new), encoding="utf-8")
+    try:
+        return {b: run_tests(root, mutant, b, without) for b in backends}
+    finally:
+        path.write_text(text, encoding="utf-8")
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))     # keep Numba's cache valid
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="+", metavar="NAME", help="these mutants only")
+    ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("--backends", nargs="+", default=["numba", "numpy"],
+                    choices=["numba", "numpy"])
+    ap.add_argument("--without-test", nargs="+", default=[], metavar="NODE",
+                    help="deselect these tests (to show a mutant survives without them)")
+    args = ap.parse_args(argv)
+    by_name = {m.name: m for m in MUTANTS}
+    unknown = sorted(set(args.only or ()) - set(by_name))
+    if unknown:
+        ap.error(f"no mutant {', '.join(unknown)}; --list shows them")
+    chosen = [by_name[n] for n in args.only] if args.only else MUTANTS
+    if args.list:
+        for m in chosen:
+            print(f"{m.name:24s} {m.path}: {m.why}\n{'':24s} tests: {' '.join(m.tests)}")
+        return 0
+    root, t0, survived = scratch_copy(), time.perf_counter(), []
+    print(f"{len(chosen)} mutants, backends {' and '.join(args.backends)}; scratch copy {root}")
+    try:
+        for m in chosen:
+            results = check(root, m, args.backends, args.without_test)
+            caught = {b: test for b, (test, _) in results.items() if test}
+            secs = sum(s for _, s in results.values())
+            verdict = "caught" if caught else "SURVIVED"
+            print(f"{m.name:24s} {verdict:8s} {secs:5.0f} s  " +
+                  ("; ".join(f"{b}: {t}" for b, t in caught.items()) or m.why), flush=True)
+            if not caught:
+                survived.append(m.name)
+    finally:
+        shutil.rmtree(root.parent, ignore_errors=True)
+    minutes = (time.perf_counter() - t0) / 60
+    print(f"{len(chosen) - len(survived)} of {len(chosen)} caught in {minutes:.1f} min"
+          + (f"; SURVIVED: {', '.join(survived)}" if survived else ""))
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -215,12 +215,13 @@ def _linears(model):
 
 
 def compare(preset, steps, seed=0):
-    """Same start, same batches, same ε, float64: minivae's hand-written backward and
-    Adam against PyTorch's autograd and Adam, step by step.
+    """Same start, same batches, same reparameterization noise ε, float64: minivae's
+    hand-written backward and Adam against PyTorch's autograd and Adam, step by step.
 
-    The two Adams place ε differently (minivae.optim.Adam: Caffe's √v + ε after
-    folding the bias correction into the step; PyTorch: √v̂ + ε), which is the
-    same as minivae with ε·√(1 − β2ᵗ) at step t.  Runs both ways; prints and
+    The two Adams place Adam's own constant, adam_eps, differently
+    (minivae.optim.Adam: Caffe's √v + adam_eps after folding the bias correction
+    into the step; PyTorch: √v̂ + adam_eps), which is the same as minivae with
+    adam_eps·√(1 − β2ᵗ) at step t.  Runs both ways; prints and
     returns, for each, the largest relative difference of the loss over the
     steps and of the weights at the end."""
     from minivae.data import load_mnist
@@ -262,7 +263,7 @@ def _compare_run(p, x_train, steps, seed, eps_as):
         worst = max(worst, abs(ours_loss - torch_loss) / abs(torch_loss))
     diff = max(np.abs(ours.params[f"{n}.W"].T - m.weight.detach().numpy()).max()
                / np.abs(m.weight.detach().numpy()).max() for n, m in named.items())
-    return {"steps": steps, "minivae_eps": eps_as, "max_rel_loss_diff": worst,
+    return {"steps": steps, "adam_eps_placed_as": eps_as, "max_rel_loss_diff": worst,
             "max_rel_weight_diff": float(diff)}
 
 

@@ -13,7 +13,7 @@ slow on many CPUs) and why those thresholds; flush_below = 0 turns it off.
 import numpy as np
 
 from .kernels import accelerated
-from .kernels.flush import threshold, v_threshold
+from .kernels.flush import threshold
 from .validate import real
 
 
@@ -51,8 +51,8 @@ def adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay, flush_b
     v += (1 - beta2) * g * g
     step = lr * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
     p -= step * m / (np.sqrt(v) + adam_eps)
-    for a, below in ((p, flush_below), (m, flush_below), (v, v_threshold(flush_below))):
-        a *= np.abs(a) >= below                 # the flush; v holds squares: (2·flush_below)²
+    for a, below in ((p, flush_below), (m, flush_below), (v, (2 * flush_below) ** 2)):
+        a *= np.abs(a) >= below                 # the flush; v holds squares
 
 
 def _check_flat(params, grads):

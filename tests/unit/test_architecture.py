@@ -31,8 +31,11 @@ LAYERS = [
     {"batches", "data", "evaluate", "gradcheck", "files.history", "files.checkpoint"},
     {"config"},                                                 # a run's configuration
     {"train"},                                                  # the training loop
-    {"classroom.lesson", "classroom.materials", "classroom.parts", "classroom.exercises",
-     "classroom.submission"},                                   # lessons and exercises
+    {"classroom.lesson", "classroom.materials", "classroom.hints", "classroom.wire",
+     "classroom.sandbox",
+     "classroom.child", "classroom.reading", "classroom.parts", "classroom.exercises",
+     "classroom.model_exercises", "classroom.submission", "classroom.gradescope",
+     "classroom.handout"},                                      # lessons and exercises
     {"commands", "__main__", "__init__"},                       # the command line
 ]
 # the subpackages' faces (their __init__.py) hold docstrings only, except kernels'

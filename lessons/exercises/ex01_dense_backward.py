@@ -24,9 +24,8 @@ is the standard calculus of a linear layer, as in CS231n's affine_backward.
 Reference solution: minivae.layers.dense_backward, the NumPy lines under its
 formula (Dense.backward calls it).  Read it after you are done.
 
-Check your work:   python -m minivae check 1             (this file, in place)
-               or  python -m minivae check path/to/your/copy.py
-Copy it first:     python -m minivae exercise 1 --out my_exercises/
+Copy it first:     python -m minivae exercise 1 --out my_exercises/   (add --notebook for a notebook)
+Check your copy:   python -m minivae check my_exercises/ex01_dense_backward.py
 """
 import numpy as np
 

@@ -23,7 +23,8 @@ Not in the paper, which takes these layers as given.
 
 Reference solution: minivae.layers.relu_backward and Sigmoid.backward.
 
-Check your work:   python -m minivae check 2
+Copy it first:     python -m minivae exercise 2 --out my_exercises/   (add --notebook for a notebook)
+Check your copy:   python -m minivae check my_exercises/ex02_relu_sigmoid.py
 """
 import numpy as np
 

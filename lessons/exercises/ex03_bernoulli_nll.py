@@ -27,7 +27,8 @@ and split off max(l, 0).  The gradient simplifies a lot; derive it.
 
 Reference solution: minivae.losses.bernoulli_nll.
 
-Check your work:   python -m minivae check 3
+Copy it first:     python -m minivae exercise 3 --out my_exercises/   (add --notebook for a notebook)
+Check your copy:   python -m minivae check my_exercises/ex03_bernoulli_nll.py
 """
 import numpy as np
 

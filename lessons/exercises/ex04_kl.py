@@ -27,7 +27,8 @@ term at a time.  Eq. 6 is the general form.
 
 Reference solution: minivae.losses.kl_normal.
 
-Check your work:   python -m minivae check 4
+Copy it first:     python -m minivae exercise 4 --out my_exercises/   (add --notebook for a notebook)
+Check your copy:   python -m minivae check my_exercises/ex04_kl.py
 """
 import numpy as np
 

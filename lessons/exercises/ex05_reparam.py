@@ -25,7 +25,8 @@ Reference solution: minivae.reparam.reparam_forward and reparam_backward,
 which the layer Reparameterize calls.  Lesson 03 uses the layer and checks it
 against finite differences.
 
-Check your work:   python -m minivae check 5
+Copy it first:     python -m minivae exercise 5 --out my_exercises/   (add --notebook for a notebook)
+Check your copy:   python -m minivae check my_exercises/ex05_reparam.py
 """
 import numpy as np
 

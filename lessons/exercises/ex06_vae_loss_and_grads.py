@@ -41,7 +41,8 @@ receive gradient from *two* places — through z, and from the KL term.
 
 Reference solution: minivae.model.VAE.loss_and_grads (read it only after).
 
-Check your work:   python -m minivae check 6
+Copy it first:     python -m minivae exercise 6 --out my_exercises/   (add --notebook for a notebook)
+Check your copy:   python -m minivae check my_exercises/ex06_vae_loss_and_grads.py
 """
 import numpy as np
 

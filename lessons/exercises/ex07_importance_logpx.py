@@ -31,7 +31,8 @@ Reference solution: minivae.evaluate.importance_log_weights and the
 log-sum-exp step of minivae.evaluate.log_px_importance (which uses
 scipy.special.logsumexp; write your own).
 
-Check your work:   python -m minivae check 7
+Copy it first:     python -m minivae exercise 7 --out my_exercises/   (add --notebook for a notebook)
+Check your copy:   python -m minivae check my_exercises/ex07_importance_logpx.py
 """
 import numpy as np
 

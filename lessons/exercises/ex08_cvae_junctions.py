@@ -40,7 +40,8 @@ paper's k).  The model is a small float64 minivae.CVAE.
 Reference solution: minivae.cvae.CVAE.loss_and_grads (both junctions) and
 Tower.backward (the junction itself).
 
-Check your work:   python -m minivae check 8
+Copy it first:     python -m minivae exercise 8 --out my_exercises/   (add --notebook for a notebook)
+Check your copy:   python -m minivae check my_exercises/ex08_cvae_junctions.py
 """
 from typing import NamedTuple
 

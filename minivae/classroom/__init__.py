@@ -1,8 +1,14 @@
 """The classroom: what lesson scripts share, and the graded exercises.
 
-    lesson.py       a lesson's flags, figures, and MNIST or a one-line exit
-    materials.py    where the lessons and exercise stubs are (package data)
-    exercises.py    the eight exercises' graders (EXERCISES)
-    parts.py        how one part of an exercise is graded, with hints
-    submission.py   grading a student's file: `python -m minivae check`
+    lesson.py           a lesson's flags, figures, and MNIST or a one-line exit
+    materials.py        where the lessons and exercise stubs are (package data)
+    exercises.py        the graders of exercises 1–5, and EXERCISES
+    model_exercises.py  the graders of exercises 6–8 (a small model each)
+    parts.py, hints.py  how one part of an exercise is graded; the mistakes it names
+    reading.py          a submission's code: a .py file, or a notebook's code cells
+    sandbox.py          the student's code in a child process (child.py), under a time limit;
+    wire.py             what passes between them
+    submission.py       grading a file or a folder: `python -m minivae check`
+    gradescope.py       the grades as Gradescope's results.json
+    handout.py          a stub as a notebook that checks itself
 """

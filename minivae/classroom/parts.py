@@ -1,214 +1,217 @@
-"""How a part of an exercise is graded: load the student's file, call, compare, hint.
+"""How a part of an exercise is graded: check what came back, compare, hint.
 
-The grader imports the student's file, calls each function ("part") on
-random float64 inputs with a random upstream gradient, and compares the result
+The student's function runs in the sandbox on float64 inputs (with a random
+upstream gradient); what comes back is checked output by output
 
-  * with central differences (minivae.gradcheck.numerical_grad) of a forward
-    pass written here from the formula, and
-  * with minivae's own implementation, the reference solution the stub names,
+  * for its type, shape and dtype (float64 in gives float64 out) and for inf
+    and NaN, each named with where it is;
+  * against minivae's own implementation (the reference solution the stub
+    names) and against central differences (minivae.gradcheck.numerical_grad)
+    of a forward pass written in the grader from the formula,
 
-each by minivae.gradcheck.rel_error.  A part passes when both errors are
-below its threshold.  When a part fails, its result is compared with
-known-wrong variants of the right answer (transposed, N or 2 times off,
-negated, ...); the first variant it matches names the hint.
+each output with its own minivae.gradcheck.rel_error, never flattened into
+one vector with the others.  A part passes when every error is below its
+threshold, LAYER or MODEL, which ARE gradcheck's documented thresholds.  A
+failing part is compared with known-wrong variants of the right answer; the
+first that matches names the hint (minivae.classroom.hints).
 """
-import importlib.util
-import sys
-import traceback
-import warnings
-from pathlib import Path
 from typing import NamedTuple, Optional
 
 import numpy as np
 
 from ..gradcheck import LAYER_THRESHOLD, MODEL_THRESHOLD, numerical_grad, rel_error
+from .hints import HINTS
+from .wire import Foreign, Outcome
 
-LAYER = LAYER_THRESHOLD     # one layer or loss in float64 (minivae.gradcheck)
-MODEL = MODEL_THRESHOLD     # a whole model: the errors of several layers add up
-MATCH = 1e-6            # a result within this rel. error of a wrong variant "is" that variant
+LAYER = LAYER_THRESHOLD     # one layer or loss in float64 (minivae.gradcheck): 1e-7
+MODEL = MODEL_THRESHOLD     # a whole model, whose layers' errors add up: 1e-6
+MATCH = 1e-6                # a result within this rel. error of a wrong variant "is" that variant
 
-TODO = "not implemented yet"
-HINTS = {
-    "transposed dW": "dW has W's shape (D, H): dW = xᵀ dy; yours is its transpose, dyᵀ x",
-    "1/N missing": "N times too large (N = batch size): the loss is a mean over the batch, "
-                   "so each gradient carries one factor 1/N",
-    "1/N doubled": "N times too small (N = batch size): the batch mean's 1/N is applied once "
-                   "(where the loss is averaged); yours is applied twice, or where none belongs",
-    "factor 2": "2 times off: a ½ lost or doubled? log_var is log σ² (never log σ), so "
-                "std = exp(½ log_var) and ∂std/∂log_var = ½ std; Eq. 7 carries a ½",
-    "sign": "the sign is flipped: the code minimizes loss = −ELBO, and a gradient is "
-            "∂loss/∂(that variable)",
-    "KL −1": "∂KL/∂log_var = ½ (exp(log_var) − 1): the −1 comes from the −log det Σ term of Eq. 7",
-    "log σ for log σ²": "this treats log_var as log σ (exp(2·log_var) for the variance); "
-                        "log_var is log σ², so the variance is exp(log_var)",
-    "log sig overflow": "not finite at |logit| = 1e4: log sig(l) and log(1 − sig(l)) overflow; "
-                        "use max(l, 0) − l·x + log1p(exp(−|l|)), whose gradient is sig(l) − x",
-    "z for mu": "you used z where mu (or z − mu) belongs: ∂KL/∂mu = mu (Eq. 7 has no z), "
-                "and ∂z/∂log_var = ½ std ⊙ eps = ½ (z − mu)",
-    "averaged pixels": "−log P(X|z) sums over the D pixels (one Bernoulli each); don't average them",
-    "KL sign": "loss = −log P(X|z) + D[Q(z|X) ‖ P(z)]: the KL enters with a plus sign",
-    "KL missing": "the KL term (Eq. 7) is missing: its gradient is added to dmu and dlog_var",
-    "−k missing": "Eq. 7 has −k: −1 per latent dimension inside the ½ Σ_k",
-    "ReLU mask": "multiply dy by the indicator [y > 0] (1 where the unit is on, else 0), "
-                 "not by y and not by nothing",
-    "sigmoid": "d sig(x)/dx = sig(x)(1 − sig(x)) = y (1 − y), written with the output y",
-    "dmu = dz": "∂z/∂mu = 1 (Eq. 10), so dmu is dz itself",
-    "chain to log_var": "that is ∂loss/∂std = dz ⊙ eps; chain on through std = exp(½ log_var), "
-                        "i.e. multiply by ½ std",
-    "lse overflow": "exp over- or underflows: subtract the largest entry first, "
-                    "log Σ exp(a) = m + log Σ exp(a − m) with m = max(a)",
-    "log sum": "that is log Σ; the estimate averages the k weights: subtract log k "
-               "(the 1/k of a mean)",
-    "mean of logs": "that is the mean of the log weights (an ELBO-like lower bound); "
-                    "take the log of the mean of the weights",
-    "prior missing": "the weight is P(X|z) P(z) / Q(z|X): log P(z) (the prior N(0, I)) is missing",
-    "log Q sign": "the weight divides by Q(z|X): log Q enters with a minus sign",
-    "junction split": "a sum passes its gradient unchanged to both addends; don't split it",
-    "one path": "X reaches the loss by two paths: the cond tower's gradient is the sum of "
-                "what flows back from both junctions",
-}
-
-
-class StudentFileError(Exception):
-    """The student's file cannot be imported; the message is one line."""
+PASS, FAIL, TODO, ERROR, TIMEOUT = "pass", "FAIL", "not implemented yet", "error", "timeout"
+_STATUS = {"todo": TODO, "error": ERROR, "timeout": TIMEOUT, "wrong": FAIL}
+NO_MATCH = "no common mistake matches: compare your formula with the stub's, entry by entry, " \
+           "on a small input"
 
 
 class Part(NamedTuple):
     number: int
     what: str
-    status: str                     # "pass", "FAIL", TODO or "error"
+    status: str                     # PASS, FAIL, TODO, ERROR or TIMEOUT
     err_fd: Optional[float] = None  # rel. error vs central differences (None: no derivative)
     err_ref: Optional[float] = None  # rel. error vs minivae's implementation
     note: str = ""                  # the hint, or what went wrong
 
 
-# -- loading and calling the student's code -----------------------------------
-def load(path):
-    """Import the file at `path` as a fresh module, leaving sys.modules as it was."""
-    path = Path(path)
-    name = f"_minivae_student_{path.stem}_{id(path)}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module          # during import only (dataclasses and pickle look here)
-    try:
-        spec.loader.exec_module(module)
-    except SyntaxError as e:
-        raise StudentFileError(f"{path}:{e.lineno}: syntax error: {e.msg}") from None
-    except SystemExit:
-        raise StudentFileError(f"{path}: importing it called exit()") from None
-    except Exception as e:
-        raise StudentFileError(f"{path}:{_student_line(e, path)}: importing it raised "
-                               f"{_one_line(e)}") from None
-    finally:
-        sys.modules.pop(name, None)
-    return module
+def hint(key):
+    return f"hint ({key}): {HINTS[key]}"
 
 
-def _one_line(e):
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
+# -- what came back ------------------------------------------------------------------
+def wrong(problem):
+    return Outcome(problem=problem, kind="wrong")
 
 
-def _student_line(e, path):
-    """The line of the student's file where exception e was raised (the innermost one)."""
-    lines = [f.lineno for f in traceback.extract_tb(e.__traceback__)
-             if Path(f.filename).resolve() == Path(path).resolve()]
-    return lines[-1] if lines else "?"
+def returned(outcome, names):
+    """A call returning len(names) values -> an Outcome whose value is {name: value}."""
+    if outcome.problem is not None:
+        return outcome
+    value, expected = outcome.value, f"{len(names)} ({', '.join(names)})"
+    if value is None:
+        return wrong("returned None: a missing `return`?")
+    if not isinstance(value, (tuple, list)):
+        return wrong(f"returned one {_kind(value)}, expected {expected} values")
+    if len(value) != len(names):
+        return wrong(f"returned {len(value)} values, expected {expected}")
+    return outcome._replace(value=dict(zip(names, value)))
 
 
-def call(module, name, *args):
-    """(result, None), or (None, TODO / a one-line error) when the call does not work."""
-    fn = getattr(module, name, None)
-    if not callable(fn):
-        return None, f"the file defines no function {name}()"
-    args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]   # ours stay intact
-    try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return fn(*args), None
-    except NotImplementedError:
-        return None, TODO
-    except (Exception, SystemExit) as e:
-        return None, f"{name}() raised {_one_line(e)} (line {_student_line(e, module.__file__)})"
+def pick(outcome, name):
+    """One of the values `returned` split out."""
+    return outcome if outcome.problem is not None else outcome._replace(value=outcome.value[name])
 
 
-def tuple_of(outcome, n):
-    """Split a call's (result, problem) into n outcomes, one per returned array."""
-    value, problem = outcome
-    if problem is None and not (isinstance(value, (tuple, list)) and len(value) == n):
-        problem = f"expected a tuple of {n} arrays, got {type(value).__name__}"
-    return [(None, problem)] * n if problem else [(v, None) for v in value]
+def entries(outcome, keys, what="the gradient dict"):
+    """A call returning a dict -> an Outcome whose value is {key: value} for keys."""
+    if outcome.problem is not None:
+        return outcome
+    value = outcome.value
+    if value is None:
+        return wrong("returned None: a missing `return`?")
+    if not isinstance(value, dict):
+        return wrong(f"{what} is {_a(_kind(value))}, not a dict")
+    missing = [k for k in keys if k not in value]
+    if missing:
+        return wrong(f"{what} lacks {', '.join(missing[:3])}" + (" …" if len(missing) > 3 else ""))
+    return outcome._replace(value={k: value[k] for k in keys})
 
 
-def joined(outcome, n):
-    """A call returning n arrays, as one outcome: the arrays raveled and joined."""
-    parts = tuple_of(outcome, n)
-    if parts[0][1] is not None:
-        return parts[0]
-    try:
-        return np.concatenate([np.ravel(np.asarray(v, dtype=np.float64)) for v, _ in parts]), None
-    except (TypeError, ValueError) as e:
-        return None, f"returned something that is not {n} arrays ({_one_line(e)})"
+def _kind(value):
+    if isinstance(value, Foreign):
+        return value.type_name
+    if isinstance(value, np.ndarray):
+        return "array"
+    return type(value).__name__
 
 
-# -- grading one part -----------------------------------------------------------
-def common(ref, N):
-    """The wrong variants every gradient can fall into: sign, 1/N, factor 2."""
-    return [(-ref, "sign"), (ref * N, "1/N missing"), (ref / N, "1/N doubled"),
-            (2 * ref, "factor 2"), (ref / 2, "factor 2")]
+def _a(noun):
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
-def grade(number, what, outcome, ref, fd=None, variants=(), threshold=LAYER,
-          nonfinite="log sig overflow"):
-    """One Part: the student's result against minivae's (ref) and central differences (fd)."""
-    value, problem = outcome
-    if problem is not None:
-        return Part(number, what, TODO if problem == TODO else "error", note=problem)
-    try:
-        got = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        return Part(number, what, "FAIL", note=f"returned {type(value).__name__}, not an array")
-    if got.shape != np.shape(ref):
-        hint = _match(got, variants)
-        return Part(number, what, "FAIL", note=hint or f"shape {got.shape}, expected {np.shape(ref)}")
-    if not np.isfinite(got).all():
-        return Part(number, what, "FAIL", note=f"hint ({nonfinite}): {HINTS[nonfinite]}")
-    err_ref = rel_error(got, ref)
-    err_fd = None if fd is None else rel_error(got, fd)
-    if err_ref < threshold and (err_fd is None or err_fd < threshold):
-        return Part(number, what, "pass", err_fd, err_ref)
-    hint = _match(got, variants) or "no common mistake matches: compare your formula with the " \
-                                    "stub's, entry by entry, on a small input"
-    return Part(number, what, "FAIL", err_fd, err_ref, hint)
-
-
-def _match(got, variants):
-    for wrong, key in variants:
-        wrong = np.asarray(wrong, dtype=np.float64)
-        if wrong.shape == got.shape and np.isfinite(wrong).all() and rel_error(got, wrong) < MATCH:
-            return f"hint ({key}): {HINTS[key]}"
+def _problem(label, value, ref):
+    """Why value cannot be compared with ref (type, shape, dtype), or None."""
+    if value is None:
+        return f"{label}None: a missing `return`?" if label else "returned None: a missing `return`?"
+    said = label or "returned "
+    if ref.shape == () and isinstance(value, (float, np.floating)):
+        value = np.asarray(value)
+    if not isinstance(value, np.ndarray):
+        expected = "a float" if ref.shape == () else f"a NumPy array of shape {ref.shape}"
+        return f"{said}{_a(_kind(value))}, expected {expected}"
+    if value.shape != ref.shape:
+        return f"{said}shape {value.shape}, expected {ref.shape}"
+    if value.dtype != ref.dtype:
+        return (f"{said}dtype {value.dtype}, expected {ref.dtype}: {ref.dtype} in gives "
+                f"{ref.dtype} out (a cast, or an array made with another dtype?)")
     return None
 
 
-def grads_vector(grads, keys):
-    """The arrays grads[k] for k in keys, raveled and joined (float64)."""
-    return np.concatenate([np.asarray(grads[k], dtype=np.float64).ravel() for k in keys])
+def _nonfinite(label, value):
+    nan, inf = int(np.isnan(value).sum()), int(np.isinf(value).sum())
+    counts = " and ".join(f"{n} {w}" for n, w in ((nan, "NaN"), (inf, "inf")) if n)
+    first = [tuple(int(i) for i in ix) for ix in np.argwhere(~np.isfinite(value))[:3]]
+    at = ", ".join(str(ix[0] if len(ix) == 1 else list(ix)) for ix in first) if value.ndim else ""
+    return f"{label or 'the result: '}{counts} of {value.size} entries" + (f" (first at {at})" if at else "")
 
 
-def student_grads(outcome, keys):
-    """Copy the student's gradient dict (its arrays may be views the next pass overwrites)."""
-    value, problem = outcome
-    if problem is None:
-        missing = [k for k in keys if not isinstance(value, dict) or k not in value]
-        if missing:
-            return None, f"the gradient dict lacks {', '.join(missing[:3])}"
-        try:
-            return {k: np.array(value[k], dtype=np.float64) for k in keys}, None
-        except (TypeError, ValueError) as e:
-            return None, f"a gradient is not an array ({_one_line(e)})"
-    return None, problem
+# -- grading one part ------------------------------------------------------------------
+def away_from_zero(a, gap=0.1):
+    """a pushed at least `gap` from 0, so a ReLU's kink never sits within h of an input."""
+    return np.where(a >= 0, a + gap, a - gap)
+
+
+def common(ref, N):
+    """The wrong variants every gradient can fall into: sign, 1/N, factor 2 (ref: an array
+    or a dict of them)."""
+    def times(c):
+        return {k: c * r for k, r in ref.items()} if isinstance(ref, dict) else c * ref
+    return [(times(-1), "sign"), (times(N), "1/N missing"), (times(1 / N), "1/N doubled"),
+            (times(2), "factor 2"), (times(0.5), "factor 2")]
+
+
+def grade(number, what, got, ref, fd=None, variants=(), threshold=LAYER, nonfinite=None):
+    """One Part: the student's outcome against minivae's result (ref) and central differences (fd).
+
+    ref is one array (got.value one value) or a dict of named arrays (got.value
+    a dict with those names, from `returned` or `entries`); fd likewise, or
+    None where there is no derivative to take; variants [(wrong, hint key)],
+    each wrong shaped like ref; nonfinite: the hint key for an inf or NaN where
+    an overflow is the likely cause (a dict by name for several outputs).
+    """
+    if got.problem is not None:
+        return Part(number, what, _STATUS[got.kind], note=got.problem)
+    single = not isinstance(ref, dict)
+    refs = {"": ref} if single else ref
+    fds = {"": fd} if single else (fd or {})
+    values = {"": got.value} if single else got.value
+    nonfinite = {"": nonfinite} if single else (nonfinite or {})
+    for name, r in refs.items():
+        problem = _problem(name and f"{name}: ", values[name], np.asarray(r))
+        if problem:
+            return Part(number, what, FAIL, note=_match(values, variants, single) or problem)
+    values = {name: np.asarray(v) for name, v in values.items()}
+    for name, v in values.items():
+        if not np.isfinite(v).all():
+            key = nonfinite.get(name)
+            note = _nonfinite(name and f"{name}: ", v) + (f"; {hint(key)}" if key else "")
+            return Part(number, what, FAIL, note=note)
+    err_ref = {name: rel_error(values[name], r) for name, r in refs.items()}
+    err_fd = {name: rel_error(values[name], f) for name, f in fds.items() if f is not None}
+    worst_ref, worst_fd = max(err_ref.values()), max(err_fd.values(), default=None)
+    if worst_ref < threshold and (worst_fd is None or worst_fd < threshold):
+        if got.changed:
+            return Part(number, what, FAIL, worst_fd, worst_ref, "right values, but "
+                        + _changed(got.changed))
+        return Part(number, what, PASS, worst_fd, worst_ref)
+    note = _match(values, variants, single) or NO_MATCH + _which(err_ref, err_fd, threshold)
+    if got.changed:
+        note += "; and " + _changed(got.changed)
+    return Part(number, what, FAIL, worst_fd, worst_ref, note)
+
+
+def _match(values, variants, single):
+    """The hint of the first variant every output matches, or None."""
+    for wrong_value, key in variants:
+        wrongs = {"": wrong_value} if single else wrong_value
+        if all(_same(values[name], w) for name, w in wrongs.items()):
+            return hint(key)
+    return None
+
+
+def _same(value, wrong_value):
+    try:
+        got = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    w = np.asarray(wrong_value, dtype=np.float64)
+    return (got.shape == w.shape and np.isfinite(w).all() and np.isfinite(got).all()
+            and rel_error(got, w) < MATCH)
+
+
+def _which(err_ref, err_fd, threshold):
+    """'; off: a (rel. error 3e-04), ...' for a part of several outputs."""
+    if len(err_ref) < 2:
+        return ""
+    off = [f"{name} ({max(e, err_fd.get(name, 0.0)):.1e})" for name, e in err_ref.items()
+           if max(e, err_fd.get(name, 0.0)) >= threshold]
+    return f"; off (rel. error): {', '.join(off)}"
+
+
+def _changed(keys):
+    listed = ", ".join(keys[:3]) + (" …" if len(keys) > 3 else "")
+    return (f"the call changed model.params ({listed}): computing a gradient must leave "
+            f"the parameters as they are")
 
 
 def fd_params(loss, params, keys):
-    """Central differences of loss() with respect to params[k], k in keys, joined."""
-    return np.concatenate([numerical_grad(loss, params[k]).ravel() for k in keys])
+    """Central differences of loss() with respect to params[k], for k in keys: {k: array}."""
+    return {k: numerical_grad(loss, params[k]) for k in keys}

@@ -1,34 +1,57 @@
-"""Grading a student's exercise file: `python -m minivae check N|FILE`.
+"""Grading a submission: `python -m minivae check N|FILE|DIR`, or check(FILE) in a notebook cell.
 
 Each stub (lessons/exercises/exNN_*.py) asks a student for one backward pass,
 or one numerically delicate formula, of the paper's model, and names the
-minivae function that solves it.  The classroom's modules:
+minivae function that solves it.  The classroom's grading modules:
 
-    parts.py        how one part is graded: import the student's file, call,
-                    compare with central differences and with minivae, find a hint
-    exercises.py    the eight graders, one per stub, and EXERCISES
-    submission.py   grade a file and print the table (this module)
-    materials.py    where the stubs and lessons are (package data)
+    reading.py          a submission's code (.py, or a notebook's cells) and its exercise
+    sandbox.py, child.py, wire.py   the student's code in a child process, under a time limit
+    parts.py, hints.py  how one part is graded, and the mistakes it recognizes
+    exercises.py, model_exercises.py   the eight graders, and EXERCISES
+    submission.py       grade a file or a folder, print the tables (this module)
+    gradescope.py       the results as Gradescope's results.json
+    handout.py          a stub as a notebook, with a last cell that checks it
+    materials.py        where the stubs and lessons are (package data)
 """
-import re
+import os
 import sys
+import time
 from pathlib import Path
+from typing import NamedTuple, Optional
 
 import numpy as np
 
-from .exercises import EXERCISES
+from .exercises import EXERCISES, WITH_MODEL
 from .materials import stubs_dir
-from .parts import TODO, StudentFileError, load
+from .parts import ERROR, PASS, TIMEOUT, TODO
+from .reading import exercise_files, exercise_of, read_code
+from .sandbox import TIMEOUT as DEFAULT_TIMEOUT
+from .sandbox import PRINTED_CUT, Sandbox
+from .wire import Outcome
 
 SEED = 2016             # the inputs of every check: a result is repeatable
+PRINTED_LINES = 5       # of what the student's code printed, this many lines are shown
+RANGE = f"1–{len(EXERCISES)}"
 
-__all__ = ["EXERCISES", "grade_file", "resolve", "stub_path"]
+__all__ = ["EXERCISES", "Report", "check", "grade_file", "grade_folder", "stub_path"]
+
+
+class Report(NamedTuple):
+    path: Optional[Path]        # None: the folder held no file for this exercise
+    number: int
+    parts: list                 # [parts.Part]
+    problem: str = ""           # why nothing was graded (the import failed), else ""
+    printed: str = ""           # what the student's code printed
+    seconds: float = 0.0
+
+    @property
+    def passed(self):
+        return bool(self.parts) and all(p.status == PASS for p in self.parts)
 
 
 def stub_path(number):
     """The stub lessons/exercises/exNN_*.py of exercise `number`."""
-    if number not in EXERCISES:
-        raise ValueError(f"no exercise {number}: they are numbered 1 to {len(EXERCISES)}")
+    exercise_number(number)
     path = stubs_dir() / EXERCISES[number][0]
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: this minivae was installed without its "
@@ -36,46 +59,149 @@ def stub_path(number):
     return path
 
 
-def resolve(target, number=None):
-    """(path, number or None) for `check N`, or `check FILE [--exercise N]`."""
-    if re.fullmatch(r"\d+", target):
-        return stub_path(int(target)), int(target)
-    path = Path(target)
-    if not path.is_file():
-        raise FileNotFoundError(f"{target}: no such file (give a file or an exercise number 1–8)")
-    return path, number
+def exercise_number(number):
+    if number not in EXERCISES:
+        raise ValueError(f"no exercise {number}: there are exercises {RANGE}")
+    return number
 
 
-def grade_file(path, number=None, out=None):
-    """Grade the student's file; print the table to `out` (stdout); return 0 (all pass) or 1.
-
-    Which exercise: `number` if given, else the file's EXERCISE = N line,
-    else the exNN at the start of its name.
-    """
-    out = out or sys.stdout
-    try:
-        module = load(path)
-    except StudentFileError as e:
-        print(f"minivae check: {e}", file=out)
-        return 1
-    named = re.match(r"ex(\d+)", Path(path).name)
-    number = number or getattr(module, "EXERCISE", None) or (int(named.group(1)) if named else None)
+# -- grading ---------------------------------------------------------------------------
+def grade_file(path, number=None, timeout=DEFAULT_TIMEOUT):
+    """The Report of one .py file or notebook.  Which exercise: `number` if given, else the
+    file's EXERCISE = N line, else the exNN at the start of its name."""
+    t0 = time.perf_counter()
+    code = read_code(path)
+    number = number or exercise_of(code)
     if number not in EXERCISES:
         raise ValueError(f"cannot tell which exercise {path} is: keep its EXERCISE = N line, "
-                         f"or pass --exercise N (1 to {len(EXERCISES)})")
-    _, title, grader = EXERCISES[number]
-    parts = grader(module, np.random.default_rng(SEED))
-    print(f"exercise {number}: {title}  ({path})", file=out)
-    print(f"{'part':<5} {'what':<36} {'vs finite diff.':>15} {'vs minivae':>11}  result", file=out)
-    for p in parts:
-        fd = "—" if p.err_fd is None else f"{p.err_fd:.1e}"
-        ref = "—" if p.err_ref is None else f"{p.err_ref:.1e}"
-        print(f"{p.number:<5} {p.what:<36} {fd:>15} {ref:>11}  {p.status}", file=out)
-    for p in parts:
-        if p.status != "pass":
-            note = f" — {p.note}" if p.note and p.note != TODO else ""
-            print(f"part {p.number}: {p.status}{note}", file=out)
-    passed = sum(p.status == "pass" for p in parts)
-    print(f"passed {passed} of {len(parts)} parts"
-          + ("" if passed == len(parts) else f"; edit {path} and check again"), file=out)
-    return 0 if passed == len(parts) else 1
+                         f"or pass --exercise N ({RANGE})")
+    grader = EXERCISES[number][2]
+    folder = str(Path(path).resolve().parent)
+    with Sandbox(code.chunks, code.notebook, timeout, folder, warm=number in WITH_MODEL) as student:
+        loaded = student.load()
+        parts = grader(student, np.random.default_rng(SEED))
+        return Report(Path(path), number, parts, loaded.problem or "", student.output(),
+                      time.perf_counter() - t0)
+
+
+class _Absent:
+    """Stands in for a student whose folder holds no file for an exercise."""
+
+    def __init__(self, problem):
+        self.outcome = Outcome(problem=problem, kind="error")
+
+    def call(self, *_):
+        return self.outcome
+
+
+def grade_folder(folder, required=(), timeout=DEFAULT_TIMEOUT, out=None):
+    """Reports for every exercise file in folder (reading.exercise_files), printing each as
+    it is graded, plus a zero-score Report for each `required` exercise it lacks."""
+    found = exercise_files(folder)
+    if not found and not required:
+        raise ValueError(f"{folder} holds no exercise files (exNN_*.py or .ipynb, or a file "
+                         f"with an EXERCISE = N line)")
+    reports = []
+    for path, number in sorted(found, key=lambda f: (f[1], f[0])):
+        if reports:
+            print(file=out or sys.stdout)
+        try:
+            reports.append(grade_file(path, number, timeout))
+        except (ValueError, OSError) as e:          # unreadable: graded as not importable
+            reports.append(absent(number, str(e), path))
+        print_report(reports[-1], out=out)
+    for number in sorted(set(required) - {n for _, n in found}):
+        reports.append(absent(number, f"no file for exercise {number} in {folder}"))
+        print_report(reports[-1], out=out)
+    return reports
+
+
+def absent(number, problem, path=None):
+    """A Report of exercise `number`, every part failed with `problem`."""
+    grader = EXERCISES[number][2]
+    return Report(path, number, grader(_Absent(problem), np.random.default_rng(SEED)), problem)
+
+
+def check(path, exercise=None, timeout=DEFAULT_TIMEOUT):
+    """Grade a file from Python (a notebook cell, an nbgrader test): print the table, return
+    the Report (report.passed is True when every part passes)."""
+    if os.environ.get("MINIVAE_SANDBOX"):           # this code is itself being graded
+        print("(check skipped: this notebook is being graded)")
+        return None
+    path = Path(path)
+    if not path.is_file():
+        more = " (save the notebook under this name, or change the name here)" \
+            if path.suffix == ".ipynb" else ""
+        raise FileNotFoundError(f"{path}: no such file{more}")
+    report = grade_file(path, exercise, timeout)
+    print_report(report)
+    return report
+
+
+# -- the tables ------------------------------------------------------------------------
+def print_report(report, out=None, stub=False):
+    """One file's table, its failing parts with their hints, and what its code printed.
+    stub: the file is the stub minivae ships (`check N`): advise copying it first."""
+    out = out or sys.stdout
+    title = EXERCISES[report.number][1]
+    print(f"exercise {report.number}: {title}  ({report.path or 'not submitted'})", file=out)
+    if report.problem:
+        print(f"could not grade it: {report.problem}", file=out)
+    else:
+        print(f"{'part':<5} {'what':<36} {'vs finite diff.':>15} {'vs minivae':>11}  result",
+              file=out)
+        for p in report.parts:
+            fd = "—" if p.err_fd is None else f"{p.err_fd:.1e}"
+            ref = "—" if p.err_ref is None else f"{p.err_ref:.1e}"
+            print(f"{p.number:<5} {p.what:<36} {fd:>15} {ref:>11}  {p.status}", file=out)
+        for p in report.parts:
+            if p.status != PASS:
+                print(f"part {p.number}: {failure(p)}", file=out)
+    passed = sum(p.status == PASS for p in report.parts)
+    advice = ""
+    if passed < len(report.parts) and report.path is not None:
+        advice = (f"; to work on it, copy it first: python -m minivae exercise {report.number} "
+                  f"--out DIR, then check DIR/{report.path.name}") if stub else \
+                 f"; edit {report.path}{', save it' if report.path.suffix == '.ipynb' else ''} " \
+                 f"and check again"
+    print(f"passed {passed} of {len(report.parts)} parts{advice}", file=out)
+    lines = report.printed.splitlines()
+    if lines:
+        shown = min(len(lines), PRINTED_LINES)
+        count = "over 1 MB" if report.printed.endswith(PRINTED_CUT) else \
+            f"{len(lines)} line{'s' * (len(lines) != 1)}"
+        print(f"your code printed {count}" + (f"; the first {shown} lines:" if shown < len(lines)
+                                               else ":"), file=out)
+        for line in lines[:shown]:
+            print(f"  | {line[:160]}", file=out)
+
+
+def failure(part):
+    """What a part that did not pass says after "part N: "."""
+    if part.status in (TIMEOUT, TODO):
+        return part.note
+    return f"{part.status} — {part.note}" if part.status == ERROR else f"FAIL — {part.note}"
+
+
+def print_summary(folder, reports, out=None):
+    """The folder's table: one row per file."""
+    out = out or sys.stdout
+    print(f"\nsummary of {folder}", file=out)
+    names = [str(r.path.relative_to(folder)) if r.path else "(not submitted)" for r in reports]
+    width = max([len(n) for n in names] + [4])
+    print(f"{'file':<{width}}  exercise  passed   result", file=out)
+    for name, r in zip(names, reports):
+        passed = sum(p.status == PASS for p in r.parts)
+        result = "pass" if r.passed else _first_problem(r)
+        print(f"{name:<{width}}  {r.number:<8}  {passed} of {len(r.parts):<3} {result}", file=out)
+    files = sum(r.passed for r in reports)
+    parts = sum(p.status == PASS for r in reports for p in r.parts)
+    print(f"passed {files} of {len(reports)} files, {parts} of "
+          f"{sum(len(r.parts) for r in reports)} parts", file=out)
+
+
+def _first_problem(report):
+    if report.problem:
+        return report.problem[:70]
+    bad = next(p for p in report.parts if p.status != PASS)
+    return f"part {bad.number}: {failure(bad)[:60]}"

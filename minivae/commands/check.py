@@ -1,21 +1,77 @@
-"""`python -m minivae check N|FILE`: grade an exercise (minivae.classroom.submission).
+"""`python -m minivae check N|FILE|DIR`: grade exercises (minivae.classroom.submission).
 
 `check 5` grades the stub ex05_reparam.py where minivae keeps it; `check FILE`
-grades a copy (made with `python -m minivae exercise 5 --out DIR`).  Prints
-each part's relative error against central differences and against
-minivae's own implementation, with a hint for a common mistake.  Exit 0 when
-every part passes, 1 when one fails or is unfinished, 2 on a usage error.
+grades a student's .py file or notebook (.ipynb); `check DIR` grades every
+exercise file in a folder and ends with a summary table.  Each file runs in a
+child process, each part under a time limit (--timeout).  Prints each part's
+relative error against central differences and against minivae's own
+implementation, with a hint for a common mistake; --json PATH also writes the
+results in Gradescope's results.json format.  Exit 0 when every part passes,
+1 when one fails, errs, times out or is unfinished, 2 on a usage error.
 """
+import argparse
+import re
+import time
+from pathlib import Path
+
+
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
 
 
 def add_arguments(p):
-    p.add_argument("target", metavar="N|FILE",
-                   help="an exercise number (1-8), or the path of your copy of its stub")
-    p.add_argument("--exercise", type=int, metavar="N",
-                   help="which exercise FILE answers, when its name or EXERCISE line does not say")
+    from ..classroom.sandbox import TIMEOUT
+    p.add_argument("target", metavar="N|FILE|DIR",
+                   help="an exercise number (1-8), your copy of its stub (.py or .ipynb), "
+                        "or a folder of them")
+    p.add_argument("--exercise", type=int, action="append", metavar="N",
+                   help="which exercise FILE answers, when its name or EXERCISE line does not "
+                        "say; with DIR, an exercise the folder must hold (repeat for several; "
+                        "a missing one scores 0)")
+    p.add_argument("--timeout", type=_seconds, default=TIMEOUT, metavar="S",
+                   help=f"seconds each part, and the import of each file, may run "
+                        f"(default {TIMEOUT:g})")
+    p.add_argument("--json", type=Path, metavar="PATH",
+                   help="also write the results in Gradescope's results.json format")
 
 
 def run(args):
-    from ..classroom.submission import grade_file, resolve
-    path, number = resolve(args.target, args.exercise)
-    return grade_file(path, number)
+    from ..classroom.gradescope import write
+    t0 = time.perf_counter()
+    try:
+        reports = grade(args)
+    except (ValueError, OSError) as e:      # a usage error: one line, exit 2 (cli.py)
+        if args.json:                       # an autograder still gets its results.json
+            write(args.json, [], time.perf_counter() - t0, problem=" ".join(str(e).split()))
+        raise
+    if args.json:
+        write(args.json, reports, time.perf_counter() - t0)
+    return 0 if reports and all(r.passed for r in reports) else 1
+
+
+def grade(args):
+    """The Reports of `check N`, `check FILE` or `check DIR`, each printed as it is graded."""
+    from ..classroom.submission import (RANGE, exercise_number, grade_file, grade_folder,
+                                        print_report, print_summary, stub_path)
+    numbers = [exercise_number(n) for n in args.exercise or []]
+    target = Path(args.target)
+    if target.is_dir():
+        reports = grade_folder(target, numbers, args.timeout)
+        print_summary(target, reports)
+        return reports
+    if len(numbers) > 1:
+        raise ValueError("give --exercise once for a file (several only with a folder)")
+    stub = bool(re.fullmatch(r"\d+", args.target)) and not target.exists()
+    if not stub and not target.is_file():
+        raise FileNotFoundError(f"{target}: no such file or folder (give a file, a folder or "
+                                f"an exercise number {RANGE})")
+    number = exercise_number(int(args.target)) if stub else (numbers[0] if numbers else None)
+    report = grade_file(stub_path(number) if stub else target, number, args.timeout)
+    print_report(report, stub=stub)
+    return [report]

@@ -1,0 +1,60 @@
+"""The grades as Gradescope's results.json (`python -m minivae check … --json PATH`).
+
+Gradescope's autograder specification (gradescope-autograders.readthedocs.io,
+"Autograder Specifications") reads /autograder/results/results.json:
+
+    {"score": 20.0,                       the total
+     "execution_time": 14,                seconds
+     "output": "passed 20 of 22 parts …", shown above the tests
+     "tests": [{"name": "exercise 5 part 2: dmu (N, K)", "number": "5.2",
+                "score": 1.0, "max_score": 1.0, "status": "passed" | "failed",
+                "output": "the hint, or what went wrong, and the relative errors"}, …]}
+
+One test per part, one point each.  Other autograders that read this format
+(and nbgrader users, who call minivae.classroom.submission.check from a
+cell) need nothing else.
+"""
+import json
+from collections import Counter
+
+from ..files.atomic import atomic_write
+from .parts import PASS
+
+
+def results(reports, seconds, problem=""):
+    """The results.json dict of a list of submission.Reports (problem: why none were graded)."""
+    repeated = Counter(r.number for r in reports)
+    tests = []
+    for r in reports:
+        where = f" ({r.path.name})" if repeated[r.number] > 1 and r.path else ""
+        for p in r.parts:
+            tests.append({"name": f"exercise {r.number} part {p.number}: {p.what}{where}",
+                          "number": f"{r.number}.{p.number}",
+                          "score": 1.0 if p.status == PASS else 0.0, "max_score": 1.0,
+                          "status": "passed" if p.status == PASS else "failed",
+                          "output": _output(r, p)})
+    score = sum(t["score"] for t in tests)
+    summary = problem or (f"passed {int(score)} of {len(tests)} parts in "
+                          f"{sum(r.path is not None for r in reports)} files")
+    printed = [f"{r.path.name} printed:\n" + "\n".join(r.printed.splitlines()[:20])
+               for r in reports if r.printed.strip() and r.path]
+    return {"score": score, "execution_time": round(seconds, 1),
+            "output": "\n\n".join([summary] + printed), "tests": tests}
+
+
+def _output(report, part):
+    errors = [f"{e:.1e} vs {what}" for e, what in ((part.err_fd, "central differences"),
+                                                  (part.err_ref, "minivae"))
+              if e is not None]
+    lines = [f"file: {report.path}" if report.path else "not submitted"]
+    if part.status != PASS:
+        lines.append(f"{part.status}: {part.note}" if part.note != part.status else part.status)
+    if errors:
+        lines.append("relative error " + ", ".join(errors))
+    return "\n".join(lines)
+
+
+def write(path, reports, seconds, problem=""):
+    """Write results.json atomically (an autograder never reads half a file)."""
+    text = json.dumps(results(reports, seconds, problem), indent=2, ensure_ascii=False)
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))

@@ -1,0 +1,171 @@
+"""What a course hands in: notebooks, whole folders, results for an autograder, and the
+handed-out notebook that checks itself; usage errors take one line and exit 2."""
+import json
+import sys
+
+import nbformat
+import pytest
+
+from minivae.classroom.exercises import EXERCISES
+from minivae.classroom.materials import stubs_dir
+from minivae.commands.cli import main
+from student_code import STUBS, check, failing_line, result_rows, solved, write
+
+
+def notebook_of(tmp_path, n, code, extra_cells=(), name=None):
+    """Exercise n handed out as a notebook (exercise --notebook), its code cell replaced."""
+    assert main(["exercise", str(n), "--notebook", "--out", str(tmp_path), "--force"]) == 0
+    path = tmp_path / (STUBS / EXERCISES[n][0]).with_suffix(".ipynb").name
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].source = code
+    for i, source in extra_cells:
+        nb.cells.insert(i, nbformat.v4.new_code_cell(source))
+    target = path.with_name(name) if name else path
+    nbformat.write(nb, target)
+    if name:
+        path.unlink()
+    return target
+
+
+def stub_code(n):
+    return (STUBS / EXERCISES[n][0]).read_text(encoding="utf-8")
+
+
+def test_a_folder_is_graded_with_one_summary_and_results_json(tmp_path, capsys):
+    work = tmp_path / "student"
+    (work / "part2").mkdir(parents=True)
+    write(work, 1, solved(1))
+    write(work, 2, solved(2, 1))
+    write(work / "part2", 4, solved(4))
+    write(work, 3, solved(3, 1), name="my_nll.py")                  # its EXERCISE line says 3
+    write(work, 7, solved(7) + "\ndef log_weights(model, x, mu, log_var, eps):\n"
+                               "    while True:\n        pass")
+    (work / "helpers.py").write_text("def helper():\n    return 1\n")
+    notebook_of(work, 5, stub_code(5) + solved(5), extra_cells=[
+        (1, "%matplotlib inline\n!pip install nothing\nimport numpy as np\nnp.mean?"),
+        (2, "%%bash\necho a cell in another language"),
+        (3, "from minivae.classroom.submission import check\ncheck('ex05_reparam.ipynb')")])
+    (work / ".ipynb_checkpoints").mkdir()
+    write(work / ".ipynb_checkpoints", 6, "")                       # unfinished, but skipped
+    results = tmp_path / "results.json"
+    code, out, err = check(capsys, work, "--timeout", 2, "--json", results)
+    assert code == 1 and err == "" and "Traceback" not in out, out + err
+    summary = out[out.index("summary of"):].splitlines()
+    assert summary[1].split() == ["file", "exercise", "passed", "result"]
+    rows = {line.split()[0]: line.split()[1:] for line in summary[2:-1]}
+    assert rows == {
+        "ex01_dense_backward.py": ["1", "3", "of", "3", "pass"],
+        "ex02_relu_sigmoid.py": ["2", "2", "of", "2", "pass"],
+        "my_nll.py": ["3", "3", "of", "3", "pass"],
+        "part2/ex04_kl.py": ["4", "3", "of", "3", "pass"],
+        "ex05_reparam.ipynb": ["5", "3", "of", "3", "pass"],
+        "ex07_importance_logpx.py": ["7", "2", "of", "3", "part", "3:", "no", "answer", "in", "2",
+                                     "s", "(an", "endless", "loop?)"]}, out
+    assert summary[-1] == "passed 5 of 6 files, 16 of 17 parts"
+    assert "(check skipped: this notebook is being graded)" in out  # the untagged check cell
+    data = json.loads(results.read_text(encoding="utf-8"))
+    assert set(data) == {"score", "execution_time", "output", "tests"}
+    assert data["score"] == 16 == sum(t["score"] for t in data["tests"]) and len(data["tests"]) == 17
+    for t in data["tests"]:
+        assert set(t) == {"name", "number", "score", "max_score", "status", "output"}
+        assert t["max_score"] == 1.0 and t["status"] == ("passed" if t["score"] else "failed")
+    loop = next(t for t in data["tests"] if t["number"] == "7.3")
+    assert loop["score"] == 0 and "no answer in 2 s (an endless loop?)" in loop["output"]
+    assert loop["name"] == "exercise 7 part 3: log_weights (S, B)"
+
+
+def test_an_exercise_the_folder_lacks_scores_zero(tmp_path, capsys):
+    write(tmp_path, 1, solved(1))
+    results = tmp_path / "results.json"
+    code, out, _ = check(capsys, tmp_path, "--exercise", 1, "--exercise", 4, "--json", results)
+    assert code == 1 and "exercise 4: Eq. 7's KL and its gradients  (not submitted)" in out
+    data = json.loads(results.read_text(encoding="utf-8"))
+    assert [(t["number"], t["score"]) for t in data["tests"]] == \
+        [("1.1", 1.0), ("1.2", 1.0), ("1.3", 1.0), ("4.1", 0.0), ("4.2", 0.0), ("4.3", 0.0)]
+    assert "no file for exercise 4" in data["tests"][-1]["output"] and data["score"] == 3
+
+
+def test_a_notebooks_error_names_its_cell(tmp_path, capsys):
+    path = notebook_of(tmp_path, 2, stub_code(2) + solved(2),
+                       extra_cells=[(2, "x = 1\nprint(undefined_name)")], name="mywork.ipynb")
+    code, out, _ = check(capsys, path, "--exercise", 2)
+    assert code == 1
+    assert f"could not grade it: {path}, cell 3, line 2: importing it raised NameError" in out, out
+
+
+def test_a_notebook_without_jupytext_says_what_to_install(tmp_path, capsys, monkeypatch):
+    path = notebook_of(tmp_path, 2, stub_code(2))
+    capsys.readouterr()
+    monkeypatch.setitem(sys.modules, "jupytext", None)              # import jupytext fails
+    code, out, err = check(capsys, path)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert 'reading a notebook needs jupytext: pip install "minivae[notebook]"' in err
+
+
+def test_the_handed_out_notebook_checks_itself(tmp_path, capsys):
+    """exercise --notebook: the task as markdown, the stub as code, a last cell that checks;
+    graded as it is, then solved; and run in a real kernel (nbclient, ipykernel)."""
+    nbclient = pytest.importorskip("nbclient")
+    path = notebook_of(tmp_path, 5, stub_code(5))
+    nb = nbformat.read(path, as_version=4)
+    assert [c.cell_type for c in nb.cells] == ["markdown", "code", "markdown", "code"]
+    assert nb.cells[0].source.startswith("# Exercise 5: the reparameterization layer (Eq. 10")
+    assert "log\\_var = log diag Σ" in nb.cells[0].source and "Copy it first:" not in nb.cells[0].source
+    assert "EXERCISE = 5" in nb.cells[1].source and nb.cells[3].metadata["tags"] == ["minivae-check"]
+    code, out, _ = check(capsys, path)
+    assert code == 1 and out.count(": not implemented yet") == 3
+    assert main(["exercise", "5", "--notebook", "--out", str(tmp_path)]) == 2    # not overwritten
+    assert "exists" in capsys.readouterr().err
+    nb.cells[1].source += solved(5)
+    nbformat.write(nb, path)
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    assert "passed 3 of 3 parts" in printed and "exercise 5:" in printed, printed
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["9"], "no exercise 9: there are exercises 1–8"),
+    (["3", "--exercise", "9"], "no exercise 9: there are exercises 1–8"),
+    (["{tmp}/mywork.py.txt"], "not a Python file (.py) or a notebook (.ipynb); if it holds "
+                              "Python, rename it to end in .py"),
+    (["{tmp}/notes.txt"], "not a Python file (.py) or a notebook (.ipynb)"),
+    (["{tmp}/empty"], "holds no exercise files"),
+    (["{tmp}/nothing.py"], "no such file or folder"),
+    (["{tmp}/mine.py"], "cannot tell which exercise"),
+    (["{tmp}/mine.py", "--exercise", "1", "--exercise", "2"], "give --exercise once for a file"),
+])
+def test_usage_errors_take_one_line_and_exit_2(tmp_path, capsys, argv, message):
+    (tmp_path / "mywork.py.txt").write_text("EXERCISE = 1\n")
+    (tmp_path / "notes.txt").write_text("notes\n")
+    (tmp_path / "mine.py").write_text("x = 1\n")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "helpers.py").write_text("x = 1\n")
+    code, out, err = check(capsys, *[a.format(tmp=tmp_path) for a in argv],
+                           "--json", tmp_path / "results.json")
+    assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1, err
+    data = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert data["score"] == 0 and data["tests"] == [] and message in data["output"]   # for an autograder
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1", "soon", "inf"])
+def test_a_timeout_is_a_positive_number_of_seconds(capsys, seconds):
+    with pytest.raises(SystemExit) as stop:
+        main(["check", "3", "--timeout", seconds])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert f"--timeout: must be a positive number of seconds, got '{seconds}'" in err
+
+
+def test_exercise_copies_and_refuses_to_overwrite(tmp_path, capsys):
+    assert main(["exercise", "5", "--out", str(tmp_path / "mine")]) == 0
+    copy = tmp_path / "mine" / EXERCISES[5][0]
+    assert copy.read_text(encoding="utf-8") == (stubs_dir() / EXERCISES[5][0]).read_text(encoding="utf-8")
+    capsys.readouterr()
+    copy.write_text("EXERCISE = 5\n# my work\n", encoding="utf-8")
+    assert main(["exercise", "5", "--out", str(tmp_path / "mine")]) == 2
+    err = capsys.readouterr().err
+    assert "exists" in err and "--force" in err and len(err.strip().splitlines()) == 1
+    assert copy.read_text(encoding="utf-8") == "EXERCISE = 5\n# my work\n"
+    assert main(["exercise", "5", "--out", str(tmp_path / "mine"), "--force"]) == 0
+    assert copy.read_text(encoding="utf-8") == (stubs_dir() / EXERCISES[5][0]).read_text(encoding="utf-8")

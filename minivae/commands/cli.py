@@ -33,11 +33,8 @@ def main(argv=None):
     parser = _Parser(prog="minivae", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     argv = sys.argv[1:] if argv is None else list(argv)
-    for stream in (sys.stdout, sys.stderr):     # a path that is not UTF-8 prints escaped
-        try:
-            stream.reconfigure(errors="backslashreplace")
-        except (AttributeError, ValueError, OSError):
-            pass
+    from ..environment import escape_unencodable_output
+    escape_unencodable_output()             # a path that is not UTF-8, an ASCII-only locale
     chosen = argv[0] if argv and argv[0] in COMMANDS else None
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)

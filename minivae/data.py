@@ -139,6 +139,10 @@ def _locate(data_dir, download: bool, mirrors, timeout: float) -> Path:
         "MINIVAE_DATA", "the folder holding the MNIST files")
     target = Path(data_dir) if data_dir is not None else env if env else _default_dir()
     target = target.expanduser()
+    for name in ALL_FILES:
+        if (target / name).exists() and not (target / name).is_file():
+            raise DataError(f"{target / name} is a folder or other non-file where the MNIST file "
+                            f"{name} should be; remove it (it is not downloaded over)")
     missing = [n for n in ALL_FILES if not (target / n).is_file()]
     if not missing:
         return target

@@ -130,9 +130,9 @@ def setup_matplotlib():
 def save(fig, args, name):
     """Save fig as args.out/name.png, print its path, show it: inline in a notebook,
     in a window when a display exists (returns nothing, so a notebook shows no Out[])."""
+    from ..files.plots import save_png
     plt = setup_matplotlib()
-    path = Path(args.out) / f"{name}.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    path = save_png(fig, Path(args.out) / f"{name}.png", dpi=110, bbox_inches="tight")
     print(f"saved {path}")
     if in_notebook():
         from IPython.display import display

@@ -150,7 +150,7 @@ def mnist_or_exit(*splits, dtype=None):
 
     When MNIST cannot be found or is damaged, the loader's message (which
     says what to do) goes to stderr and the lesson exits with status 2,
-    instead of a traceback.
+    instead of a traceback; in a notebook the DataError is raised (`_stop`).
     """
     import numpy as np
     from ..data import load_mnist
@@ -158,5 +158,4 @@ def mnist_or_exit(*splits, dtype=None):
     try:
         return [a for split in splits for a in load_mnist(split, dtype=dtype or np.float32)]
     except DataError as e:
-        print(e, file=sys.stderr)
-        sys.exit(2)
+        _stop(e)

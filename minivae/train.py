@@ -280,12 +280,15 @@ def train(config: TrainConfig | None = None, resume=None, progress=True,
     resume: a checkpoint written by an earlier run (its last.npz); training
       continues from its end exactly as if never stopped.  Only the fields in
       config.RESUMABLE may differ from the checkpoint's configuration.  Without
-      config.out_dir the run continues in the checkpoint's directory.
+      config.out_dir the run continues in the checkpoint's directory; with it,
+      that directory must hold no other run (files/run_folder.py).
     progress: show a tqdm bar on stderr and print one line per epoch.
     x_train, x_test: (N, D) arrays in [0, 1] of config.dtype to use instead of
       MNIST (x_test=None with x_train given: no test set).
     Writes into the run directory: last.npz, history.csv/.json, and with
-    config.images recon_epochNNN.png, samples_epochNNN.png, loss_curve.png.
+    config.images recon_epochNNN.png, samples_epochNNN.png, loss_curve.png,
+    holding its lock throughout (files/run_lock.py: RunInUseError when another
+    process holds it).
     """
     if resume is None and config is None:
         raise ValueError("pass a TrainConfig, or resume= a checkpoint")

@@ -9,8 +9,8 @@ holder's pid, for the message a second writer gets:
 
     runs/x is in use by another minivae train (pid 4242)
 
-A clean release removes the file (and the folder, if the lock made it and
-nothing else was written there).  A file left by a killed process is simply
+A clean release removes the file (and the folders the lock made, if nothing
+else was written there).  A file left by a killed process is simply
 locked again.  Where fcntl does not exist (Windows), there is no lock.
 """
 import os
@@ -34,7 +34,7 @@ class RunLock:
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / LOCK_NAME
         self._fd = None
-        self._made_dir = False
+        self._made = []            # folders the lock made, deepest first
 
     def __enter__(self):
         self.acquire()
@@ -49,8 +49,10 @@ class RunLock:
             return
         while True:
             if not self.run_dir.is_dir():
+                missing = [self.run_dir, *self.run_dir.parents]
+                missing = missing[:next(i for i, d in enumerate(missing) if d.exists())]
                 self.run_dir.mkdir(parents=True, exist_ok=True)
-                self._made_dir = True
+                self._made = self._made or missing
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             except FileNotFoundError:       # a releasing holder removed the folder just now
@@ -86,11 +88,11 @@ class RunLock:
             pass
         os.close(self._fd)
         self._fd = None
-        if self._made_dir:
+        for folder in self._made:           # only while empty: a run that wrote nothing
             try:
-                self.run_dir.rmdir()        # only when empty: a run that wrote nothing
+                folder.rmdir()
             except OSError:
-                pass
+                break
 
 
 def _is_still(fd, path):

@@ -24,12 +24,12 @@ def test_a_second_lock_is_refused_naming_the_holders_pid(tmp_path):
 
 
 def test_release_leaves_no_file_and_no_folder_it_made_empty(tmp_path):
-    made, kept = tmp_path / "made", tmp_path / "kept"
+    made, kept = tmp_path / "runs" / "made", tmp_path / "kept"
     kept.mkdir()
     with RunLock(made), RunLock(kept):
         (kept / "x").write_text("x")
-    assert not made.exists()                                # made by the lock, nothing written
-    assert sorted(p.name for p in kept.iterdir()) == ["x"]  # the lock file is gone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]   # runs/made: made, unused
+    assert sorted(p.name for p in kept.iterdir()) == ["x"]          # the lock file is gone
 
 
 HOLD = """

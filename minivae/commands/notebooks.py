@@ -12,6 +12,7 @@ A lesson that fails is reported in one line, with the lesson's own last
 error message.  Ctrl-C (or SIGTERM) stops the running kernel, keeps the
 notebooks already written, and exits 130 (143) with one line.
 """
+import atexit
 import importlib.util
 import os
 import signal
@@ -125,22 +126,30 @@ def execute(nb, workdir, timeout):
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             extra_arguments=["--IPKernelApp.log_level=ERROR"],   # no TCP warning
                             resources={"metadata": {"path": str(workdir)}})
-    outcome = {}
+    outcome, done = {}, threading.Event()
 
     def work():
         try:
             client.execute(env=env)
         except BaseException as e:      # noqa: BLE001  handed to the main thread below
             outcome["error"] = e
-    worker = threading.Thread(target=work, name="minivae-notebook", daemon=True)
-    worker.start()
+        finally:
+            done.set()
+    # Waited for with an Event, not Thread.join: under CPython 3.11 a join that
+    # Ctrl-C interrupts can mark the thread as ended while it still runs.
+    threading.Thread(target=work, name="minivae-notebook", daemon=True).start()
     try:
-        while worker.is_alive():
-            worker.join(0.1)
+        while not done.wait(0.1):
+            pass
     except KeyboardInterrupt:
         client.log.disabled = True      # what dies with the kernel is expected, not news
-        _kill_kernel(client)
-        worker.join(10)
+        deadline = time.monotonic() + 30
+        while not done.is_set() and time.monotonic() < deadline:
+            _kill_kernel(client)        # again, if it was still starting the last time
+            done.wait(0.2)
+        # nbclient registers a clean-up for exit and leaves it behind when the kernel
+        # dies while starting; run at exit, it would fail on the kernel it cleaned up.
+        atexit.unregister(getattr(client, "_cleanup_kernel", None))
         raise
     error = outcome.get("error")
     if isinstance(error, CellExecutionError):
@@ -154,9 +163,9 @@ def execute(nb, workdir, timeout):
 
 
 def _kill_kernel(client):
-    """SIGKILL the kernel's process group, if it has started."""
+    """SIGKILL the kernel's process group, if it has started and not ended."""
     process = getattr(getattr(getattr(client, "km", None), "provisioner", None), "process", None)
-    if process is None:
+    if process is None or process.poll() is not None:
         return
     try:
         os.killpg(process.pid, signal.SIGKILL)

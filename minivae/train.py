@@ -220,6 +220,7 @@ class Run:
         if self.epoch >= cfg.epochs:
             say(f"already trained for {self.epoch} epochs (epochs={cfg.epochs}); nothing to do")
             return
+        self.run_dir.mkdir(parents=True, exist_ok=True)        # made by the lock, where there is one
         m = self.model
         sizes = "-".join(map(str, (m.x_dim, *m.hidden, m.z_dim)))
         say(f"run directory {self.run_dir}\nVAE {sizes} ({m.likelihood}, {m.dtype.name}, "

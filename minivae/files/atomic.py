@@ -22,7 +22,8 @@ from ..errors import WriteError
 TEMPORARY = ".{name}.*.part"        # glob of atomic_write's temporary files for target `name`
 # errors of the disk rather than of the data being written (download_to's
 # write() also reads the network, whose OSErrors must pass through unchanged)
-DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG, errno.EIO}
+DISK_ERRNOS = {getattr(errno, name) for name in ("ENOSPC", "EROFS", "EDQUOT", "EFBIG", "EIO")
+               if hasattr(errno, name)}
 
 
 def atomic_write(path, write, verify=None):

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,7 +107,7 @@ class TrainConfig:
     dtype: str = "float32"
     subset: int | None = None           # train on the first n training images
     data_dir: str | None = None
-    out_dir: str | None = None          # None: runs/<preset or custom>-<timestamp>
+    out_dir: str | None = None          # None: runs/<preset or custom>-<timestamp>-<random>
     test_subset: int | None = None      # evaluate on the first n test images
     eval_every: int = 1                 # epochs between evaluations (the last always)
     images: bool = True                 # write recon/samples figures each evaluation
@@ -176,8 +177,13 @@ def check_resume(saved: TrainConfig, config: TrainConfig, path):
 
 
 def default_run_dir(config):
+    """runs/<preset or custom>-<date>-<time>-<6 random hex digits>.
+
+    The random part keeps apart runs started in the same second (a seed
+    sweep); the run folder's lock (files/run_lock.py) catches the rest.
+    """
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{config.preset or 'custom'}-{stamp}"
+    return Path("runs") / f"{config.preset or 'custom'}-{stamp}-{secrets.token_hex(3)}"
 
 
 def streams_from_seed(seed):

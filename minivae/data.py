@@ -5,7 +5,8 @@ The MNIST directory is the first one given of: `data_dir` (the CLI's `--data DIR
 `$MINIVAE_DATA`, and `data/mnist/` in the current directory (in a clone of the
 repository, run from its root, that is the repository's own data/ folder).
 Files missing there are downloaded into it from `MIRRORS` (or the one base
-URL in `$MINIVAE_MNIST_MIRROR`). Every file is checked for its IDX magic,
+URL in `$MINIVAE_MNIST_MIRROR`; both variables are checked as
+minivae/environment.py says).  Every file is checked for its IDX magic,
 dimensions and length, and the sha256 of its decompressed payload: mirrors
 recompress, so the .gz bytes differ while the payload must not.
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import os
 import re
 import struct
 import zlib
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import environment
 from .files.download import download_first
 from .validate import choice
 from .errors import DataError
@@ -134,16 +135,21 @@ def _help(target: Path, why: str) -> str:
 
 def _locate(data_dir, download: bool, mirrors, timeout: float) -> Path:
     """The directory MNIST lives in, downloading missing files into it if allowed."""
-    env = os.environ.get("MINIVAE_DATA")
-    target = Path(data_dir) if data_dir is not None else Path(env) if env else _default_dir()
+    env = None if data_dir is not None else environment.folder(
+        "MINIVAE_DATA", "the folder holding the MNIST files")
+    target = Path(data_dir) if data_dir is not None else env if env else _default_dir()
     target = target.expanduser()
+    for name in ALL_FILES:
+        if (target / name).exists() and not (target / name).is_file():
+            raise DataError(f"{target / name} is a folder or other non-file where the MNIST file "
+                            f"{name} should be; remove it (it is not downloaded over)")
     missing = [n for n in ALL_FILES if not (target / n).is_file()]
     if not missing:
         return target
     if not download:
         raise DataError(_help(target, f"missing {', '.join(missing)}; download=False"))
     if mirrors is None:
-        env_mirror = os.environ.get("MINIVAE_MNIST_MIRROR")
+        env_mirror = environment.url("MINIVAE_MNIST_MIRROR")
         mirrors = [env_mirror] if env_mirror else MIRRORS
     mirrors = [mirrors] if isinstance(mirrors, str) else mirrors
     try:

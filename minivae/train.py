@@ -32,10 +32,14 @@ from .batches import binarize_dynamic, binarize_threshold, iterate_minibatches
 from .config import (STREAMS, TrainConfig, build_model, build_optimizer, check_resume,
                      default_run_dir, derived_rng, streams_from_seed)
 from .data import load_mnist
-from .errors import CheckpointError, NonFiniteError
+from .errors import CheckpointError, NonFiniteError, Terminated, WriteError
 from .evaluate import evaluate_elbo, prepare
-from .files.checkpoint import load_checkpoint, rng_from_state, rng_state, save_checkpoint
+from .files.checkpoint import (checkpoint_bytes, load_checkpoint, rng_from_state, rng_state,
+                               save_checkpoint)
 from .files.history import COLUMNS, TRAIN_EVAL, summary_line, write_history
+from .files.run_folder import (CHECKPOINT, check_continuing, check_new_run, check_room,
+                               clear_leftovers)
+from .files.run_lock import RunLock
 from .model import VAE
 from .validate import writable_dir
 
@@ -125,6 +129,7 @@ class Run:
         self.run_dir, self.model, self.optimizer = run_dir, model, optimizer
         self.streams, self.history, self.epoch = streams, history, epoch
         self.last_checkpoint = last_checkpoint      # path of the newest good checkpoint
+        self.saved_epoch = epoch                    # the epoch that checkpoint holds
         b, seed = config.binarize, config.seed
         # threshold: binarize once; dynamic: a fresh draw per batch, in train_epoch
         self.x_train = binarize_threshold(x_train) if b == "threshold" else x_train
@@ -181,27 +186,53 @@ class Run:
         if not np.isfinite(self.model.flat_params).all():    # never replace a good checkpoint
             raise FloatingPointError(f"the parameters hold inf or NaN after epoch {epoch}; "
                                      "training diverged (try a smaller --lr)")
-        path = self.run_dir / "last.npz"
+        path = self.run_dir / CHECKPOINT
         states = {name: rng_state(g) for name, g in self.streams.items()}
         save_checkpoint(path, self.model, self.optimizer, self.config.to_dict(), epoch,
                         states, self.history)
-        self.last_checkpoint = path
+        self.last_checkpoint, self.saved_epoch = path, epoch
+
+    def catch_up(self):
+        """Bring what is derived from the checkpoint up to it: the history files, and
+        the last epoch's figures.  A run killed after its epoch's commit point (the
+        checkpoint, which holds the history) but before these were written left them
+        one epoch behind."""
+        write_history(self.run_dir, self.history)
+        row = self.history[-1] if self.history else None
+        if (self.config.images and row and row.get("train_neg_elbo") is not None
+                and not (self.run_dir / f"samples_epoch{self.epoch:03d}.png").exists()):
+            self._figures(self.epoch)
+
+    def _where(self, then="continue"):
+        """What is intact, and how to continue."""
+        if self.last_checkpoint is None:
+            return "no checkpoint was written yet"
+        return (f"the last checkpoint, {self.last_checkpoint} (after epoch {self.saved_epoch}), "
+                f"is intact; {then} with: python -m minivae train --resume {self.last_checkpoint}")
 
     # -- all epochs ----------------------------------------------------------------
     def loop(self, progress=True):
         cfg, say = self.config, (print if progress else (lambda *a, **k: None))
+        freed = clear_leftovers(self.run_dir)
+        if freed:
+            say(f"removed {freed / 1e6:.1f} MB of temporary files that a killed run left in "
+                f"{self.run_dir}")
         if self.epoch >= cfg.epochs:
             say(f"already trained for {self.epoch} epochs (epochs={cfg.epochs}); nothing to do")
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir.mkdir(parents=True, exist_ok=True)        # made by the lock, where there is one
         m = self.model
         sizes = "-".join(map(str, (m.x_dim, *m.hidden, m.z_dim)))
         say(f"run directory {self.run_dir}\nVAE {sizes} ({m.likelihood}, {m.dtype.name}, "
             f"{m.flat_params.size:,} parameters); {len(self.x_train)} training images, "
             f"{len(self.eval_sets.get('test', ()))} test images; epochs {self.epoch + 1}..{cfg.epochs}",
             flush=True)
+        if kernels.jit_disabled():
+            print(f"minivae: {kernels.JIT_DISABLED}", file=sys.stderr, flush=True)
+        epoch = self.epoch + 1
         try:
             for epoch in range(self.epoch + 1, cfg.epochs + 1):
+                check_room(self.run_dir, checkpoint_bytes(self.model, self.optimizer))
                 t0 = time.perf_counter()
                 row = dict.fromkeys(COLUMNS)
                 running = train_epoch(self.model, self.optimizer, self.x_train, cfg.batch_size,
@@ -218,18 +249,22 @@ class Run:
                                                  "smaller --lr)") from None
                 row.update(seconds=t1 - t0, eval_seconds=time.perf_counter() - t1)
                 self.history.append(row)
+                self._save(epoch)           # the epoch's one commit point: it holds the history
+                write_history(self.run_dir, self.history)
                 if cfg.images and row["train_neg_elbo"] is not None:
                     self._figures(epoch)
-                self._save(epoch)
-                write_history(self.run_dir, self.history)
                 self.epoch = epoch
                 say(summary_line(row, cfg.epochs), flush=True)
-        except KeyboardInterrupt:
-            where = (f"the last checkpoint is {self.last_checkpoint} (after epoch {self.epoch}); "
-                     f"continue with: python -m minivae train --resume {self.last_checkpoint}"
-                     if self.last_checkpoint else "no checkpoint was written yet")
-            print(f"\ninterrupted during epoch {self.epoch + 1}: {where}", file=sys.stderr)
+        except KeyboardInterrupt as stop:
+            how = "stopped by SIGTERM" if isinstance(stop, Terminated) else "interrupted"
+            when = (f"during epoch {epoch}" if self.saved_epoch < epoch
+                    else f"after saving epoch {epoch}")
+            print(f"\n{how} {when}: {self._where()}", file=sys.stderr)
             raise
+        except WriteError as e:
+            error = WriteError(f"{e}; {self._where('free some space, then continue')}")
+            error.errno = e.errno
+            raise error from None
 
 
 class TrainResult(NamedTuple):
@@ -246,31 +281,42 @@ def train(config: TrainConfig | None = None, resume=None, progress=True,
     resume: a checkpoint written by an earlier run (its last.npz); training
       continues from its end exactly as if never stopped.  Only the fields in
       config.RESUMABLE may differ from the checkpoint's configuration.  Without
-      config.out_dir the run continues in the checkpoint's directory.
+      config.out_dir the run continues in the checkpoint's directory; with it,
+      that directory must hold no other run (files/run_folder.py).
     progress: show a tqdm bar on stderr and print one line per epoch.
     x_train, x_test: (N, D) arrays in [0, 1] of config.dtype to use instead of
       MNIST (x_test=None with x_train given: no test set).
     Writes into the run directory: last.npz, history.csv/.json, and with
-    config.images recon_epochNNN.png, samples_epochNNN.png, loss_curve.png.
+    config.images recon_epochNNN.png, samples_epochNNN.png, loss_curve.png,
+    holding its lock throughout (files/run_lock.py: RunInUseError when another
+    process holds it).
     """
-    if resume is None:
-        if config is None:
-            raise ValueError("pass a TrainConfig, or resume= a checkpoint")
-        run_dir = Path(config.out_dir) if config.out_dir is not None else default_run_dir(config)
-        writable_dir("run directory", run_dir)
-        if (run_dir / "last.npz").exists():
-            raise ValueError(f"{run_dir} already holds a run (last.npz); resume it with "
-                             f"--resume {run_dir / 'last.npz'} or choose another --out")
-        run = Run.fresh(config, run_dir, x_train, x_test)
+    if resume is None and config is None:
+        raise ValueError("pass a TrainConfig, or resume= a checkpoint")
+    if config is not None and config.out_dir is not None:
+        run_dir = Path(config.out_dir)
     else:
-        model, optimizer, meta = load_checkpoint(resume)
-        saved = TrainConfig.from_dict(meta["config"])
-        if config is None:
-            config = dataclasses.replace(saved, out_dir=None)
-        check_resume(saved, config, resume)
-        run_dir = Path(config.out_dir) if config.out_dir is not None else Path(resume).parent
-        writable_dir("run directory", run_dir)
-        meta = {**meta, "path": Path(resume)}
-        run = Run.resumed(config, run_dir, model, optimizer, meta, x_train, x_test)
-    run.loop(progress)
+        run_dir = default_run_dir(config) if resume is None else Path(resume).parent
+    writable_dir("run directory", run_dir)
+    with RunLock(run_dir):                  # before anything is written there
+        if resume is None:
+            check_new_run(run_dir)
+            run = Run.fresh(config, run_dir, x_train, x_test)
+        else:
+            run = _resume(config, Path(resume), run_dir, x_train, x_test)
+        run.loop(progress)
     return TrainResult(run.model, run.history, run.run_dir)
+
+
+def _resume(config, resume, run_dir, x_train, x_test):
+    """The Run continuing checkpoint `resume` in run_dir (see train)."""
+    continuing = check_continuing(run_dir, resume)
+    model, optimizer, meta = load_checkpoint(resume)
+    saved = TrainConfig.from_dict(meta["config"])
+    if config is None:
+        config = dataclasses.replace(saved, out_dir=None)
+    check_resume(saved, config, resume)
+    run = Run.resumed(config, run_dir, model, optimizer, {**meta, "path": resume}, x_train, x_test)
+    if continuing:
+        run.catch_up()
+    return run

@@ -7,18 +7,29 @@ which writes args.out/name.png and shows the figure only when a display exists.
 In a Jupyter notebook (`python -m minivae notebooks`) there is no command
 line, so the flags come from the environment instead:
 
-    MINIVAE_QUICK=1                the --quick form (also honoured by scripts)
+    MINIVAE_QUICK=1                the --quick form (also honoured by scripts;
+                                   1/0, true/false, yes/no, on/off)
     MINIVAE_ARGS="--epochs 3"      any other flags, as on the command line
 
 set before the kernel starts, or in a first cell:
 `import os; os.environ["MINIVAE_QUICK"] = "1"`.  Figures show inline, and the
 default output folder is out/ beside the notebook (the kernel's working folder).
+A value either variable does not understand is an error naming it (one line
+and exit status 2 from a script, an EnvironmentVariableError in a notebook);
+so is a flag in MINIVAE_ARGS with a bad value (flags a lesson does not have
+are skipped, so one MINIVAE_ARGS can serve every lesson).
+
+Output never fails for a character the terminal's encoding lacks (an
+ASCII-only LC_ALL=C): `parse_args` makes stdout and stderr escape it.
 """
 import argparse
 import os
 import shlex
 import sys
 from pathlib import Path
+
+from .. import environment
+from ..errors import EnvironmentVariableError
 
 QUICK_ENV, ARGS_ENV = "MINIVAE_QUICK", "MINIVAE_ARGS"
 
@@ -38,6 +49,22 @@ def _default_out():
     return script.resolve().parent / "out" if script else Path("lessons") / "out"
 
 
+class _FlagsFromEnvironment(argparse.ArgumentParser):
+    """A parser of $MINIVAE_ARGS: an error names the variable instead of exiting."""
+
+    def error(self, message):
+        raise EnvironmentVariableError(f"environment variable {ARGS_ENV}="
+                                       f"{os.environ.get(ARGS_ENV, '')!r}: {message}")
+
+
+def _flags_from_environment():
+    value = os.environ.get(ARGS_ENV, "")
+    try:
+        return shlex.split(value)
+    except ValueError as e:                 # e.g. "No closing quotation"
+        raise environment.invalid(ARGS_ENV, value, f"flags as on a command line ({e})") from None
+
+
 def parse_args(description, add_arguments=None, argv=None):
     """--quick, --seed, --out (default lessons/out/), plus the lesson's own flags.
 
@@ -45,20 +72,38 @@ def parse_args(description, add_arguments=None, argv=None):
     $MINIVAE_QUICK=1 turns on --quick either way.  Uses parse_known_args, so
     flags another program adds do no harm.
     """
-    parser = argparse.ArgumentParser(description=((description or "").strip().splitlines() or [""])[0])
+    environment.escape_unencodable_output()
+    from_environment = argv is None and in_notebook()
+    parser = (_FlagsFromEnvironment if from_environment else argparse.ArgumentParser)(
+        description=((description or "").strip().splitlines() or [""])[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds' version (what the tests run)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", type=Path, default=_default_out(),
                         help="folder for the figures (default lessons/out/)")
     if add_arguments:
         add_arguments(parser)
-    if argv is None:
-        argv = shlex.split(os.environ.get(ARGS_ENV, "")) if in_notebook() else sys.argv[1:]
-    args, _ = parser.parse_known_args(argv)
-    if os.environ.get(QUICK_ENV, "").strip() not in ("", "0"):
+    try:
+        if argv is None:
+            argv = _flags_from_environment() if from_environment else sys.argv[1:]
+        quick = environment.switch(QUICK_ENV)
+        environment.import_matplotlib()         # it checks MPLBACKEND
+        args, _ = parser.parse_known_args(argv)
+    except EnvironmentVariableError as e:
+        _stop(e)
+    if quick:
         args.quick = True
     args.out.mkdir(parents=True, exist_ok=True)
     return args
+
+
+def _stop(error):
+    """A user's error: raised in a notebook (the cell shows its message, where an exit
+    shows only IPython's "To exit: use 'exit'" warning), else one line on stderr and
+    exit status 2, no traceback."""
+    if in_notebook():
+        raise error from None
+    print(error, file=sys.stderr)
+    sys.exit(2)
 
 
 def has_display():
@@ -72,7 +117,7 @@ def has_display():
 
 def setup_matplotlib():
     """Import pyplot with a non-GUI backend when there is no display; return it."""
-    import matplotlib
+    matplotlib = environment.import_matplotlib()
     if in_notebook():
         if matplotlib.get_backend().lower() == "agg":     # e.g. MPLBACKEND=Agg inherited
             sys.modules["IPython"].get_ipython().run_line_magic("matplotlib", "inline")
@@ -85,9 +130,9 @@ def setup_matplotlib():
 def save(fig, args, name):
     """Save fig as args.out/name.png, print its path, show it: inline in a notebook,
     in a window when a display exists (returns nothing, so a notebook shows no Out[])."""
+    from ..files.plots import save_png
     plt = setup_matplotlib()
-    path = Path(args.out) / f"{name}.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    path = save_png(fig, Path(args.out) / f"{name}.png", dpi=110, bbox_inches="tight")
     print(f"saved {path}")
     if in_notebook():
         from IPython.display import display
@@ -105,7 +150,7 @@ def mnist_or_exit(*splits, dtype=None):
 
     When MNIST cannot be found or is damaged, the loader's message (which
     says what to do) goes to stderr and the lesson exits with status 2,
-    instead of a traceback.
+    instead of a traceback; in a notebook the DataError is raised (`_stop`).
     """
     import numpy as np
     from ..data import load_mnist
@@ -113,5 +158,4 @@ def mnist_or_exit(*splits, dtype=None):
     try:
         return [a for split in splits for a in load_mnist(split, dtype=dtype or np.float32)]
     except DataError as e:
-        print(e, file=sys.stderr)
-        sys.exit(2)
+        _stop(e)

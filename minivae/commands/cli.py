@@ -3,11 +3,15 @@
 Each command lives in its own module, imported only when it runs, which
 exposes `add_arguments(parser)` and `run(args) -> exit code`.  Errors a user
 can cause (bad flags, missing data, a damaged checkpoint) end in one line on
-stderr and a non-zero exit, never a traceback.
+stderr and a non-zero exit, never a traceback.  Ctrl-C exits 130; SIGTERM is
+turned into the same clean stop (errors.Terminated) and exits 143.
 """
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 
 # command -> (module, one-line help)
 COMMANDS = {
@@ -33,11 +37,8 @@ def main(argv=None):
     parser = _Parser(prog="minivae", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     argv = sys.argv[1:] if argv is None else list(argv)
-    for stream in (sys.stdout, sys.stderr):     # a path that is not UTF-8 prints escaped
-        try:
-            stream.reconfigure(errors="backslashreplace")
-        except (AttributeError, ValueError, OSError):
-            pass
+    from ..environment import escape_unencodable_output
+    escape_unencodable_output()             # a path that is not UTF-8, an ASCII-only locale
     chosen = argv[0] if argv and argv[0] in COMMANDS else None
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -50,15 +51,35 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
-    from ..errors import USER_ERRORS
+    from ..errors import USER_ERRORS, Terminated
+    with _sigterm_raises(Terminated):
+        try:
+            return int(args._module.run(args) or 0)
+        except USER_ERRORS as e:
+            message = " ".join(str(e).split()) or type(e).__name__       # always one line
+            if isinstance(e, MemoryError):
+                message = f"out of memory ({message})"
+            print(f"minivae {args.command}: error: {message}", file=sys.stderr)
+            return 2
+        except Terminated:
+            print(f"minivae {args.command}: stopped by SIGTERM", file=sys.stderr)
+            return 128 + signal.SIGTERM
+        except KeyboardInterrupt:
+            print(f"minivae {args.command}: interrupted", file=sys.stderr)
+            return 130
+
+
+@contextlib.contextmanager
+def _sigterm_raises(exception):
+    """Within it, SIGTERM raises `exception` (in the main thread, where Python runs handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise exception()
+    before = signal.signal(signal.SIGTERM, handler)
     try:
-        return int(args._module.run(args) or 0)
-    except USER_ERRORS as e:
-        message = " ".join(str(e).split()) or type(e).__name__       # always one line
-        if isinstance(e, MemoryError):
-            message = f"out of memory ({message})"
-        print(f"minivae {args.command}: error: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"minivae {args.command}: interrupted", file=sys.stderr)
-        return 130
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if before is None else before)

@@ -7,9 +7,17 @@ DIR, and saves it with its outputs, figures included (the lessons' PNG files
 land in DIR/out/).  --quick puts a first cell setting MINIVAE_QUICK=1 into
 every notebook, so it runs the lessons' seconds-long form now and whenever
 it is run again.  Needs the notebook extra: pip install "minivae[notebook]".
+
+A lesson that fails is reported in one line, with the lesson's own last
+error message.  Ctrl-C (or SIGTERM) stops the running kernel, keeps the
+notebooks already written, and exits 130 (143) with one line.
 """
+import atexit
 import importlib.util
+import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -58,17 +66,27 @@ def run(args):
         return 2
     scripts = lesson_scripts(args.lessons)
     args.out.mkdir(parents=True, exist_ok=True)
-    failed = 0
+    failed = written = 0
     for i, script in enumerate(scripts, start=1):
         print(f"[{i}/{len(scripts)}] {script.stem}: ", end="", flush=True)
-        nb = to_notebook(script, args.quick)
-        target = args.out / f"{script.stem}.ipynb"
-        problem = None
-        if args.execute:
-            t0 = time.perf_counter()
-            problem = execute(nb, args.out, args.timeout)
-            print(f"executed in {time.perf_counter() - t0:.1f} s, ", end="")
-        write(nb, target)
+        try:
+            nb = to_notebook(script, args.quick)
+            problem = None
+            if args.execute:
+                t0 = time.perf_counter()
+                problem = execute(nb, args.out, args.timeout)
+                print(f"executed in {time.perf_counter() - t0:.1f} s, ", end="")
+            target = args.out / f"{script.stem}.ipynb"
+            write(nb, target)
+        except KeyboardInterrupt as stop:
+            from ..errors import Terminated
+            how = "stopped by SIGTERM" if isinstance(stop, Terminated) else "interrupted"
+            print(flush=True)               # ends the progress line
+            print(f"minivae notebooks: {how} in {script.stem}, whose notebook was not written; "
+                  f"{plural(written, 'notebook')} written before it in {args.out}",
+                  file=sys.stderr, flush=True)
+            return 128 + (signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT)
+        written += 1
         print(f"{count(nb, 'code')} code and {plural(count(nb, 'markdown'), 'markdown cell')}"
               + (f", {plural(figures(nb), 'figure')}" if args.execute else "") + f" -> {target}",
               flush=True)
@@ -92,8 +110,14 @@ def to_notebook(script, quick):
 
 
 def execute(nb, workdir, timeout):
-    """Run nb in a fresh python3 kernel in workdir (in place); None, or what went wrong."""
-    import os
+    """Run nb in a fresh python3 kernel in workdir (in place); None, or what went wrong.
+
+    nbclient runs on a second thread.  On the main thread it would take over
+    SIGINT and answer Ctrl-C by shutting the kernel down under the running
+    cell, a cascade of tracebacks; here Ctrl-C stays a KeyboardInterrupt in
+    the main thread, which kills the kernel (its own process group: Jupyter
+    starts it in a new session) and raises on.
+    """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
     env = dict(os.environ)
@@ -102,31 +126,85 @@ def execute(nb, workdir, timeout):
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             extra_arguments=["--IPKernelApp.log_level=ERROR"],   # no TCP warning
                             resources={"metadata": {"path": str(workdir)}})
+    outcome, done = {}, threading.Event()
+
+    def work():
+        try:
+            client.execute(env=env)
+        except BaseException as e:      # noqa: BLE001  handed to the main thread below
+            outcome["error"] = e
+        finally:
+            done.set()
+    # Waited for with an Event, not Thread.join: under CPython 3.11 a join that
+    # Ctrl-C interrupts can mark the thread as ended while it still runs.
+    threading.Thread(target=work, name="minivae-notebook", daemon=True).start()
     try:
-        client.execute(env=env)
-    except CellExecutionError:
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        client.log.disabled = True      # what dies with the kernel is expected, not news
+        deadline = time.monotonic() + 30
+        while not done.is_set() and time.monotonic() < deadline:
+            _kill_kernel(client)        # again, if it was still starting the last time
+            done.wait(0.2)
+        # nbclient registers a clean-up for exit and leaves it behind when the kernel
+        # dies while starting; run at exit, it would fail on the kernel it cleaned up.
+        atexit.unregister(getattr(client, "_cleanup_kernel", None))
+        raise
+    error = outcome.get("error")
+    if isinstance(error, CellExecutionError):
         return failed_cell(nb)
-    except (DeadKernelError, TimeoutError, RuntimeError) as e:
-        first = (str(e).strip().splitlines() or [""])[0]
-        return f"the kernel stopped: {type(e).__name__}: {first}"
+    if isinstance(error, (DeadKernelError, TimeoutError, RuntimeError)):
+        first = (str(error).strip().splitlines() or [""])[0]
+        return f"the kernel stopped: {type(error).__name__}: {first}"
+    if error is not None:
+        raise error
     return None
 
 
+def _kill_kernel(client):
+    """SIGKILL the kernel's process group, if it has started and not ended."""
+    process = getattr(getattr(getattr(client, "km", None), "provisioner", None), "process", None)
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except OSError:                         # not a group leader after all, or gone already
+        try:
+            process.kill()
+        except OSError:
+            pass
+
+
 def failed_cell(nb):
-    """'cell N (…first line…) raised E: message' for the first cell with an error output."""
+    """'cell N (…first line…) raised E: message' for the first cell with an error output.
+
+    When the lesson printed to stderr, its last line there is added; IPython's
+    own "To exit: use 'exit'…" warning (after a sys.exit) is not the lesson's.
+    """
     for n, cell in enumerate(nb.cells, start=1):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 first = next((line for line in cell.source.splitlines() if line.strip()), "")
-                stderr = [o["text"] for o in cell.outputs if o.get("name") == "stderr"]
-                said = f"; it printed: {stderr[-1].strip().splitlines()[-1]}" if stderr else ""
+                said = [line.strip() for o in cell.outputs if o.get("name") == "stderr"
+                        for line in o["text"].splitlines()
+                        if line.strip() and not _ipython_exit_warning(line)]
+                said = f"; it printed: {said[-1]}" if said else ""
                 return f"cell {n} ({first.strip()[:60]}) raised {out['ename']}: {out['evalue']}{said}"
     return "a cell failed"
 
 
+def _ipython_exit_warning(line):
+    return "To exit: use 'exit'" in line
+
+
 def write(nb, path):
+    """Write nb as .ipynb atomically: an interrupted write leaves any older file whole."""
     import jupytext
-    jupytext.write(nb, str(path), fmt="ipynb")
+    from ..files.atomic import atomic_write
+    text = jupytext.writes(nb, fmt="ipynb")
+    text += "" if text.endswith("\n") else "\n"          # as jupytext.write ends it
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def plural(n, noun):

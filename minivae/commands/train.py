@@ -4,8 +4,9 @@
     python -m minivae train --preset doersch --epochs 7 --out runs/doersch
     python -m minivae train --resume runs/doersch/last.npz --epochs 20
 
-Writes into the run directory (--out; default runs/<preset>-<timestamp>):
+Writes into the run directory (--out; default runs/<preset>-<timestamp>-<random>):
 last.npz, history.csv/.json, recon_epochNNN.png, samples_epochNNN.png, loss_curve.png.
+One train at a time per run directory: a second one is refused (files/run_lock.py).
 """
 import dataclasses
 import sys

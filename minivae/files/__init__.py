@@ -5,4 +5,6 @@
     history.py      the per-epoch history (CSV and JSON) and its summary line
     plots.py        figures: image grids (Fig. 7, 8) and loss curves
     download.py     verified downloads (MNIST's files)
+    run_lock.py     one writer per run folder: an OS lock that dies with its process
+    run_folder.py   what train checks in a run folder before writing into it
 """

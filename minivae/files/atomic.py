@@ -5,11 +5,25 @@ same filesystem, so the final rename is atomic), are flushed to disk, may be
 verified, and only then renamed over the target.  Anything that stops the
 write (an error, a failed check, Ctrl-C) removes the temporary file and
 leaves whatever was at the target before untouched.  Checkpoints, history
-files and MNIST downloads are all written this way.
+files, figures, notebooks and MNIST downloads are all written this way.
+
+When the filesystem refuses (a full disk, a read-only mount), the error is a
+WriteError whose one line names the file and says that what was there
+before is unchanged.  Only `kill -9` (or a power cut) can leave a temporary
+file behind; `remove_stale_temporaries` clears those at the next start.
 """
+import errno
 import os
 import tempfile
 from pathlib import Path
+
+from ..errors import WriteError
+
+TEMPORARY = ".{name}.*.part"        # glob of atomic_write's temporary files for target `name`
+# errors of the disk rather than of the data being written (download_to's
+# write() also reads the network, whose OSErrors must pass through unchanged)
+DISK_ERRNOS = {getattr(errno, name) for name in ("ENOSPC", "EROFS", "EDQUOT", "EFBIG", "EIO")
+               if hasattr(errno, name)}
 
 
 def atomic_write(path, write, verify=None):
@@ -20,20 +34,71 @@ def atomic_write(path, write, verify=None):
     The new file gets mode 0644 (mkstemp's 0600 would hide data from other users).
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as f:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as e:
+        raise _refused(path, e) from None
+    try:
+        f = os.fdopen(fd, "wb")
+        try:
             write(f)
-            f.flush()
-            os.fsync(f.fileno())
+            _own(path, f.flush)
+            _own(path, os.fsync, f.fileno())
+        except OSError as e:
+            if e.errno in DISK_ERRNOS and not isinstance(e, WriteError):
+                raise _refused(path, e) from None
+            raise
+        finally:
+            try:
+                f.close()           # after a failure its buffer cannot be flushed either
+            except OSError:
+                pass
         if verify is not None:
             verify(Path(tmp))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        _own(path, os.chmod, tmp, 0o644)
+        _own(path, os.replace, tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     _sync_dir(path.parent)
+
+
+def _own(path, step, *args):
+    """step(*args), a file operation of atomic_write's own: its OSError becomes a WriteError."""
+    try:
+        return step(*args)
+    except WriteError:
+        raise
+    except OSError as e:
+        raise _refused(path, e) from None
+
+
+def _refused(path, e):
+    """The one-line WriteError for `path`, saying what is intact."""
+    intact = ("the file there before is unchanged" if os.path.lexists(path)
+              else "nothing was written")
+    error = WriteError(f"cannot write {path}: {e.strerror or e}; {intact}")
+    error.errno = e.errno
+    return error
+
+
+def remove_stale_temporaries(directory, names):
+    """Delete temporary files that killed writes of these target names left in `directory`.
+
+    names: file names or globs ("last.npz", "recon_epoch*.png").  Only safe
+    while no other process writes them (train holds the run folder's lock).
+    Returns the bytes freed.
+    """
+    freed = 0
+    for name in names:
+        for tmp in Path(directory).glob(TEMPORARY.format(name=name)):
+            try:
+                size = tmp.stat().st_size
+                tmp.unlink()
+            except OSError:
+                continue
+            freed += size
+    return freed
 
 
 def _sync_dir(directory):

@@ -77,6 +77,12 @@ def save_checkpoint(path, model, optimizer, config: dict, epoch: int, rng_states
     return Path(path)
 
 
+def checkpoint_bytes(model, optimizer):
+    """About how many bytes save_checkpoint writes for these: their arrays, uncompressed."""
+    state = optimizer.state_dict().values()
+    return model.flat_params.nbytes + sum(np.asarray(v).nbytes for v in state)
+
+
 # --- reading -------------------------------------------------------------------
 def _open(path):
     path = Path(path)

@@ -28,19 +28,34 @@ COLUMNS = ("epoch", "train_running_neg_elbo", "train_neg_elbo", "train_recon_nll
 TRAIN_EVAL = 10_000
 
 
-def write_history(run_dir, history):
-    """Write history.json and history.csv into run_dir (each atomically); return both paths."""
-    run_dir = Path(run_dir)
-    text = json.dumps(history, indent=1) + "\n"
+def history_texts(history):
+    """{file name: its text} of history.json and history.csv for this history."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in history:
         writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in COLUMNS})
-    paths = run_dir / "history.json", run_dir / "history.csv"
-    for path, content in zip(paths, (text, buf.getvalue())):
-        atomic_write(path, lambda f, c=content: f.write(c.encode()))
-    return paths
+    return {"history.json": json.dumps(history, indent=1) + "\n", "history.csv": buf.getvalue()}
+
+
+def write_history(run_dir, history):
+    """Bring history.json and history.csv in run_dir up to `history`; return the paths rewritten.
+
+    Each is written atomically, and only when it does not already say exactly
+    that: the checkpoint holds the history too, and these files are its copies
+    (train.py rewrites them from it whenever they are behind).
+    """
+    rewritten = []
+    for name, text in history_texts(history).items():
+        path = Path(run_dir) / name
+        try:
+            if path.read_text(encoding="utf-8") == text:
+                continue
+        except (OSError, UnicodeDecodeError):
+            pass                    # missing or unreadable: write it
+        atomic_write(path, lambda f, t=text: f.write(t.encode("utf-8")))
+        rewritten.append(path)
+    return rewritten
 
 
 def summary_line(row, epochs):

@@ -1,9 +1,19 @@
 """Figures shared by the command line and the lessons (Figs. 7, 8 and friends).
 
 matplotlib is imported inside the functions, so `import minivae` stays fast
-and works without a display.
+and works without a display.  Every PNG is written atomically (`save_png`):
+a full disk leaves the previous figure whole, never a truncated one.
 """
 import numpy as np
+
+from ..environment import import_matplotlib
+from .atomic import atomic_write
+
+
+def save_png(fig, path, **savefig_kw):
+    """fig.savefig as a PNG at path, atomically (atomic.py); return path."""
+    atomic_write(path, lambda f: fig.savefig(f, format="png", **savefig_kw))
+    return path
 
 
 def tile(images, rows, cols, shape=(28, 28), pad=1):
@@ -19,8 +29,7 @@ def tile(images, rows, cols, shape=(28, 28), pad=1):
 
 def save_grid(images, path, rows=10, cols=10, shape=(28, 28), title=None):
     """Save a rows × cols grid of images (values in [0, 1]) as a PNG; return path."""
-    import matplotlib
-    matplotlib.use("Agg", force=False)
+    import_matplotlib().use("Agg", force=False)
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(cols * 0.6, rows * 0.6 + (0.4 if title else 0)))
     ax.imshow(tile(images, rows, cols, shape), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
@@ -28,9 +37,10 @@ def save_grid(images, path, rows=10, cols=10, shape=(28, 28), title=None):
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    try:
+        return save_png(fig, path, dpi=100)
+    finally:
+        plt.close(fig)
 
 
 def plot_history(history, path):
@@ -40,8 +50,7 @@ def plot_history(history, path):
     right: its two parts, −log P(X|z) and D[Q(z|X) ‖ P(z)] (Eq. 5).  Epochs not
     evaluated are skipped.  Saves a PNG; returns path.
     """
-    import matplotlib
-    matplotlib.use("Agg", force=False)
+    import_matplotlib().use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     def series(key):
@@ -60,6 +69,7 @@ def plot_history(history, path):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    try:
+        return save_png(fig, path, dpi=100)
+    finally:
+        plt.close(fig)

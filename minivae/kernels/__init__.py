@@ -14,7 +14,8 @@ equal, float64 to 1e-12) and runs when the numba backend is on:
             elementwise work around them and for the optimizer update
 
 `set_backend(name)` chooses; at import the backend is $MINIVAE_BACKEND when
-set ("numpy" or "numba"), else DEFAULT, the faster one in `python -m minivae
+set ("numpy" or "numba"; any other value is an error, see
+minivae/environment.py), else DEFAULT, the faster one in `python -m minivae
 bench` (README, "Speed").  Without numba installed everything runs on numpy.
 Nothing rebinds a module's names: each accelerated function keeps its own
 one-element slot holding the implementation in use, and set_backend fills
@@ -38,6 +39,7 @@ import os
 
 import numpy as np
 
+from .. import environment
 from . import precompile
 
 BACKENDS = ("numpy", "numba")
@@ -149,13 +151,22 @@ def thread_info():
     return info
 
 
+JIT_DISABLED = ("NUMBA_DISABLE_JIT is set, so the numba backend's kernels run as plain Python: "
+                "training will be some 100 to 400 times slower (unset it, or set "
+                "MINIVAE_BACKEND=numpy)")
+
+
+def jit_disabled():
+    """Whether the numba backend is on but runs uncompiled: NUMBA_DISABLE_JIT is not 0.
+
+    Its twins then run as plain Python loops (`train` says JIT_DISABLED when it starts).
+    """
+    return _backend == "numba" and bool(_NUMBA_DISABLE_JIT)
+
+
 def _initial_backend():
-    requested = os.environ.get(ENV_VAR, "").strip().lower()
-    if requested and requested not in BACKENDS:
-        import warnings
-        warnings.warn(f"{ENV_VAR}={requested!r} is not one of {BACKENDS}; using the default",
-                      RuntimeWarning, stacklevel=3)
-        requested = ""
+    """$MINIVAE_BACKEND (an error when not one of BACKENDS), else DEFAULT."""
+    requested = environment.choice(ENV_VAR, BACKENDS)
     name = requested or DEFAULT
     if name == "numba" and not _numba_importable():
         if requested:
@@ -166,4 +177,20 @@ def _initial_backend():
     return name
 
 
-set_backend(_initial_backend())
+def _numba_disable_jit():
+    """$NUMBA_DISABLE_JIT, after checking numba's variables before numba reads them.
+
+    numba answers a value it cannot parse with a warning that holds a whole
+    traceback, NUMBA_NUM_THREADS=0 with a traceback, and an unusable
+    NUMBA_CACHE_DIR by silently caching elsewhere.
+    """
+    environment.whole_number("NUMBA_NUM_THREADS", "threads for numba's parallel loops",
+                             empty_is_unset=False, least=1)
+    environment.folder("NUMBA_CACHE_DIR", "a folder for numba's compiled code", writable=True)
+    return environment.whole_number("NUMBA_DISABLE_JIT", "0: numba compiles the kernels; 1: they "
+                                    "run as plain Python, 100 to 400 times slower",
+                                    empty_is_unset=False)
+
+
+_NUMBA_DISABLE_JIT = environment.at_import(_numba_disable_jit)
+set_backend(environment.at_import(_initial_backend))

@@ -26,24 +26,33 @@ update stays on one thread.
 import os
 import sys
 
+from .. import environment
+
 ENV_VAR = "OPENBLAS_THREAD_TIMEOUT"
 TIMEOUT = 16            # 2¹⁶ ticks; 12 to 20 worked alike, 28 (OpenBLAS's default) did not
 NAPS_UP_TO = 20         # a setting this low (2²⁰ ticks or fewer) counts as napping
+OPENBLAS_DEFAULT = 28   # what OpenBLAS uses when the variable is unset, empty or 0
+OPENBLAS_RANGE = (4, 30)  # OpenBLAS clamps a setting to these
 
 
 def configure():
     """Set ENV_VAR to TIMEOUT if NumPy is not loaded yet and the user has not set it.
 
-    Returns whether OpenBLAS's workers nap, i.e. ENV_VAR holds a number
-    ≤ NAPS_UP_TO that was in place when NumPy loaded (assumed when NumPy was
-    already loaded and the variable is set: it then came from the shell).
+    Returns whether OpenBLAS's workers nap, i.e. ENV_VAR, as OpenBLAS reads it
+    (0 is its default, other values are clamped to OPENBLAS_RANGE), is at most
+    NAPS_UP_TO (assumed when NumPy was already loaded and the variable is set:
+    it then came from the shell).  A value that is not a whole number is an
+    EnvironmentVariableError, as is one of OPENBLAS_NUM_THREADS.
     """
+    environment.whole_number("OPENBLAS_NUM_THREADS", "threads for matrix products; 0: "
+                             "OpenBLAS's default, one per core")
     if "numpy" not in sys.modules:
         os.environ.setdefault(ENV_VAR, str(TIMEOUT))
-    try:
-        return int(os.environ.get(ENV_VAR, "")) <= NAPS_UP_TO
-    except ValueError:
-        return False
+    n = environment.whole_number(ENV_VAR, f"OpenBLAS's idle threads nap after 2^N clock ticks; "
+                                 f"{OPENBLAS_RANGE[0]}-{OPENBLAS_RANGE[1]}, 0: its default "
+                                 f"{OPENBLAS_DEFAULT}")
+    low, high = OPENBLAS_RANGE
+    return min(max(n, low), high) <= NAPS_UP_TO if n else False
 
 
 def blas_is_openblas():
@@ -56,7 +65,8 @@ def blas_is_openblas():
     return "openblas" in str(name).lower()
 
 
-NAPS = configure()      # runs when minivae/__init__.py imports this module, before NumPy
+# runs when minivae/__init__.py imports this module, before NumPy
+NAPS = environment.at_import(configure)
 
 
 def update_threads():

@@ -12,7 +12,10 @@ import importlib.util
 import math
 import os
 import re
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -140,3 +143,77 @@ def test_quick_and_flags_from_the_environment(tmp_path, monkeypatch):
     assert not lesson.parse_args("doc", argv=["--out", str(tmp_path)]).quick
     monkeypatch.delenv("MINIVAE_QUICK")
     assert lesson.parse_args(None, argv=["--quick", "--out", str(tmp_path)]).quick
+
+
+def _lessons(tmp_path, monkeypatch, **sources):
+    """A lessons folder holding these scripts (name -> source), in place of the real one."""
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    for name, source in sources.items():
+        (lessons / f"{name}.py").write_text(source, encoding="utf-8")
+    monkeypatch.setattr(materials, "lessons_dir", lambda: lessons)
+    return lessons
+
+
+def test_a_failing_lesson_shows_its_own_message(tmp_path, capsys, monkeypatch, extra):
+    """Not IPython's "To exit: use 'exit'" warning that follows a sys.exit in a kernel."""
+    _lessons(tmp_path, monkeypatch,
+             **{"01_nodata": "# %%\nfrom minivae.classroom import lesson\nlesson.mnist_or_exit('test')\n",
+                "02_args": "# %%\nfrom minivae.classroom import lesson\nargs = lesson.parse_args('d')\n",
+                "03_exits": "# %%\nimport sys\nprint('the lesson says why', file=sys.stderr)\n"
+                            "sys.exit(3)\n"})
+    monkeypatch.setenv("MINIVAE_DATA", str(tmp_path / "nothing"))
+    monkeypatch.setenv("MINIVAE_MNIST_MIRROR", "http://127.0.0.1:9/")
+    monkeypatch.setenv("MINIVAE_ARGS", "--seed x")
+    assert main(["notebooks", "--out", str(tmp_path / "nb"), "--execute"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("minivae notebooks: 01_nodata: cell 1 (from minivae.classroom import "
+                             "lesson) raised DataError: MNIST is not available in "), err[0]
+    assert err[1] == ("minivae notebooks: 02_args: cell 1 (from minivae.classroom import lesson) "
+                      "raised EnvironmentVariableError: environment variable MINIVAE_ARGS="
+                      "'--seed x': argument --seed: invalid int value: 'x'")
+    assert err[2] == ("minivae notebooks: 03_exits: cell 1 (import sys) raised SystemExit: 3; "
+                      "it printed: the lesson says why")
+    assert err[3:] == ["minivae notebooks: 3 of 3 notebooks failed"]
+
+
+SLEEPY = """# %%
+import os, pathlib, time
+pathlib.Path(os.environ["PID_FILE"]).write_text(str(os.getpid()))
+time.sleep(120)
+"""
+
+
+def test_ctrl_c_stops_the_kernel_keeps_what_is_written_and_exits_130(tmp_path, extra):
+    """A real kernel, SIGINT to the process group as a terminal sends it."""
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    (lessons / "01_short.py").write_text("# %%\nx = 1\n", encoding="utf-8")
+    (lessons / "02_sleepy.py").write_text(SLEEPY, encoding="utf-8")
+    pid_file, out = tmp_path / "kernel.pid", tmp_path / "nb"
+    code = ("import sys, pathlib\nfrom minivae.classroom import materials\n"
+            f"materials.lessons_dir = lambda: pathlib.Path({str(lessons)!r})\n"
+            "from minivae.commands.cli import main\n"
+            f"sys.exit(main(['notebooks', '--out', {str(out)!r}, '--execute']))\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "PID_FILE": str(pid_file)})
+    deadline = time.monotonic() + 120
+    while not pid_file.exists() and time.monotonic() < deadline:    # lesson 02 is running
+        time.sleep(0.1)
+    kernel = int(pid_file.read_text())
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stderr.splitlines() == [f"minivae notebooks: interrupted in 02_sleepy, whose notebook "
+                                   f"was not written; 1 notebook written before it in {out}"]
+    assert stdout.splitlines()[-1] == "[2/2] 02_sleepy: "
+    assert sorted(p.name for p in out.glob("*.ipynb")) == ["01_short.ipynb"]
+    while time.monotonic() < deadline:              # the kernel is gone, not left running
+        try:
+            os.kill(kernel, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the kernel (pid {kernel}) still runs")

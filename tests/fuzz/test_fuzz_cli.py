@@ -22,6 +22,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -283,30 +284,45 @@ def _diverge_on_call(monkeypatch, n, error):
 
 
 @pytest.mark.parametrize("how", ["bad flag", "other settings", "missing data", "fresh run",
-                                 "diverges", "interrupted", "disk full"])
-def test_a_failed_train_keeps_the_last_checkpoint(how, run_dir, capsys, monkeypatch, mnist_dir):
-    from minivae.errors import NonFiniteError
+                                 "diverges", "interrupted", "terminated", "disk full", "no room",
+                                 "in use", "another run's checkpoint"])
+def test_a_failed_train_keeps_the_last_checkpoint(how, run_dir, capsys, monkeypatch, mnist_dir,
+                                                  ckpt):
+    from minivae.errors import NonFiniteError, Terminated
+    from minivae.files import run_folder
+    from minivae.files.run_lock import RunLock
     d, before = run_dir
-    ckpt = d / "last.npz"
-    resume = ["train", "--resume", str(ckpt), "--epochs", "3", "--quiet", "--data", str(mnist_dir)]
+    own = d / "last.npz"
+    resume = ["train", "--resume", str(own), "--epochs", "3", "--quiet", "--data", str(mnist_dir)]
     argv = {"bad flag": resume + ["--epochs", "nan"],
             "other settings": resume + ["--lr", "0.5"],
             "missing data": resume + ["--data", str(d / "nothing")],
             "fresh run": ["train", "--data", str(mnist_dir), "--subset", "60", "--out", str(d)],
+            "another run's checkpoint": ["train", "--resume", str(ckpt), "--epochs", "3",
+                                         "--quiet", "--data", str(mnist_dir), "--out", str(d)],
             }.get(how, resume)
     if how == "diverges":       # in epoch 2, after some good steps
         _diverge_on_call(monkeypatch, 2, NonFiniteError("−ELBO is nan"))
-    if how == "interrupted":
-        _diverge_on_call(monkeypatch, 2, KeyboardInterrupt())
+    if how in ("interrupted", "terminated"):
+        _diverge_on_call(monkeypatch, 2, KeyboardInterrupt() if how == "interrupted" else Terminated())
     if how == "disk full":
         def full(*a, **k):
             raise OSError(28, "No space left on device")
         monkeypatch.setattr(np, "savez", full)
-    code, out, err = run_cli(argv, capsys)
-    assert code == (130 if how == "interrupted" else 2), (how, code, err)
+    if how == "no room":
+        monkeypatch.setattr(run_folder.shutil, "disk_usage", lambda path: SimpleNamespace(free=0))
+    lock = RunLock(d) if how == "in use" else None
+    if lock:
+        lock.acquire()
+    try:
+        code, out, err = run_cli(argv, capsys)
+    finally:
+        if lock:
+            lock.release()
+    assert code == {"interrupted": 130, "terminated": 143}.get(how, 2), (how, code, err)
     assert "Traceback" not in err
-    assert ckpt.read_bytes() == before, how
-    assert load_checkpoint(ckpt)[2]["epoch"] == 1
+    assert own.read_bytes() == before, how
+    assert load_checkpoint(own)[2]["epoch"] == 1
     assert sorted(p.name for p in d.iterdir() if p.name.startswith(".")) == []   # no temporary left
 
 

@@ -20,11 +20,11 @@ SUBPACKAGES = ("kernels", "files", "classroom")
 
 LAYERS = [
     # foundations: errors and checks; the Numba twins and the machinery of speed; files
-    {"errors", "validate",
+    {"errors", "validate", "environment",
      "kernels.blas_threads", "kernels.jit", "kernels.flush", "kernels.update_threads",
      "kernels.layers", "kernels.reparam", "kernels.losses", "kernels.optim", "kernels.matmul",
      "kernels.precompile",
-     "files.atomic", "files.download", "files.plots"},
+     "files.atomic", "files.download", "files.plots", "files.run_lock", "files.run_folder"},
     {"kernels"},                                                # the backend switch
     {"layers", "reparam", "losses", "mlp", "tower", "optim"},    # the maths
     {"model", "cvae", "regressor"},                             # the models

@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import os
 import re
+import shutil
 import socket
 import struct
 import threading
@@ -193,6 +194,23 @@ def test_explicit_dir_beats_env_beats_default(mnist_dir, tmp_path, monkeypatch):
     monkeypatch.delenv("MINIVAE_DATA")
     monkeypatch.chdir(tmp_path)
     assert data._default_dir() == tmp_path / "data" / "mnist"       # the current folder's
+
+
+def test_a_folder_where_a_file_should_be_is_named_and_not_downloaded_over(mnist_dir, tmp_path,
+                                                                        monkeypatch):
+    d = tmp_path / "mnist"
+    d.mkdir()
+    for name in ALL[1:]:
+        shutil.copy(mnist_dir / name, d / name)
+    (d / ALL[0]).mkdir()
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("a download was attempted")
+    monkeypatch.setattr(data, "download_first", no_download)
+    with pytest.raises(DataError) as err:
+        find_mnist(d, mirrors=["http://127.0.0.1:9/"])
+    assert str(err.value) == (f"{d / ALL[0]} is a folder or other non-file where the MNIST file "
+                              f"{ALL[0]} should be; remove it (it is not downloaded over)")
 
 
 # --- downloading from a local server ----------------------------------------------------

@@ -404,15 +404,32 @@ def test_numba_lives_only_in_the_kernels_subpackage_and_nothing_imports_torch():
 
 
 @pytest.mark.parametrize("requested, expected", [("numpy", "numpy"), ("numba", "numba"),
-                                                 ("NumPy", "numpy"), ("fortran", kernels.DEFAULT)])
+                                                 ("NumPy", "numpy"), (" numba ", "numba"),
+                                                 ("", kernels.DEFAULT)])
 def test_environment_variable_selects_backend(requested, expected):
     code = "import sys, minivae.kernels as k; print(k.get_backend(), 'numba' in sys.modules)"
     out = python(code, MINIVAE_BACKEND=requested)
     assert out.split()[0] == expected
     if expected == "numpy":
         assert out.split()[1] == "False"            # the numpy backend never imports numba
-    if requested == "fortran":
-        assert "is not one of" in out
+
+
+def test_an_unknown_backend_is_an_error_not_the_default():
+    """The library import raises, naming the variable and the accepted values; the
+    command line says the same in one line and exits 2 (minivae/environment.py)."""
+    env = {**os.environ, "MINIVAE_BACKEND": "fortran"}
+    lib = subprocess.run([sys.executable, "-c", "import minivae"], capture_output=True, text=True,
+                         env=env, cwd=REPO, timeout=120)
+    assert lib.returncode == 1
+    assert lib.stderr.count("Traceback") == 1 and "During handling" not in lib.stderr
+    last = lib.stderr.strip().splitlines()[-1]
+    assert last.startswith("minivae.errors.EnvironmentVariableError: environment variable "
+                           "MINIVAE_BACKEND='fortran'") and "numpy or numba" in last, last
+    cli = subprocess.run([sys.executable, "-m", "minivae", "gradcheck"], capture_output=True,
+                         text=True, env=env, cwd=REPO, timeout=120)
+    assert cli.returncode == 2 and cli.stdout == ""
+    assert cli.stderr.splitlines() == [last.replace("minivae.errors.EnvironmentVariableError:",
+                                                    "minivae: error:")], cli.stderr
 
 
 BLOCK_NUMBA = "import sys; sys.modules['numba'] = None\n"   # `import numba` now raises ImportError

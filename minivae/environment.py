@@ -18,6 +18,8 @@ warns with a traceback about an empty NUMBA_DISABLE_JIT or NUMBA_NUM_THREADS).
     NUMBA_NUM_THREADS         kernels/__init__.py       a whole number >= 1
     NUMBA_CACHE_DIR           kernels/__init__.py       a writable folder (made if missing)
     MPLBACKEND                files/plots.py, lesson.py a matplotlib backend (matplotlib checks it)
+    MINIVAE_SANDBOX           classroom/submission.py   set or not (check sets it in its child process:
+                                                        a graded notebook's own check() cell is skipped)
 
 The kernels' variables are read while `import minivae` runs.  There a bad
 value makes the import raise, except while minivae's own command line starts

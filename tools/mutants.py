@@ -165,7 +165,7 @@ def run_tests(root, mutant, backend, without):
     proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
                            "-rf", *deselect, *mutant.tests], cwd=root, env=env,
                           capture_output=True, text=True)
-    failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", proc.stdout, re.M)
+    failed = re.findall(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", proc.stdout, re.M)
     if proc.returncode not in (0, 1) and not failed:
         failed = [f"pytest exit {proc.returncode}: {proc.stdout.strip().splitlines()[-1:]}"]
     return (failed[0] if failed else None), time.perf_counter() - t0

@@ -24,3 +24,13 @@ def num_grad(f, a):
 def rel_err(a, n):
     """max |a − n| / (max|a| + max|n|): the error relative to the gradient's scale."""
     return np.abs(a - n).max() / max(np.abs(a).max() + np.abs(n).max(), 1e-300)
+
+
+def assert_model_gradients(model, *data, threshold):
+    """Every parameter's gradient from model.loss_and_grads(*data) is within `threshold`
+    (rel_err) of central differences of the loss."""
+    _, grads = model.loss_and_grads(*data)
+    analytic = {k: g.copy() for k, g in grads.items()}
+    f = lambda: model.loss_and_grads(*data)[0]
+    for key, p in model.params.items():
+        assert rel_err(analytic[key], num_grad(f, p)) < threshold, key

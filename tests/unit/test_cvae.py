@@ -6,7 +6,7 @@ from minivae import CVAE, Regressor
 from minivae.cvae import merge_columns, split_middle_column
 from minivae.batches import binarize_dynamic, iterate_minibatches
 from minivae.optim import Adam
-from fd import num_grad, rel_err
+from fd import assert_model_gradients, rel_err
 
 MODEL_THRESHOLD = 1e-6      # whole model, float64, h = 1e-5
 SMALL = dict(x_dim=4, y_dim=6, hidden=(5, 4, 3), init="glorot", dtype=np.float64)
@@ -25,11 +25,7 @@ def test_cvae_whole_model_gradient(N, hidden, join):
     rng = np.random.default_rng(0)
     model = jitter(CVAE(**{**SMALL, "hidden": hidden}, z_dim=2, join=join, seed=1), rng)
     x, y, eps = rng.random((N, 4)), rng.random((N, 6)), rng.standard_normal((N, 2))
-    _, grads = model.loss_and_grads(x, y, eps)
-    analytic = {k: g.copy() for k, g in grads.items()}
-    f = lambda: model.loss_and_grads(x, y, eps)[0]
-    for key, p in model.params.items():
-        assert rel_err(analytic[key], num_grad(f, p)) < MODEL_THRESHOLD, key
+    assert_model_gradients(model, x, y, eps, threshold=MODEL_THRESHOLD)
 
 
 @pytest.mark.parametrize("N", [1, 3])
@@ -37,11 +33,7 @@ def test_regressor_whole_model_gradient(N):
     rng = np.random.default_rng(2)
     model = jitter(Regressor(**SMALL, seed=3), rng)
     x, y = rng.random((N, 4)), rng.random((N, 6))
-    _, grads = model.loss_and_grads(x, y)
-    analytic = {k: g.copy() for k, g in grads.items()}
-    f = lambda: model.loss_and_grads(x, y)[0]
-    for key, p in model.params.items():
-        assert rel_err(analytic[key], num_grad(f, p)) < MODEL_THRESHOLD, key
+    assert_model_gradients(model, x, y, threshold=MODEL_THRESHOLD)
 
 
 def test_both_junctions_feed_the_conditioning_tower():

@@ -27,25 +27,25 @@ def tiny_vae(rng):
 def vae_variant(model, x, eps, mistake=None):
     """Gradients of the VAE's loss as model.loss_and_grads computes them, or with one mistake."""
     N = x.shape[0]
-    h, enc = model.encoder.forward(x)
+    h, c_enc = model.encoder.forward(x)
     mu, c_mu = model.mu_head.forward(h)
-    lv, c_lv = model.log_var_head.forward(h)
-    z, c_z = model.reparam.forward(mu, lv, eps)
-    out, dec = model.decoder.forward(z)
-    _, dout = bernoulli_nll(out, x)
-    _, dmu_kl, dlv_kl = kl_normal(mu, lv)
+    log_var, c_lv = model.log_var_head.forward(h)
+    z, c_z = model.reparam.forward(mu, log_var, eps)
+    x_logits, c_dec = model.decoder.forward(z)
+    _, dx_logits = bernoulli_nll(x_logits, x)
+    _, dmu_kl, dlv_kl = kl_normal(mu, log_var)
     if mistake == "KL −1":
-        dlv_kl = 0.5 * np.exp(lv)
+        dlv_kl = 0.5 * np.exp(log_var)
     if mistake == "z for mu":
         dmu_kl = z
     kl_scale = {"1/N missing": 1.0, "KL missing": 0.0, "KL sign": -1 / N}.get(mistake, 1 / N)
-    dz = model.decoder.backward(dout / N, dec)
+    dz = model.decoder.backward(dx_logits / N, c_dec)
     dmu, dlv = model.reparam.backward(dz, c_z)
     if mistake == "factor 2":
         dlv = 2 * dlv
     dh = model.mu_head.backward(dmu + dmu_kl * kl_scale, c_mu)
     dh += model.log_var_head.backward(dlv + dlv_kl * kl_scale, c_lv)
-    model.encoder.backward(dh, enc, need_dx=False)
+    model.encoder.backward(dh, c_enc, need_dx=False)
     return {k: g.copy() for k, g in model.grads.items()}
 
 
@@ -58,10 +58,10 @@ def ex06(student, rng):
     got = returned(student.call("loss_and_grads", model, x, eps), ("loss", "grads"))
     got_grads = pick(got, "grads")
     loss, grads = model.loss_and_grads(x, eps)
-    mu, lv = model.encode(x)
-    z, _ = model.reparam.forward(mu, lv, eps)
+    mu, log_var = model.encode(x)
+    z, _ = model.reparam.forward(mu, log_var, eps)
     rec = model.log_likelihood(x, z).mean()                     # E log P(X|z), one z each
-    kl = kl_normal(mu, lv)[0].mean()
+    kl = kl_normal(mu, log_var)[0].mean()
     loss_only = lambda: model.loss_and_grads(x, eps)[0]
     wrong = {k: vae_variant(model, x, eps, k)
              for k in ("KL −1", "z for mu", "1/N missing", "KL missing", "KL sign", "factor 2")}
@@ -104,14 +104,14 @@ def ex07(student, rng):
     ref_big = logsumexp(big, axis=0) - np.log(S)
     model = tiny_vae(rng)
     x = rng.random((B, model.x_dim))
-    mu, lv = model.encode(x)
+    mu, log_var = model.encode(x)
     eps = rng.standard_normal((S, B, model.z_dim))
-    ref_w = importance_log_weights(model, x, mu, lv, eps)
-    z = mu + np.exp(0.5 * lv) * eps                             # (S, B, K)  Eq. 10
+    ref_w = importance_log_weights(model, x, mu, log_var, eps)
+    z = mu + np.exp(0.5 * log_var) * eps                             # (S, B, K)  Eq. 10
     lpxz = model.log_likelihood(np.broadcast_to(x, (S, B, model.x_dim)).reshape(S * B, -1),
                                 z.reshape(S * B, -1)).reshape(S, B)
-    lpz, lqz = log_normal(z, 0.0, 0.0), log_normal(z, mu, lv)
-    lqz_log_std = log_normal(z, mu, 2 * lv)                     # log_var read as log std
+    lpz, lqz = log_normal(z, 0.0, 0.0), log_normal(z, mu, log_var)
+    lqz_log_std = log_normal(z, mu, 2 * log_var)                     # log_var read as log std
     return [
         grade(1, "log_mean_exp (B,), moderate a", student.call("log_mean_exp", a), ref, None,
               [(ref + np.log(S), "log sum"), (a.mean(axis=0), "mean of logs"),
@@ -119,8 +119,8 @@ def ex07(student, rng):
         grade(2, "log_mean_exp, columns 900 nats wide", student.call("log_mean_exp", big),
               ref_big, None, [(ref_big + np.log(S), "log sum"), (big.mean(axis=0), "mean of logs"),
                               (ref_big - big.max(axis=0), "m dropped")], nonfinite="lse overflow"),
-        grade(3, "log_weights (S, B)", student.call("log_weights", model, x, mu, lv, eps), ref_w,
-              None, [(lpxz + lpz + lqz, "log Q sign"), (lpxz - lqz, "prior missing"),
+        grade(3, "log_weights (S, B)", student.call("log_weights", model, x, mu, log_var, eps),
+              ref_w, None, [(lpxz + lpz + lqz, "log Q sign"), (lpxz - lqz, "prior missing"),
                      (lpxz + lpz - lqz_log_std, "log_var as log std"), (-ref_w, "sign")], MODEL),
     ]
 
@@ -136,20 +136,21 @@ def cvae_junction_grads(model, x, y, eps):
 
     def loss():
         h, _, _ = model.encoder.forward(y, c_join)
-        mu, lv = model.mu_head.forward(h)[0], model.log_var_head.forward(h)[0]
-        z = mu + np.exp(0.5 * lv) * eps
+        mu, log_var = model.mu_head.forward(h)[0], model.log_var_head.forward(h)[0]
+        z = mu + np.exp(0.5 * log_var) * eps
         logits, _, _ = model.decoder.forward(z, c_out)
-        return np.mean(bernoulli_nll(logits, y)[0] + kl_normal(mu, lv)[0])
+        return np.mean(bernoulli_nll(logits, y)[0] + kl_normal(mu, log_var)[0])
     N = x.shape[0]
     h, _, enc = model.encoder.forward(y, c_join)
-    (mu, c_mu), (lv, c_lv) = model.mu_head.forward(h), model.log_var_head.forward(h)
-    z, c_z = model.reparam.forward(mu, lv, eps)
+    (mu, c_mu), (log_var, c_lv) = model.mu_head.forward(h), model.log_var_head.forward(h)
+    z, c_z = model.reparam.forward(mu, log_var, eps)
     logits, _, dec = model.decoder.forward(z, c_out)
     _, dlogits = bernoulli_nll(logits, y)
-    _, dmu_kl, dlv_kl = kl_normal(mu, lv)
+    _, dmu_kl, dlv_kl = kl_normal(mu, log_var)
     dz, dc_out = model.decoder.backward(dlogits / N, dec)
     dmu, dlv = model.reparam.backward(dz, c_z)
-    dh = model.mu_head.backward(dmu + dmu_kl / N, c_mu) + model.log_var_head.backward(dlv + dlv_kl / N, c_lv)
+    dh = (model.mu_head.backward(dmu + dmu_kl / N, c_mu)
+          + model.log_var_head.backward(dlv + dlv_kl / N, c_lv))
     _, dc_join = model.encoder.backward(dh, enc, need_dx=False)
     return c_join, c_out, loss, dc_join, dc_out
 

@@ -109,7 +109,7 @@ class Sandbox:
         env = dict(os.environ, MINIVAE_SANDBOX="1", PYTHONUNBUFFERED="1", MPLBACKEND="Agg",
                    PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         env.setdefault("OPENBLAS_NUM_THREADS", "1")     # tiny arrays: one thread is fastest
-        if not self.warm:               # no model, so no kernel runs: spare Numba's import (~0.5 s)
+        if not self.warm:               # no model, so no kernel runs: spare Numba's import
             env["MINIVAE_BACKEND"] = "numpy"
         cmd = [sys.executable, "-m", "minivae.classroom.child"] + (["--warm"] if self.warm else [])
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -34,6 +34,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv=None):
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:               # Ctrl-C while a command's modules load
+        print("minivae: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv):
     parser = _Parser(prog="minivae", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     argv = sys.argv[1:] if argv is None else list(argv)

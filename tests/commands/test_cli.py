@@ -75,6 +75,15 @@ def test_more_flag_errors_in_process(argv, words, capsys):
     assert len(err) == 1 and words in err[0], err
 
 
+def test_ctrl_c_while_a_command_loads_exits_130_with_one_line(monkeypatch, capsys):
+    """Ctrl-C before the command runs (its modules still importing) is no traceback."""
+    def interrupted(name):
+        raise KeyboardInterrupt
+    monkeypatch.setattr("minivae.commands.cli.importlib.import_module", interrupted)
+    assert main(["train", "--epochs", "1"]) == 130
+    assert capsys.readouterr().err.splitlines() == ["minivae: interrupted"]
+
+
 def test_train_evaluate_sample_resume(tmp_path, mnist_dir):
     run = tmp_path / "run"
     common = ["--data", mnist_dir, "--hidden", "16", "--z-dim", "3", "--batch-size", "50",

@@ -75,7 +75,8 @@ def run(args):
             if args.execute:
                 t0 = time.perf_counter()
                 problem = execute(nb, args.out, args.timeout)
-                print(f"executed in {time.perf_counter() - t0:.1f} s, ", end="")
+                done = "failed after" if problem else "executed in"
+                print(f"{done} {time.perf_counter() - t0:.1f} s, ", end="")
             target = args.out / f"{script.stem}.ipynb"
             write(nb, target)
         except KeyboardInterrupt as stop:

@@ -166,7 +166,9 @@ def test_a_failing_lesson_shows_its_own_message(tmp_path, capsys, monkeypatch, e
     monkeypatch.setenv("MINIVAE_MNIST_MIRROR", "http://127.0.0.1:9/")
     monkeypatch.setenv("MINIVAE_ARGS", "--seed x")
     assert main(["notebooks", "--out", str(tmp_path / "nb"), "--execute"]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
+    out, err = capsys.readouterr()
+    assert len(re.findall(r": failed after \d+\.\d s, ", out)) == 3 and "executed" not in out, out
+    err = err.strip().splitlines()
     assert err[0].startswith("minivae notebooks: 01_nodata: cell 1 (from minivae.classroom import "
                              "lesson) raised DataError: MNIST is not available in "), err[0]
     assert err[1] == ("minivae notebooks: 02_args: cell 1 (from minivae.classroom import lesson) "

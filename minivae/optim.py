@@ -19,9 +19,11 @@ from .validate import real
 
 @accelerated
 def sgd_update(p, g, velocity, lr, momentum, weight_decay, flush_below=0.0):
-    """One step of SGD with momentum, in Caffe's form, in place:
+    """One step of SGD with momentum, in place:
 
         v ← momentum·v + (g + wd·θ);    θ ← θ − lr·v
+
+    With a constant lr this is Caffe's v ← momentum·v + lr·g̃; θ ← θ − v.
     """
     velocity *= momentum
     velocity += g

@@ -72,9 +72,11 @@ def grade_file(path, number=None, timeout=DEFAULT_TIMEOUT):
     t0 = time.perf_counter()
     code = read_code(path)
     number = number or exercise_of(code)
-    if number not in EXERCISES:
+    if number is None:
         raise ValueError(f"cannot tell which exercise {path} is: keep its EXERCISE = N line, "
                          f"or pass --exercise N ({RANGE})")
+    if number not in EXERCISES:
+        raise ValueError(f"{path} says it is exercise {number}, but there are exercises {RANGE}")
     grader = EXERCISES[number][2]
     folder = str(Path(path).resolve().parent)
     with Sandbox(code.chunks, code.notebook, timeout, folder, warm=number in WITH_MODEL) as student:
@@ -97,7 +99,7 @@ class _Absent:
 def grade_folder(folder, required=(), timeout=DEFAULT_TIMEOUT, out=None):
     """Reports for every exercise file in folder (reading.exercise_files), printing each as
     it is graded, plus a zero-score Report for each `required` exercise it lacks."""
-    found = exercise_files(folder)
+    found = [(path, n) for path, n in exercise_files(folder) if n in EXERCISES]   # not ex99_*
     if not found and not required:
         raise ValueError(f"{folder} holds no exercise files (exNN_*.py or .ipynb, or a file "
                          f"with an EXERCISE = N line)")

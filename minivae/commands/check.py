@@ -43,6 +43,8 @@ def add_arguments(p):
 
 def run(args):
     from ..classroom.gradescope import write
+    if args.json:
+        _check_json(args.json)
     t0 = time.perf_counter()
     try:
         reports = grade(args)
@@ -53,6 +55,17 @@ def run(args):
     if args.json:
         write(args.json, reports, time.perf_counter() - t0)
     return 0 if reports and all(r.passed for r in reports) else 1
+
+
+def _check_json(path):
+    """--json PATH names a file in a folder that exists and takes files: checked before
+    any grading, so a bad path neither wastes the grading nor hides another error."""
+    from ..validate import writable_dir
+    if path.is_dir():
+        raise ValueError(f"--json {path} is a folder; give the path of a file")
+    if not path.parent.is_dir():
+        raise ValueError(f"--json {path}: there is no folder {path.parent}")
+    writable_dir("--json's folder", path.parent)
 
 
 def grade(args):

@@ -133,6 +133,8 @@ def test_the_handed_out_notebook_checks_itself(tmp_path, capsys):
     (["{tmp}/empty"], "holds no exercise files"),
     (["{tmp}/nothing.py"], "no such file or folder"),
     (["{tmp}/mine.py"], "cannot tell which exercise"),
+    (["{tmp}/says9.py"], "says it is exercise 9, but there are exercises 1–8"),
+    (["{tmp}/stray"], "holds no exercise files"),                  # ex99_*, EXERCISE = 9
     (["{tmp}/mine.py", "--exercise", "1", "--exercise", "2"], "give --exercise once for a file"),
 ])
 def test_usage_errors_take_one_line_and_exit_2(tmp_path, capsys, argv, message):
@@ -141,6 +143,10 @@ def test_usage_errors_take_one_line_and_exit_2(tmp_path, capsys, argv, message):
     (tmp_path / "mine.py").write_text("x = 1\n")
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "helpers.py").write_text("x = 1\n")
+    (tmp_path / "says9.py").write_text("EXERCISE = 9\n")
+    (tmp_path / "stray").mkdir()
+    (tmp_path / "stray" / "ex99_a.py").write_text("x = 1\n")
+    (tmp_path / "stray" / "says9.py").write_text("EXERCISE = 9\n")
     code, out, err = check(capsys, *[a.format(tmp=tmp_path) for a in argv],
                            "--json", tmp_path / "results.json")
     assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1, err
@@ -169,3 +175,10 @@ def test_exercise_copies_and_refuses_to_overwrite(tmp_path, capsys):
     assert copy.read_text(encoding="utf-8") == "EXERCISE = 5\n# my work\n"
     assert main(["exercise", "5", "--out", str(tmp_path / "mine"), "--force"]) == 0
     assert copy.read_text(encoding="utf-8") == (stubs_dir() / EXERCISES[5][0]).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("json_path, message", [("nofolder/results.json", "there is no folder"),
+                                               (".", "is a folder; give the path of a file")])
+def test_a_bad_json_path_is_refused_before_grading(tmp_path, capsys, json_path, message):
+    code, out, err = check(capsys, "99", "--json", tmp_path / json_path)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and message in err, err

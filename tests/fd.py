@@ -28,7 +28,8 @@ def rel_err(a, n):
 
 def assert_model_gradients(model, *data, threshold):
     """Every parameter's gradient from model.loss_and_grads(*data) is within `threshold`
-    (rel_err) of central differences of the loss."""
+    (rel_err) of central differences of the loss, in float64 throughout."""
+    assert all(a.dtype == np.float64 for a in (*model.params.values(), *data)), "float64 only"
     _, grads = model.loss_and_grads(*data)
     analytic = {k: g.copy() for k, g in grads.items()}
     f = lambda: model.loss_and_grads(*data)[0]

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-REPO = Path.cwd()
+REPO = Path(__file__).resolve().parents[1]
 
 
 class Mutant(NamedTuple):
@@ -163,11 +163,15 @@ def run_tests(root, mutant, backend, without):
     deselect = [arg for t in without for arg in ("--deselect", t)]
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                           "-rf", *deselect, *mutant.tests], cwd=root, env=env,
+                           "-rfE", *deselect, *mutant.tests], cwd=root, env=env,
                           capture_output=True, text=True)
     failed = re.findall(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", proc.stdout, re.M)
-    if proc.returncode not in (0, 1) and not failed:
-        failed = [f"pytest exit {proc.returncode}: {proc.stdout.strip().splitlines()[-1:]}"]
+    if proc.returncode == 5:            # no test left to run (--without-test): nothing catches it
+        return None, time.perf_counter() - t0
+    if proc.returncode not in (0, 1) or (proc.returncode == 1 and not failed):
+        print(f"mutants.py: {mutant.name}: pytest exited {proc.returncode} without naming a "
+              f"failing test:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}", file=sys.stderr)
+        sys.exit(2)
     return (failed[0] if failed else None), time.perf_counter() - t0
 
 
@@ -185,7 +189,10 @@ def check(root, mutant, backends, without):
         return {b: run_tests(root, mutant, b, without) for b in backends}
     finally:
         path.write_text(text, encoding="utf-8")
-        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))     # keep Numba's cache valid
+        # the original's own time stamp, never the mutant's: Numba's disk cache is keyed on
+        # a file's (mtime, size), and a restored file stamped like its mutant would load
+        # the mutant's compiled code
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
 def main(argv=None):

@@ -60,8 +60,16 @@ def test_loss_is_mean_negative_conditional_elbo():
     rec = -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum(1)
     kl = 0.5 * (np.exp(log_var) + mu ** 2 - 1 - log_var).sum(1)
     assert model.loss_and_grads(x, y, eps)[0] == pytest.approx((rec + kl).mean(), rel=1e-12)
+    # conditional_elbo averages −log P(Y|z, X) over 3 draws of eps from its rng (Eq. 13)
     terms = model.conditional_elbo(x, y, np.random.default_rng(8), n_samples=3)
-    assert np.allclose(terms.kl, kl, rtol=1e-12) and np.allclose(terms.elbo, -terms.recon_nll - terms.kl)
+    draws = np.random.default_rng(8).standard_normal((3, 4, 2))
+    recs = []
+    for e in draws:
+        p = model.decode(x, mu + np.exp(0.5 * log_var) * e)
+        recs.append(-(y * np.log(p) + (1 - y) * np.log(1 - p)).sum(1))
+    np.testing.assert_allclose(terms.kl, kl, rtol=1e-12)
+    np.testing.assert_allclose(terms.recon_nll, np.mean(recs, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(terms.elbo, -np.mean(recs, axis=0) - kl, rtol=1e-12)
 
 
 def test_sample_decodes_prior_draws_and_regressor_nll_matches_predict():

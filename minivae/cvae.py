@@ -32,7 +32,8 @@ from .mlp import bind_flat
 from .model import EncoderCache, batch_loss
 from .reparam import Reparameterize
 from .tower import Tower, check_sizes, cond_tower
-from .validate import as_float_array, boundary, float_dtype, generator, integer, positive_int
+from .validate import (as_float_array, boundary, finite_result, float_dtype, generator, integer,
+                       positive_int)
 
 SIDE, MIDDLE = 28, 13       # MNIST's width; the reference code's input column (of 0..27)
 
@@ -61,7 +62,7 @@ def merge_columns(x_col, y_rest, side=SIDE, column=MIDDLE):
 
 # -- checks at the door of the public methods (minivae.model says the rule) -------
 def _x(model, x):
-    return as_float_array("x", x, model.dtype, cols=model.x_dim, unit_interval=True)
+    return as_float_array("x", x, model.dtype, cols=model.x_dim, min_rows=1, unit_interval=True)
 
 
 def _y(model, y, n):
@@ -88,9 +89,8 @@ def _check_elbo(model, x, y, rng, n_samples=1):
 
 
 def _check_loss(model, x, y, eps, copy=True):
-    n = _x(model, x).shape[0]
-    _y(model, y, n)
-    as_float_array("eps", eps, model.dtype, cols=model.z_dim, rows=n)
+    _check_x_y(model, x, y)
+    as_float_array("eps", eps, model.dtype, cols=model.z_dim, rows=len(x))
 
 
 class CVAE:
@@ -155,6 +155,7 @@ class CVAE:
         """x (N, Dx), z (N, K) -> y_mean (N, Dy) = sig(f(z, X)), the mean of P(Y|z, X)."""
         c_out, _, _ = self.cond.forward(x)
         y_logits, _, _ = self.decoder.forward(z, c_out)
+        finite_result(("x", "z"), y_logits)                 # sig(inf) would hide an overflow
         return sigmoid(y_logits)
 
     @boundary(_check_x_rng)

@@ -7,7 +7,8 @@ one-sample estimate with the sign flipped, −(Eq. 9):
     loss = −log P(X|z) + D[Q(z|X) ‖ P(z)],   z ~ Q(z|X)
 
 in nats, summed over pixels and latent dims, averaged over the batch.  Every
-function below returns per-example values (N,) and the gradient of their sum.
+function below returns per-example values (N,); those a model trains on also
+return the gradient of their sum.
 The first term is called `recon_nll` everywhere: −log P(X|z), a positive
 number of nats for binary X (a density's −log can be negative: the Gaussian's).
 Shapes: N batch, D data dimensions, K latent dimensions.

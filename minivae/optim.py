@@ -30,8 +30,9 @@ def sgd_update(p, g, velocity, lr, momentum, weight_decay, flush_below=0.0):
     if weight_decay:
         velocity += weight_decay * p
     p -= lr * velocity
-    for a in (velocity, p):                     # the flush (see the module docstring)
-        a *= np.abs(a) >= flush_below
+    if flush_below:                             # the flush (see the module docstring)
+        for a in (velocity, p):
+            a *= np.abs(a) >= flush_below
 
 
 @accelerated
@@ -53,8 +54,9 @@ def adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay, flush_b
     v += (1 - beta2) * g * g
     step = lr * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
     p -= step * m / (np.sqrt(v) + adam_eps)
-    for a, below in ((p, flush_below), (m, flush_below), (v, (2 * flush_below) ** 2)):
-        a *= np.abs(a) >= below                 # the flush; v holds squares
+    if flush_below:                             # the flush; v holds squares
+        for a, below in ((p, flush_below), (m, flush_below), (v, (2 * flush_below) ** 2)):
+            a *= np.abs(a) >= below
 
 
 def _check_flat(params, grads):

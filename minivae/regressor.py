@@ -22,7 +22,7 @@ from .losses import bernoulli_nll
 from .mlp import bind_flat
 from .model import batch_loss
 from .tower import Tower, TowerCache, check_sizes, cond_tower
-from .validate import as_float_array, boundary, float_dtype
+from .validate import as_float_array, boundary, finite_result, float_dtype
 
 
 class RegressorCache(NamedTuple):
@@ -32,7 +32,7 @@ class RegressorCache(NamedTuple):
 
 # -- checks at the door of the public methods (minivae.model says the rule) -------
 def _x(model, x):
-    return as_float_array("x", x, model.dtype, cols=model.x_dim, unit_interval=True)
+    return as_float_array("x", x, model.dtype, cols=model.x_dim, min_rows=1, unit_interval=True)
 
 
 def _check_x(model, x):
@@ -81,7 +81,9 @@ class Regressor:
     @boundary(_check_x)
     def predict(self, x):
         """x (N, Dx) -> y_mean (N, Dy) = sig(r(X)): the per-pixel probabilities."""
-        return sigmoid(self._forward(x)[0])
+        y_logits = self._forward(x)[0]
+        finite_result(("x",), y_logits)                     # sig(inf) would hide an overflow
+        return sigmoid(y_logits)
 
     @boundary(_check_x_y)
     def nll(self, x, y):

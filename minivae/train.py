@@ -98,12 +98,10 @@ def _load_data(config, x_train, x_test):
     dtype = np.dtype(config.dtype)
     if x_train is None:
         warm = kernels.warmup_in_background(dtype)
-        try:
-            x_train, _ = load_mnist("train", config.data_dir, dtype=dtype)
-            if x_test is None:
-                x_test, _ = load_mnist("test", config.data_dir, dtype=dtype)
-        finally:
-            warm.join()
+        x_train, _ = load_mnist("train", config.data_dir, dtype=dtype)
+        if x_test is None:
+            x_test, _ = load_mnist("test", config.data_dir, dtype=dtype)
+        warm.join()         # not on a failure or Ctrl-C: the error is reported at once
     for name, x in (("x_train", x_train), ("x_test", x_test)):
         if x is not None and not (isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype == dtype
                                   and len(x) > 0):

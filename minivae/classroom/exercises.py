@@ -11,7 +11,7 @@ sizes that differ (N ≠ D ≠ H), and ReLU inputs away from the kink.
 Shapes: N batch, D in-features, H out-features, K latent dims (the paper's k).
 """
 import numpy as np
-from scipy.special import expit, logsumexp
+from scipy.special import expit
 
 from ..gradcheck import numerical_grad
 from ..layers import Dense, ReLU, Sigmoid

@@ -21,7 +21,8 @@ import threading
 import time
 from pathlib import Path
 
-INSTALL = 'pip install "minivae[notebook]" (in a clone: pip install -e ".[notebook]")'
+from ..classroom.reading import INSTALL
+
 EXTRA = ("jupytext", "nbclient", "nbformat", "ipykernel")
 QUICK_CELL = ('# The quick form of the lesson (seconds, not minutes): minivae.lesson reads this.\n'
               'import os\n'

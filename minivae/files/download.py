@@ -14,6 +14,7 @@ from typing import Callable
 
 from tqdm import tqdm
 
+from ..errors import WriteError
 from .atomic import atomic_write
 
 CHUNK = 1 << 16   # bytes per read
@@ -22,7 +23,7 @@ CHUNK = 1 << 16   # bytes per read
 def download_to(url: str, dest, verify: Callable[[Path], object], timeout: float = 30.0) -> None:
     """Fetch `url` into `dest` so that `dest` appears complete and verified, or not at all.
 
-    The bytes are written through minivae.atomic.atomic_write; `verify(tmp_path)`
+    The bytes are written through minivae.files.atomic.atomic_write; `verify(tmp_path)`
     must raise if the content is wrong.  On any failure -- network error, bad
     content, KeyboardInterrupt -- nothing is left behind and an existing `dest`
     is untouched.  `timeout` (seconds) bounds each socket operation, not the
@@ -46,14 +47,16 @@ def download_first(urls, dest, verify: Callable[[Path], object], timeout: float 
     """Try `download_to` from each URL in turn; [] once one succeeds, else one reason per URL.
 
     A failure that is the mirror's fault (network, HTTP, bad content: `verify`
-    should raise a RuntimeError or ValueError) moves on to the next URL;
-    KeyboardInterrupt and programming errors propagate.
+    should raise a RuntimeError or ValueError) moves on to the next URL; a
+    WriteError (a full disk), KeyboardInterrupt and programming errors propagate.
     """
     reasons = []
     for url in urls:
         try:
             download_to(url, dest, verify, timeout)
             return []
+        except WriteError:
+            raise               # this machine's disk, not the mirror: no other mirror helps
         except (OSError, ValueError, RuntimeError, http.client.HTTPException) as e:
             # URLError (an OSError, like timeouts) hides the useful part in .reason.
             reason = e.reason if type(e) is urllib.error.URLError else e

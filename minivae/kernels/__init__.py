@@ -112,8 +112,9 @@ def set_backend(name):
     if name == "numba" and not _numba_importable():
         raise ValueError("backend 'numba' needs the numba package, which cannot be "
                          "imported here; use 'numpy' or `pip install numba`")
-    for key, slot in _slots.items():
-        slot[0] = _numpy[key] if name == "numpy" else _twin(key)
+    chosen = {key: _numpy[key] if name == "numpy" else _twin(key) for key in _slots}
+    for key, slot in _slots.items():        # all twins found first: never half switched
+        slot[0] = chosen[key]
     _backend = name
     precompile.rewarm(name)             # models already built must not compile mid-epoch
 

@@ -51,8 +51,8 @@ def configure():
     n = environment.whole_number(ENV_VAR, f"OpenBLAS's idle threads nap after 2^N clock ticks; "
                                  f"{OPENBLAS_RANGE[0]}-{OPENBLAS_RANGE[1]}, 0: its default "
                                  f"{OPENBLAS_DEFAULT}")
-    low, high = OPENBLAS_RANGE
-    return min(max(n, low), high) <= NAPS_UP_TO if n else False
+    return bool(n) and n <= NAPS_UP_TO   # unset or 0: OpenBLAS's 28; its clamp to
+                                         # OPENBLAS_RANGE leaves the answer as it is
 
 
 def blas_is_openblas():

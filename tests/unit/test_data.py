@@ -278,6 +278,22 @@ def test_download_into_empty_dir(mnist_dir, tmp_path, serve, dead_url):
     np.testing.assert_array_equal(y, load_mnist("test", data_dir=mnist_dir, download=False)[1])
 
 
+def test_a_full_disk_is_reported_as_such_and_not_blamed_on_the_mirrors(tmp_path, monkeypatch):
+    """A WriteError (ENOSPC) while saving a download is this machine's problem: it
+    propagates from the first mirror, and no other mirror is tried."""
+    from minivae.errors import WriteError
+    from minivae.files import download
+    tried = []
+
+    def full_disk(path, write, verify=None):
+        tried.append(path)
+        raise WriteError(f"cannot write {path}: No space left on device; nothing was written")
+    monkeypatch.setattr(download, "atomic_write", full_disk)
+    with pytest.raises(WriteError, match="No space left on device"):
+        find_mnist(tmp_path / "mnist", mirrors=["http://127.0.0.1:9/", "http://127.0.0.1:9/"])
+    assert len(tried) == 1
+
+
 def test_mirrors_from_module_list_and_env(mnist_dir, tmp_path, serve, dead_url, monkeypatch):
     """Only t10k labels are missing, so only they are downloaded."""
     good = serve(mnist_dir)

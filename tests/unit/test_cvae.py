@@ -189,3 +189,23 @@ def test_training_beats_the_pixel_marginals_on_mnist(mnist_small):
     reg_nll = reg.nll(x_test, y_test).mean()
     # measured: CVAE −ELBO ≈ 154, regressor NLL ≈ 164 nats
     assert cvae_bound < marginal - 10 and reg_nll < marginal - 10, (marginal, cvae_bound, reg_nll)
+
+
+def test_cvae_and_regressor_refuse_an_empty_batch_and_an_overflowing_logit():
+    """As the VAE does: an empty batch is a ValueError (not a NaN loss), and a decoder
+    logit that overflowed is a NonFiniteError (not a probability of exactly 1)."""
+    from minivae.errors import NonFiniteError
+    cvae, reg = CVAE(**SMALL, z_dim=2, seed=1), Regressor(**SMALL, seed=2)
+    x0, y0 = np.zeros((0, 4)), np.zeros((0, 6))
+    with pytest.raises(ValueError, match="x"):
+        cvae.loss_and_grads(x0, y0, np.zeros((0, 2)))
+    with pytest.raises(ValueError, match="x"):
+        reg.loss_and_grads(x0, y0)
+    x = np.full((1, 4), 0.5)
+    for model in (cvae, reg):
+        for p in model.params.values():
+            p[...] = 1e100                      # every logit overflows float64
+    with pytest.raises(NonFiniteError):
+        cvae.decode(x, np.ones((1, 2)))
+    with pytest.raises(NonFiniteError):
+        reg.predict(x)

@@ -197,9 +197,9 @@ def test_cvae_and_regressor_refuse_an_empty_batch_and_an_overflowing_logit():
     from minivae.errors import NonFiniteError
     cvae, reg = CVAE(**SMALL, z_dim=2, seed=1), Regressor(**SMALL, seed=2)
     x0, y0 = np.zeros((0, 4)), np.zeros((0, 6))
-    with pytest.raises(ValueError, match="x"):
+    with pytest.raises(ValueError, match="x has 0 rows"):
         cvae.loss_and_grads(x0, y0, np.zeros((0, 2)))
-    with pytest.raises(ValueError, match="x"):
+    with pytest.raises(ValueError, match="x has 0 rows"):
         reg.loss_and_grads(x0, y0)
     x = np.full((1, 4), 0.5)
     for model in (cvae, reg):

@@ -160,10 +160,11 @@ def writable_dir(what, path):
         if path.exists() and not path.is_dir():
             raise ValueError(f"{what} {path} is a file, not a directory")
         ancestor = path
-        while not ancestor.exists():
+        while not ancestor.exists() and ancestor != ancestor.parent:    # a missing drive's root
             ancestor = ancestor.parent
         if not ancestor.is_dir():
-            raise ValueError(f"{what} {path} cannot be made: {ancestor} is a file")
+            raise ValueError(f"{what} {path} cannot be made: {ancestor} is "
+                             f"{'a file' if ancestor.exists() else 'missing'}")
         with tempfile.TemporaryFile(dir=ancestor):
             pass
     except OSError as e:

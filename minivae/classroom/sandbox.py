@@ -67,10 +67,7 @@ class Sandbox:
     def load(self):
         """Start a child and run the student's code in it: Outcome (kind "ok" when it loaded)."""
         self.stop()
-        started = self._start()
-        if started.problem:
-            self.loaded = started
-            return started
+        self._start()
         self.loaded = self._ask(("load", self.chunks, self.folder, self.notebook), self.timeout,
                                 importing=True)
         return self.loaded
@@ -117,11 +114,9 @@ class Sandbox:
                                      start_new_session=os.name == "posix")
         self.answers = queue.Queue()
         threading.Thread(target=_reader, args=(self.proc.stdout, self.answers), daemon=True).start()
-        ready = self._await(SETUP, importing=True)
-        if ready.problem:
-            return ready._replace(problem="the grader's child process did not start: "
-                                          + ready.problem)
-        return ready
+        ready = self._await(SETUP)
+        if ready.problem:               # the grader's fault, not the student's: no score
+            raise ChildProcessError(f"the grader's child process did not start: {ready.problem}")
 
     def _ask(self, request, limit, importing=False):
         try:

@@ -109,6 +109,8 @@ def grade_folder(folder, required=(), timeout=DEFAULT_TIMEOUT, out=None):
             print(file=out or sys.stdout)
         try:
             reports.append(grade_file(path, number, timeout))
+        except ChildProcessError:                   # the grader cannot run: no one is scored
+            raise
         except (ValueError, OSError) as e:          # unreadable: graded as not importable
             reports.append(absent(number, str(e), path))
         print_report(reports[-1], out=out)

@@ -182,3 +182,15 @@ def test_exercise_copies_and_refuses_to_overwrite(tmp_path, capsys):
 def test_a_bad_json_path_is_refused_before_grading(tmp_path, capsys, json_path, message):
     code, out, err = check(capsys, "99", "--json", tmp_path / json_path)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and message in err, err
+
+
+def test_a_grader_that_cannot_start_its_child_scores_no_one(tmp_path, capsys, monkeypatch):
+    """The grader's own failure is a usage error (exit 2, results.json says why), never
+    a student's 0 (exit 1) that an autograder would record."""
+    write(tmp_path, 1, solved(1))
+    monkeypatch.setattr("minivae.classroom.sandbox.sys.executable", "/bin/false")
+    results = tmp_path / "results.json"
+    code, out, err = check(capsys, tmp_path, "--json", results)
+    assert code == 2 and "the grader's child process did not start" in err, err
+    data = json.loads(results.read_text(encoding="utf-8"))
+    assert data["score"] == 0 and data["tests"] == [] and "did not start" in data["output"]

@@ -24,7 +24,7 @@ log P(X) itself.
 import sys
 
 import numpy as np
-from tqdm import tqdm
+from .progress import ProgressBar
 
 from .batches import binarize_dynamic, binarize_threshold
 from .losses import LOG_2PI, log_normal
@@ -96,7 +96,7 @@ def log_px_importance(model, x, k, rng, batch_size=None, progress=False) -> np.n
     and the chunks are combined at the end, so memory does not grow with k.
     batch_size: examples encoded together (default: as many as fit in one
     pass with all k samples, at least 1).
-    progress: a tqdm bar on stderr counting the N·k samples (with its ETA).
+    progress: a progress bar on stderr counting the N·k samples (with its ETA).
     """
     from scipy.special import logsumexp     # here, not at the top: `train` does not need it
     k = positive_int("k", k)
@@ -106,8 +106,8 @@ def log_px_importance(model, x, k, rng, batch_size=None, progress=False) -> np.n
     batch_size = positive_int("batch_size", batch_size)
     chunk = max(1, min(k, IS_ROWS // batch_size))         # samples per pass
     out = np.empty(n, dtype=np.float64)
-    bar = tqdm(total=n * k, desc=f"log P(X), k={k}", unit="sample", unit_scale=True,
-               leave=False, mininterval=0.5, file=sys.stderr, disable=not progress)
+    bar = ProgressBar(total=n * k, desc=f"log P(X), k={k}", unit="sample", unit_scale=True,
+                      leave=False, mininterval=0.5, file=sys.stderr, disable=not progress)
     with bar:
         for start in range(0, n, batch_size):
             xb = x[start:start + batch_size]                   # (B, D)

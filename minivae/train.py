@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from tqdm import tqdm
+from .progress import ProgressBar
 
 from . import kernels
 from .batches import binarize_dynamic, binarize_threshold, iterate_minibatches
@@ -59,8 +59,8 @@ def train_epoch(model, optimizer, x, batch_size, streams, dynamic=False, desc="e
     n = x.shape[0]
     buf = np.empty((min(batch_size, n), x.shape[1]), dtype=x.dtype)   # reused minibatch
     total = 0.0
-    bar = tqdm(total=-(-n // batch_size), desc=desc, unit="batch", leave=False, mininterval=0.5,
-               file=sys.stderr, disable=not progress)
+    bar = ProgressBar(total=-(-n // batch_size), desc=desc, unit="batch", leave=False,
+                      mininterval=0.5, file=sys.stderr, disable=not progress)
     # A diverging run overflows: held back here, it is reported in one line below
     # instead of as NumPy warnings (the model raises NonFiniteError for a bad loss).
     with bar, np.errstate(all="ignore"):

@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
-from tqdm import tqdm
+from ..progress import ProgressBar
 
 from ..errors import WriteError
 from .atomic import atomic_write
@@ -34,8 +34,8 @@ def download_to(url: str, dest, verify: Callable[[Path], object], timeout: float
     def fetch(f):
         with urllib.request.urlopen(url, timeout=timeout) as r:
             total = int(r.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                      desc=dest.name, file=sys.stderr, leave=False) as bar:
+            with ProgressBar(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                             desc=dest.name, file=sys.stderr, leave=False) as bar:
                 while chunk := r.read(CHUNK):
                     f.write(chunk)
                     bar.update(len(chunk))

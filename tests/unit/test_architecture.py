@@ -20,7 +20,7 @@ SUBPACKAGES = ("kernels", "files", "classroom")
 
 LAYERS = [
     # foundations: errors and checks; the Numba twins and the machinery of speed; files
-    {"errors", "validate", "environment",
+    {"errors", "validate", "environment", "progress",
      "kernels.blas_threads", "kernels.jit", "kernels.flush", "kernels.update_threads",
      "kernels.layers", "kernels.reparam", "kernels.losses", "kernels.optim", "kernels.matmul",
      "kernels.precompile",

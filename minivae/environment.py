@@ -105,9 +105,7 @@ def folder(name, what, writable=False):
     if not value.strip():
         raise invalid(name, value, accepts)
     try:
-        ancestor = path
-        while not ancestor.exists() and ancestor != ancestor.parent:
-            ancestor = ancestor.parent
+        ancestor = existing_ancestor(path)
         if not ancestor.is_dir():
             raise invalid(name, value, f"{accepts}; {ancestor} is a file")
         if writable:
@@ -116,6 +114,13 @@ def folder(name, what, writable=False):
     except OSError as e:
         raise invalid(name, value, f"{accepts}; {ancestor} cannot be written "
                                    f"({e.strerror or e})") from None
+    return path
+
+
+def existing_ancestor(path):
+    """`path` if it exists, else its nearest existing ancestor (at worst a missing drive's root)."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
     return path
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .environment import existing_ancestor
 from .errors import NonFiniteError
 
 _INSIDE = contextvars.ContextVar("minivae_inside_a_boundary", default=False)
@@ -159,9 +160,7 @@ def writable_dir(what, path):
     try:
         if path.exists() and not path.is_dir():
             raise ValueError(f"{what} {path} is a file, not a directory")
-        ancestor = path
-        while not ancestor.exists() and ancestor != ancestor.parent:    # a missing drive's root
-            ancestor = ancestor.parent
+        ancestor = existing_ancestor(path)
         if not ancestor.is_dir():
             raise ValueError(f"{what} {path} cannot be made: {ancestor} is "
                              f"{'a file' if ancestor.exists() else 'missing'}")

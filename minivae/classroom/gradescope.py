@@ -17,7 +17,7 @@ cell) need nothing else.
 import json
 from collections import Counter
 
-from ..files.atomic import atomic_write
+from ..files.atomic import atomic_write_text
 from .parts import PASS
 
 
@@ -57,4 +57,4 @@ def _output(report, part):
 def write(path, reports, seconds, problem=""):
     """Write results.json atomically (an autograder never reads half a file)."""
     text = json.dumps(results(reports, seconds, problem), indent=2, ensure_ascii=False)
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+    atomic_write_text(path, text)

@@ -45,7 +45,7 @@ import numpy as np
 
 from .. import kernels
 from ..config import PRESETS
-from ..files.atomic import atomic_write
+from ..files.atomic import atomic_write_text
 from ..kernels.flush import threshold as flush_threshold
 from ..model import VAE
 from ..optim import Adam
@@ -432,7 +432,7 @@ def run(args):
     r["targets"] = check_targets(r)
     report(r)
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, lambda f: f.write((json.dumps(r, indent=1) + "\n").encode()))
+    atomic_write_text(out, json.dumps(r, indent=1) + "\n")
     print(f"\nsaved {out}")
     return 0
 

@@ -203,10 +203,10 @@ def _ipython_exit_warning(line):
 def write(nb, path):
     """Write nb as .ipynb atomically: an interrupted write leaves any older file whole."""
     import jupytext
-    from ..files.atomic import atomic_write
+    from ..files.atomic import atomic_write_text
     text = jupytext.writes(nb, fmt="ipynb")
     text += "" if text.endswith("\n") else "\n"          # as jupytext.write ends it
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+    atomic_write_text(path, text)
 
 
 def plural(n, noun):

@@ -63,6 +63,11 @@ def atomic_write(path, write, verify=None):
     _sync_dir(path.parent)
 
 
+def atomic_write_text(path, text):
+    """atomic_write a str, encoded as UTF-8."""
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
 def _own(path, step, *args):
     """step(*args), a file operation of atomic_write's own: its OSError becomes a WriteError."""
     try:

@@ -21,7 +21,7 @@ import io
 import json
 from pathlib import Path
 
-from .atomic import atomic_write
+from .atomic import atomic_write_text
 
 COLUMNS = ("epoch", "train_running_neg_elbo", "train_neg_elbo", "train_recon_nll", "train_kl",
            "test_neg_elbo", "test_recon_nll", "test_kl", "seconds", "eval_seconds")
@@ -53,7 +53,7 @@ def write_history(run_dir, history):
                 continue
         except (OSError, UnicodeDecodeError):
             pass                    # missing or unreadable: write it
-        atomic_write(path, lambda f, t=text: f.write(t.encode("utf-8")))
+        atomic_write_text(path, text)
         rewritten.append(path)
     return rewritten
 

@@ -7,11 +7,19 @@
 Tests that use them never download: without MNIST they skip (or fail in CI).
 """
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Some tests press Ctrl-C on a child process (SIGINT).  A shell starts a background
+# job with SIGINT ignored, every child inherits that, and Python then installs no
+# KeyboardInterrupt handler: the child would run on.  A handler, unlike "ignored",
+# is reset to the default at exec, so the children get Python's usual Ctrl-C.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _has_mnist(d: Path) -> bool:

@@ -181,7 +181,8 @@ def test_a_failing_lesson_shows_its_own_message(tmp_path, capsys, monkeypatch, e
 
 SLEEPY = """# %%
 import os, pathlib, time
-pathlib.Path(os.environ["PID_FILE"]).write_text(str(os.getpid()))
+pathlib.Path(os.environ["PID_FILE"] + ".part").write_text(str(os.getpid()))
+os.replace(os.environ["PID_FILE"] + ".part", os.environ["PID_FILE"])   # never seen half written
 time.sleep(120)
 """
 

@@ -363,19 +363,24 @@ def test_subprocess_cases(tmp_path, mnist_dir, ckpt):
         assert words in lines[0], (name, lines[0])
 
 
-def test_evaluate_with_huge_k_says_how_much_shows_progress_and_stops_on_ctrl_c(ckpt, mnist_dir):
-    proc = subprocess.Popen([sys.executable, "-m", "minivae", "evaluate", "--checkpoint", str(ckpt),
-                             "--data", str(mnist_dir), "--k", "100000000", "--subset", "3"],
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def test_evaluate_with_huge_k_says_how_much_shows_progress_and_stops_on_ctrl_c(ckpt, mnist_dir,
+                                                                              tmp_path):
+    err_file = tmp_path / "stderr"           # a file: read while the bar draws, and no pipe to fill
+    with open(err_file, "wb") as err_sink:
+        proc = subprocess.Popen([sys.executable, "-m", "minivae", "evaluate", "--checkpoint",
+                                 str(ckpt), "--data", str(mnist_dir), "--k", "100000000",
+                                 "--subset", "3"],
+                                env=_env(), stdout=subprocess.PIPE, stderr=err_sink)
     first = ""                 # bytes mode: text mode would turn tqdm's \r into line breaks
     deadline = time.monotonic() + 60
     while "decoder passes" not in first and time.monotonic() < deadline:
         first += proc.stdout.readline().decode()
     assert "3 images × k=100,000,000 = 300,000,000 decoder passes" in first, first
-    time.sleep(2.0)                          # let the progress bar draw
+    while b"/300M" not in err_file.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.1)                      # until the progress bar has drawn
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    err = err.decode()
+    proc.communicate(timeout=60)
+    err = err_file.read_bytes().decode()
     assert proc.returncode == 130, err
     assert "sample" in err and "/300M" in err           # tqdm's bar counted towards N·k
     assert message_lines(err) == ["minivae evaluate: interrupted"], err

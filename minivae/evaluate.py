@@ -24,10 +24,10 @@ log P(X) itself.
 import sys
 
 import numpy as np
-from .progress import ProgressBar
 
 from .batches import binarize_dynamic, binarize_threshold
 from .losses import LOG_2PI, log_normal
+from .progress import ProgressBar
 from .validate import choice, positive_int
 
 BINARIZE = ("none", "dynamic", "threshold")

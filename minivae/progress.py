@@ -2,10 +2,9 @@
 
 Ctrl-C or SIGTERM raises its exception wherever the main thread happens to
 be, and that can be inside tqdm's own __init__, before the bar has the
-attributes tqdm's __del__ reads.  tqdm (4.x) then prints an "Exception
+attributes tqdm's __del__ reads.  tqdm (4.70) then prints an "Exception
 ignored … AttributeError" traceback under the command's one-line
-"interrupted" message.  `ProgressBar` leaves a half-built bar alone instead:
-it has shown nothing that needs closing.
+"interrupted" message.  `ProgressBar` lets a half-built bar go quietly.
 """
 
 from tqdm import tqdm

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from .progress import ProgressBar
 
 from . import kernels
 from .batches import binarize_dynamic, binarize_threshold, iterate_minibatches
@@ -41,6 +40,7 @@ from .files.run_folder import (CHECKPOINT, check_continuing, check_new_run, chec
                                clear_leftovers)
 from .files.run_lock import RunLock
 from .model import VAE
+from .progress import ProgressBar
 from .validate import writable_dir
 
 # keys of derived_rng(seed, KEY, ...): evaluation ε, the fixed binarizations, figures

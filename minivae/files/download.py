@@ -12,9 +12,8 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
-from ..progress import ProgressBar
-
 from ..errors import WriteError
+from ..progress import ProgressBar
 from .atomic import atomic_write
 
 CHUNK = 1 << 16   # bytes per read

@@ -1,13 +1,12 @@
 """The child process of the sandbox: runs the student's code and answers the grader's calls.
 
-    python -m minivae.classroom.child [--warm]
+    python -m minivae.classroom.child
 
 Requests arrive on stdin and answers leave on stdout, framed as wire.send
 writes them.  Both streams move to private file descriptors first: the
 student's code reads an empty stdin, and what it prints, from Python or from
 C (file descriptors 1 and 2), lands in the grader's file for printed output,
-never inside an answer.  --warm compiles (or loads) the kernels before the
-student's code runs, so no time limit pays for it.
+never inside an answer.
 """
 import os
 import pickle
@@ -29,9 +28,6 @@ def main():
     requests, answers = os.dup(0), os.dup(1)
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)
-    if "--warm" in sys.argv:
-        from .. import kernels
-        kernels.warmup(np.float64)
     if os.name == "posix":              # what the student's code writes: 64 MB at most
         import resource
         resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))

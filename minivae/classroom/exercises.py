@@ -161,4 +161,3 @@ EXERCISES = {   # number -> (stub file, title, grader)
     7: ("ex07_importance_logpx.py", "importance-sampled log P(X) (beyond the paper)", ex07),
     8: ("ex08_cvae_junctions.py", "the CVAE's two junctions (Fig. 6)", ex08),
 }
-WITH_MODEL = {6, 7, 8}      # the sandbox warms the kernels before these (a model is built)

@@ -1,7 +1,7 @@
 """The student's code in a child process: the grader asks, the child answers, in time or not at all.
 
     grader (this process)                   child: python -m minivae.classroom.child
-    Sandbox(code, timeout)     spawn  ->    imports NumPy and minivae, warms the kernels
+    Sandbox(code, timeout)     spawn  ->    imports NumPy and minivae (its NumPy backend)
                                <- ready
     .load()                    load   ->    runs the student's code as a module
                                <- loaded, or what went wrong
@@ -31,7 +31,7 @@ import threading
 from .wire import ModelSpec, Outcome, plain_loads, read_frame, send
 
 TIMEOUT = 10.0          # seconds a part (or the import of the file) may take; --timeout
-SETUP = 180.0           # seconds the child may take to start: NumPy, minivae, a cold Numba compile
+SETUP = 180.0           # seconds the child may take to start: NumPy and minivae, on a busy machine
 MAX_PRINTED = 2 ** 20   # bytes of the student's printed output that are read back
 PRINTED_CUT = "\n(… and more: over 1 MB in all)"
 
@@ -46,13 +46,12 @@ class Sandbox:
 
     chunks: [(label, source)] as minivae.classroom.reading.read_code gives them, with
     notebook True for a notebook's cells; folder: put first on the child's sys.path
-    (the student's own modules); warm: compile or load the kernels before the
-    student's code runs (a model is involved).
+    (the student's own modules).
     """
 
-    def __init__(self, chunks, notebook=False, timeout=TIMEOUT, folder=None, warm=False):
+    def __init__(self, chunks, notebook=False, timeout=TIMEOUT, folder=None):
         self.chunks, self.notebook, self.timeout = chunks, notebook, timeout
-        self.folder, self.warm = folder, warm
+        self.folder = folder
         self.printed = tempfile.TemporaryFile()     # the student's stdout and stderr, every child
         self.proc = self.answers = None
         self.loaded = None                          # the Outcome of the last load
@@ -103,12 +102,13 @@ class Sandbox:
 
     # -- spawning and waiting ---------------------------------------------------------
     def _start(self):
+        # The exercises' arrays are tiny: the NumPy backend spares the child Numba's
+        # import and cache load (about 0.5 s of every check of exercises 6-8), and one
+        # BLAS thread is fastest.
         env = dict(os.environ, MINIVAE_SANDBOX="1", PYTHONUNBUFFERED="1", MPLBACKEND="Agg",
-                   PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        env.setdefault("OPENBLAS_NUM_THREADS", "1")     # tiny arrays: one thread is fastest
-        if not self.warm:               # no model, so no kernel runs: spare Numba's import
-            env["MINIVAE_BACKEND"] = "numpy"
-        cmd = [sys.executable, "-m", "minivae.classroom.child"] + (["--warm"] if self.warm else [])
+                   MINIVAE_BACKEND="numpy", PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")
+        cmd = [sys.executable, "-m", "minivae.classroom.child"]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.printed, env=env,
                                      start_new_session=os.name == "posix")

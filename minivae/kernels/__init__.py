@@ -33,6 +33,7 @@ The machinery behind the speed is explained where it lives:
 # First, before NumPy loads: OpenBLAS reads its thread timeout then (blas_threads.py).
 from . import blas_threads  # noqa: F401  isort: skip
 
+import contextlib
 import functools
 import importlib
 import os
@@ -106,6 +107,11 @@ def implementation(key, backend):
 
 def set_backend(name):
     """Make `name` ("numpy" or "numba") compute every accelerated function from now on."""
+    _switch(name)
+    precompile.rewarm(name)             # models already built must not compile mid-epoch
+
+
+def _switch(name):
     global _backend
     if name not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
@@ -116,7 +122,21 @@ def set_backend(name):
     for key, slot in _slots.items():        # all twins found first: never half switched
         slot[0] = chosen[key]
     _backend = name
-    precompile.rewarm(name)             # models already built must not compile mid-epoch
+
+
+@contextlib.contextmanager
+def using(name):
+    """Within a with block, set_backend(name); after it, the backend that was active before.
+
+    The switch back compiles nothing: models built before the block were warmed
+    for that backend already, and those the block builds are its own.
+    """
+    before = _backend
+    set_backend(name)
+    try:
+        yield
+    finally:
+        _switch(before)
 
 
 def warmup(dtype=np.float32):

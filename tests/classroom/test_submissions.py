@@ -6,6 +6,7 @@ import sys
 import nbformat
 import pytest
 
+from minivae import kernels
 from minivae.classroom.exercises import EXERCISES
 from minivae.classroom.materials import stubs_dir
 from minivae.commands.cli import main
@@ -194,3 +195,27 @@ def test_a_grader_that_cannot_start_its_child_scores_no_one(tmp_path, capsys, mo
     assert code == 2 and "the grader's child process did not start" in err, err
     data = json.loads(results.read_text(encoding="utf-8"))
     assert data["score"] == 0 and data["tests"] == [] and "did not start" in data["output"]
+
+
+@pytest.mark.parametrize("caller", kernels.available_backends())
+def test_grading_computes_on_numpy_and_leaves_the_callers_backend(tmp_path, capsys, monkeypatch,
+                                                                  caller):
+    """minivae's side of each comparison runs on the NumPy backend, and so does the student's
+    code in its child (nothing for Numba to compile); a notebook or a test that calls the
+    grader keeps its own backend."""
+    seen = []
+    name, title, grader = EXERCISES[6]
+
+    def spy(student, rng):
+        seen.append(kernels.get_backend())
+        return grader(student, rng)
+
+    monkeypatch.setitem(EXERCISES, 6, (name, title, spy))
+    before = kernels.get_backend()
+    try:
+        kernels.set_backend(caller)
+        in_child = "from minivae import kernels\nassert kernels.get_backend() == 'numpy'\n"
+        code, out, _ = check(capsys, write(tmp_path, 6, solved(6) + in_child))
+        assert (code, seen, kernels.get_backend()) == (0, ["numpy"], caller), out
+    finally:
+        kernels.set_backend(before)

@@ -385,6 +385,36 @@ def test_set_backend_switches_implementations_without_rebinding_names(backend):
     assert kernels.get_backend() == "numpy"
 
 
+@pytest.mark.parametrize("inner", ["numpy", "numba"])
+def test_using_switches_within_the_block_and_restores_after_it_even_on_error(backend, inner):
+    for outer in ("numba", "numpy"):
+        backend(outer)
+        with kernels.using(inner):
+            assert kernels.get_backend() == inner
+            assert kernels._slots["losses.kl_normal"][0] is (nb if inner == "numba" else ref).kl_normal
+        assert kernels.get_backend() == outer
+        with pytest.raises(ZeroDivisionError), kernels.using(inner):
+            1 / 0
+        assert kernels.get_backend() == outer
+        assert kernels._slots["losses.kl_normal"][0] is (nb if outer == "numba" else ref).kl_normal
+
+
+def test_leaving_using_compiles_nothing_for_the_models_the_block_built(backend, monkeypatch):
+    """set_backend("numba") compiles for every dtype a model has used; the switch back at
+    the end of `using` does not (the grader's models live and die inside its block)."""
+    from minivae.kernels import precompile
+    backend("numba")
+    compiled = []
+    monkeypatch.setattr(precompile, "compile_for", compiled.append)
+    monkeypatch.setattr(precompile, "_warm", set())
+    monkeypatch.setattr(precompile, "_dtypes", set())
+    with kernels.using("numpy"):
+        VAE(x_dim=4, hidden=(3,), z_dim=2, dtype=np.float64)
+    assert kernels.get_backend() == "numba" and compiled == []
+    kernels.set_backend("numba")                                # what set_backend does instead
+    assert compiled == [np.dtype(np.float64)]
+
+
 def test_every_accelerated_function_has_a_twin_of_the_same_name_and_signature():
     assert len(ACCELERATED) == 11, sorted(ACCELERATED)
     for name, f in ACCELERATED.items():

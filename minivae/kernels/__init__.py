@@ -13,7 +13,7 @@ equal, float64 to 1e-12) and runs when the numba backend is on:
     numba   BLAS for the matrix products, fused @njit passes for the
             elementwise work around them and for the optimizer update
 
-`set_backend(name)` chooses; at import the backend is $MINIVAE_BACKEND when
+`set_backend(name)` chooses (`with using(name):` for one block); at import the backend is $MINIVAE_BACKEND when
 set ("numpy" or "numba"; any other value is an error, see
 minivae/environment.py), else DEFAULT, the faster one in `python -m minivae
 bench` (README, "Speed").  Without numba installed everything runs on numpy.

@@ -3,6 +3,7 @@
 `mnist_dir`   Path of a directory holding MNIST's four IDX .gz files.
 `mnist_small` (x_train, y_train, x_test, y_test): the first 2000 training and
               500 test examples, float32 in [0, 1] and int64, read-only.
+`browser`     one headless Chromium for the session (browser_tools.py).
 
 Tests that use them never download: without MNIST they skip (or fail in CI).
 """
@@ -11,6 +12,8 @@ import signal
 from pathlib import Path
 
 import pytest
+
+from browser_tools import browser  # noqa: F401  (the fixture: headless Chromium)
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,15 @@
 """Exceptions a user can cause; the command line prints them in one line."""
 
 
+class ArgumentError(ValueError):
+    """A bad argument: a value, shape, dtype, flag or path that the caller gave.
+
+    A ValueError, so a library user's `except ValueError` keeps catching it;
+    the command line prints it as one line (a plain ValueError from NumPy is a
+    bug in the code, and keeps its traceback).
+    """
+
+
 class NonFiniteError(ValueError):
     """Finite inputs gave an inf or NaN result (an overflow): the message names the inputs.
 

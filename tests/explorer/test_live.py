@@ -110,6 +110,44 @@ def test_without_an_interactive_backend_one_line_says_so(capsys, tmp_path):
     assert f"open {tmp_path / 'p.html'} in a browser" in out[0]
 
 
+def test_in_a_notebook_without_ipympl_the_manifold_is_shown_instead(capsys, monkeypatch, tmp_path):
+    import IPython.display
+    model = VAE(x_dim=784, hidden=(8,), z_dim=2, seed=0)
+    shown_objects = []
+    monkeypatch.setattr(live, "in_notebook", lambda: True)
+    monkeypatch.setattr(live, "_widget_in_notebook", lambda: False)
+    monkeypatch.setattr(IPython.display, "display", shown_objects.append)
+    plt.imsave(tmp_path / "m.png", np.eye(4))
+    assert explore(model, np.zeros((2, 784), np.float32), None, fallback=tmp_path / "m.png") is None
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and out[0].endswith("or pip install ipympl for %matplotlib widget")
+    (image,) = shown_objects
+    assert isinstance(image, IPython.display.Image) and image.filename == str(tmp_path / "m.png")
+
+
+def test_in_a_notebook_with_ipympl_the_explorer_is_a_widget(mnist_dir, tmp_path):
+    """Lesson 07b's notebook, run in a real kernel: its explorer cell shows an ipympl widget."""
+    import importlib.util
+    import json
+    import os
+    import subprocess
+    import sys
+    missing = [m for m in ("ipympl", "nbclient", "jupytext", "ipykernel") if importlib.util.find_spec(m) is None]
+    if missing:
+        reason = f"the notebook extra is missing ({', '.join(missing)}): pip install -e \".[notebook]\""
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    env = {**os.environ, "MINIVAE_DATA": str(mnist_dir)}
+    subprocess.run([sys.executable, "-m", "minivae", "notebooks", "07b", "--execute", "--quick",
+                    "--out", str(tmp_path)], env=env, check=True, capture_output=True, timeout=600)
+    nb = json.loads((tmp_path / "07b_latent_2d.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "explore(model" in "".join(c["source"]))
+    kinds = [k for o in cell["outputs"] for k in o.get("data", {})]
+    assert "application/vnd.jupyter.widget-view+json" in kinds, cell["outputs"]
+    assert not any("no interactive" in "".join(o.get("text", "")) for o in cell["outputs"])
+
+
 def test_with_an_interactive_backend_the_explorer_is_shown(monkeypatch):
     model = VAE(x_dim=784, hidden=(8,), z_dim=2, seed=0)
     shows = []

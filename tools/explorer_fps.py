@@ -62,13 +62,13 @@ def page_for(checkpoint, folder):
     The 10,000 background dots are drawn once, into an image each frame copies,
     so where they lie does not change a frame's cost: random digits will do.
     """
-    from minivae.explorer.export import write_explorer, write_explorer_from_checkpoint
+    from minivae.explorer.export import load_explorable, write_explorer
     from minivae.model import VAE
     rng = np.random.default_rng(0)
     x, labels = rng.random((10_000, 784), dtype=np.float32), rng.integers(0, 10, 10_000)
-    if checkpoint:
-        return write_explorer_from_checkpoint(checkpoint, x, labels, folder)[0]
-    return write_explorer(VAE(x_dim=784, hidden=(500,), z_dim=2, seed=0), x, labels, folder)[0]
+    model, about = (load_explorable(checkpoint) if checkpoint
+                    else (VAE(x_dim=784, hidden=(500,), z_dim=2, seed=0), "fresh weights"))
+    return write_explorer(model, x.astype(model.dtype), labels, folder, about=about)[0]
 
 
 def main(argv=None):

@@ -2,6 +2,8 @@
 
     write_explorer(model, x_test, y_test, "out/", name="07b_explorer")
     -> out/07b_explorer.html, out/07b_explorer_weights.js
+    model, about = load_explorable("runs/x/last.npz")         # a trained checkpoint's model
+    write_explorer(model, x_test, y_test, "explorer/", about=about)
 
 The page decodes the z under the pointer with the decoder of Fig. 5 (z → f(z),
 then sig(f(z)) = E[X|z] for the Bernoulli likelihood), written in a few lines
@@ -114,13 +116,12 @@ def write_explorer(model, x, labels, out_dir, name="explorer", about=""):
     return page, weights
 
 
-def write_explorer_from_checkpoint(checkpoint, x, labels, out_dir, name="explorer"):
-    """write_explorer for the model in a checkpoint (its last.npz), refused in one line
-    (ArgumentError) before its weights are read when its latent is not 2-D."""
+def load_explorable(checkpoint):
+    """(model, about) from a checkpoint (its last.npz), for write_explorer; refused in one
+    line (ArgumentError) before its weights are read when its latent is not 2-D."""
     meta = read_meta(checkpoint)
     check_explorable(meta["model"].get("z_dim"), meta["model"].get("x_dim"),
                      f"checkpoint {Path(checkpoint)}")
     model, _, meta = load_checkpoint(checkpoint)
     sizes = "-".join(map(str, (model.x_dim, *model.hidden, model.z_dim)))
-    about = f"VAE {sizes} from {Path(checkpoint).name}, epoch {meta['epoch']}"
-    return write_explorer(model, x, labels, out_dir, name, about)
+    return model, f"VAE {sizes} from {Path(checkpoint).name}, epoch {meta['epoch']}"

@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 from minivae.errors import ArgumentError, CheckpointError
-from minivae.explorer.export import (NO_LABEL, page_html, plane_extent, write_explorer,
-                                     write_explorer_from_checkpoint)
+from minivae.explorer.export import NO_LABEL, load_explorable, page_html, plane_extent, write_explorer
 from minivae.files.checkpoint import save_checkpoint
 from minivae.model import VAE
 from minivae.optim import Adam
@@ -113,14 +112,14 @@ def test_a_checkpoint_without_a_2d_latent_is_refused_naming_the_file(tmp_path):
     path, _ = _checkpoint(tmp_path / "last.npz", 30)
     with pytest.raises(ArgumentError, match=r"^checkpoint \S+last\.npz has a 30-D latent and 784 "
                                             r"pixels: the explorer needs a VAE with a 2-D latent"):
-        write_explorer_from_checkpoint(path, np.zeros((2, 784), np.float32), None, tmp_path / "out")
-    assert not (tmp_path / "out").exists()
+        load_explorable(path)
 
 
 def test_a_checkpoint_with_a_2d_latent_is_written(tmp_path):
     path, model = _checkpoint(tmp_path / "last.npz", 2)
     x = np.random.default_rng(1).random((5, 784), dtype=np.float32)
-    _, weights = write_explorer_from_checkpoint(path, x, None, tmp_path / "out")
+    loaded, about = load_explorable(path)
+    _, weights = write_explorer(loaded, x, None, tmp_path / "out", about=about)
     w = read_weights(weights)
     assert w["about"] == "VAE 784-8-2 from last.npz, epoch 3"
     decode, mu, _ = decoder_from_bytes(w)
@@ -131,8 +130,7 @@ def test_a_checkpoint_with_a_2d_latent_is_written(tmp_path):
 def test_a_damaged_checkpoint_is_a_checkpoint_error(tmp_path):
     (tmp_path / "last.npz").write_bytes(b"not a zip")
     with pytest.raises(CheckpointError):
-        write_explorer_from_checkpoint(tmp_path / "last.npz", np.zeros((1, 784), np.float32), None,
-                                       tmp_path)
+        load_explorable(tmp_path / "last.npz")
 
 
 @pytest.mark.parametrize("name", ["../x", "a/b", "", ".hidden", 3])

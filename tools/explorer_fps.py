@@ -1,6 +1,7 @@
 """Frames per second of the latent explorer's page (lessons/07b_latent_2d.py) in headless Chromium.
 
-    python tools/explorer_fps.py [--checkpoint runs/.../last.npz] [--seconds 5] [--json PATH]
+    python tools/explorer_fps.py [--checkpoint runs/.../last.npz | --page lessons/out/07b_explorer.html]
+                                 [--seconds 5] [--json PATH] [--screenshot PNG]
 
 Writes the explorer of a VAE with a 2-D latent into a temporary folder: the
 model of --checkpoint, else the lesson's network 784-500-2 with fresh weights
@@ -15,6 +16,12 @@ Chromium (Playwright drives it, as in the tests) and measures:
 * one redraw's cost: the median milliseconds of the page's `render(z)` called
   back to back (the decoder's forward pass and the drawing calls), and the
   redraws per second that cost allows.
+
+--page measures a page already written (the lesson's).  --screenshot then
+walks from the encoding of a 1 to that of a 0 (the ones nearest their
+classes' mean encodings) and saves the page as a PNG: the README's picture
+is `--page lessons/out/07b_explorer.html --screenshot docs/explorer.png`
+after a default run of the lesson.
 
 Run it on an idle machine: other work on the same cores slows every frame.
 """
@@ -31,6 +38,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from browser_tools import CHROMIUM_ARGS  # noqa: E402  (the tests' Chromium flags)
 from race import cpu_model, load_average  # noqa: E402  tools/race.py, beside this file
+
+WALK = """() => {
+  const e = minivaeExplorer.encodings, n = e.labels.length, at = {};
+  for (const d of [1, 0]) {                 // the encoding nearest the class's mean
+    let s1 = 0, s2 = 0, k = 0;
+    for (let i = 0; i < n; i++) if (e.labels[i] === d) { s1 += e.mu[2 * i]; s2 += e.mu[2 * i + 1]; k++; }
+    let best = -1, bestD = Infinity;
+    for (let i = 0; i < n; i++) {
+      const d2 = (e.mu[2 * i] - s1 / k) ** 2 + (e.mu[2 * i + 1] - s2 / k) ** 2;
+      if (e.labels[i] === d && d2 < bestD) { bestD = d2; best = i; }
+    }
+    at[d] = e.toPx(e.mu[2 * best], e.mu[2 * best + 1]);
+  }
+  return [at[1], at[0]];
+}"""
 
 MEASURE = """async seconds => {
   const ex = window.minivaeExplorer, E = ex.extent * 0.8;
@@ -74,20 +96,31 @@ def page_for(checkpoint, folder):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", help="a checkpoint of a VAE with a 2-D latent (default: fresh 784-500-2)")
+    ap.add_argument("--page", help="an explorer page already written, e.g. lessons/out/07b_explorer.html")
+    ap.add_argument("--screenshot", metavar="PNG", help="walk from a 1 to a 0, then save the page here")
     ap.add_argument("--seconds", type=float, default=5.0, help="seconds of animation frames (default 5)")
     ap.add_argument("--json", metavar="PATH", help="also save the numbers here")
     a = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="explorer-fps-") as folder, sync_playwright() as p:
-        page_file = page_for(a.checkpoint, Path(folder))
+        page_file = Path(a.page).resolve() if a.page else page_for(a.checkpoint, Path(folder))
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page = browser.new_page(viewport={"width": 900, "height": 725})
         page.goto(page_file.as_uri())
         page.wait_for_function("window.minivaeExplorer && minivaeExplorer.ready")
         t0 = time.perf_counter()
         result = page.evaluate(MEASURE, a.seconds)
         result["wall_seconds"] = round(time.perf_counter() - t0, 1)
+        if a.screenshot:
+            box = page.locator("#plane").bounding_box()
+            for x, y in page.evaluate(WALK):
+                page.mouse.click(box["x"] + x, box["y"] + y)
+            page.wait_for_function("minivaeExplorer.state.walk === null")
+            page.screenshot(path=a.screenshot)
+            from PIL import Image                   # Pillow, which matplotlib needs: 256 colours
+            Image.open(a.screenshot).convert("RGB").quantize(256).save(a.screenshot, optimize=True)
+            print(f"saved {a.screenshot}")
         browser.close()
     result.update(cpu=cpu_model(), load_before=load_before, load_after=load_average())
     print(f"explorer page, headless Chromium: {result['fps']:.1f} frames per second "

@@ -13,10 +13,12 @@ Run:  python lessons/07b_latent_2d.py [--quick] [--seed S] [--out DIR] [--epochs
 #
 # What it shows of the tutorial:
 #
-# * **Fig. 2 and §2's opening argument.**  A decoder that is a function of
-#   z ~ N(0, I) can bend the Gaussian into whatever the data need, so most
-#   z should decode to plausible digits.  With two latent dimensions we can
-#   look at every z at once.
+# * **Fig. 2 and §2's opening argument.**  N(0, I) is raw material enough:
+#   a powerful enough decoder can map normally distributed z to whatever
+#   latent values the data need (which digit, stroke width, angle) and
+#   those to a rendered digit, as g bends the Gaussian into Fig. 2's ring.
+#   With two latent dimensions we can look at what the decoder made of
+#   every z at once.
 # * **§4.1's model**, with K = 2.  It is the same hand-derived `VAE`
 #   (lesson 07): ReLU layers, heads μ and log_var = log diag Σ,
 #   z = μ + Σ^{1/2} ⊙ ε (Eq. 10), sigmoid cross-entropy on the grey levels,

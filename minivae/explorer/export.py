@@ -72,8 +72,7 @@ def weights_object(model, mu, labels=None, about=""):
     """The dict the weights file assigns to window.MINIVAE_EXPLORER (layout in the module docstring)."""
     layers = model.decoder.layers
     mu = np.asarray(mu, dtype="<f4").reshape(-1, 2)
-    labels = (np.full(len(mu), NO_LABEL, dtype=np.uint8) if labels is None
-              else np.asarray(labels).astype(np.uint8))
+    labels = np.full(len(mu), NO_LABEL, np.uint8) if labels is None else np.asarray(labels, np.uint8)
     parts = [np.asarray(p, dtype="<f4").tobytes() for layer in layers
              for p in (layer.params["W"], layer.params["b"])]
     data = b"".join(parts + [mu.tobytes(), labels.tobytes()])
@@ -104,8 +103,12 @@ def write_explorer(model, x, labels, out_dir, name="explorer", about=""):
         raise ArgumentError(f"name {name!r}: give a file name without a folder, "
                             "of letters, digits, '_', '-' and '.'")
     mu, _ = model.encode(x)
-    if labels is not None and len(labels) != len(mu):
-        raise ArgumentError(f"labels has {len(labels)} entries for {len(mu)} digits")
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (len(mu),):
+            raise ArgumentError(f"labels has shape {labels.shape} for {len(mu)} digits")
+        if labels.dtype.kind not in "iu" or (labels.size and (labels.min() < 0 or labels.max() > 9)):
+            raise ArgumentError("labels must be the digits' classes, integers 0 to 9")
     out = writable_dir("explorer folder", out_dir)
     out.mkdir(parents=True, exist_ok=True)
     weights, page = out / f"{name}_weights.js", out / f"{name}.html"

@@ -140,7 +140,11 @@ def test_a_name_that_is_not_a_plain_file_name_is_refused(tmp_path, name):
         write_explorer(model, np.zeros((1, 784), np.float32), None, tmp_path, name=name)
 
 
-def test_labels_must_match_the_digits(tmp_path):
+@pytest.mark.parametrize("labels, words", [([1, 2, 3], r"labels has shape \(3,\) for 2 digits"),
+                                           ([1, 10], "integers 0 to 9"), ([-1, 0], "integers 0 to 9"),
+                                           ([0.5, 1.0], "integers 0 to 9")])
+def test_labels_must_be_the_digits_classes(tmp_path, labels, words):
     model = VAE(x_dim=784, hidden=(8,), z_dim=2, seed=0)
-    with pytest.raises(ArgumentError, match="labels has 3 entries for 2 digits"):
-        write_explorer(model, np.zeros((2, 784), np.float32), [1, 2, 3], tmp_path)
+    with pytest.raises(ArgumentError, match=words):
+        write_explorer(model, np.zeros((2, 784), np.float32), labels, tmp_path)
+    assert not list(tmp_path.iterdir())

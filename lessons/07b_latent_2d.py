@@ -112,15 +112,17 @@ print("share of μ(X) within radius 1, 2, 3: "
 # %% [markdown]
 # ## The manifold, spaced by the prior's quantiles
 #
-# Lesson 01's footnote turned a uniform u into any distribution through an
-# inverse CDF.  Here it lays out the grid: z_i = Φ⁻¹(p_i) with p_i evenly
-# spaced in (0, 1) and Φ the standard normal CDF, so every cell of the grid
-# holds the same prior mass, 1/n² (Kingma & Welling spaced their Fig. 4
-# the same way).  In the coordinates Φ(z) the prior is uniform on the unit
+# Lesson 01 worked §2's footnote: a CDF makes a variable uniform, and an
+# inverse CDF turns a uniform into the distribution it belongs to.  Here
+# the inverse CDF lays out the grid: z_i = Φ⁻¹(p_i) with p_i evenly spaced
+# in (0, 1) and Φ the standard normal CDF, so every cell of the grid holds
+# the same prior mass, 1/n² (Kingma & Welling spaced their Fig. 4 the same
+# way).  In the coordinates Φ(z) the prior is uniform on the unit
 # square.  So the right panel draws each test digit at Φ(μ(X)) on the same
 # axes, and a pool of codes equal to the prior would cover it evenly.  The
 # lesson counts the cells of the grid that no test digit's μ(X) falls in:
-# the digits drawn there come from z the training data hardly use.
+# the digits drawn there are decoded from z that no test digit is encoded
+# near.
 
 # %%
 n_grid = 20

@@ -27,6 +27,7 @@ Run it on an idle machine: other work on the same cores slows every frame.
 """
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -105,7 +106,10 @@ def main(argv=None):
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="explorer-fps-") as folder, sync_playwright() as p:
         page_file = Path(a.page).resolve() if a.page else page_for(a.checkpoint, Path(folder))
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+        if chromium is None:
+            ap.error("no chromium on PATH: apt-get install chromium")
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 900, "height": 725})
         page.goto(page_file.as_uri())
         page.wait_for_function("window.minivaeExplorer && minivaeExplorer.ready")

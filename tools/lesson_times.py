@@ -1,6 +1,6 @@
 """Every lesson's wall time, --quick and default, as a Markdown table for the README.
 
-    python tools/lesson_times.py [--only 01 07 ...] [--quick-only] [--json PATH]
+    python tools/lesson_times.py [--only 01 07 07b ...] [--quick-only] [--json PATH]
 
 Runs each lessons/0*.py as its own process, once with --quick and once as
 written (the default), figures to a temporary --out and MPLBACKEND=Agg, and
@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from minivae.classroom.materials import as_lesson_number, lesson_number
 from race import cpu_model, load_average      # tools/race.py, beside this file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,18 +54,18 @@ def cell(run):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", nargs="+", metavar="NN", help="just these lessons, e.g. --only 01 07")
+    ap.add_argument("--only", nargs="+", metavar="NN", help="just these lessons, e.g. --only 01 07b")
     ap.add_argument("--quick-only", action="store_true", help="skip the default (long) runs")
     ap.add_argument("--json", metavar="PATH", help="also save every number here")
     a = ap.parse_args(argv)
 
     scripts = sorted(LESSONS.glob("0*.py"))
     if a.only:
-        wanted = {n.zfill(2) for n in a.only}
-        unknown = wanted - {s.name[:2] for s in scripts}
+        wanted = {as_lesson_number(n) for n in a.only}
+        unknown = wanted - {lesson_number(s) for s in scripts}
         if unknown:
             ap.error(f"no lesson {', '.join(sorted(unknown))} in {LESSONS}")
-        scripts = [s for s in scripts if s.name[:2] in wanted]
+        scripts = [s for s in scripts if lesson_number(s) in wanted]
 
     cpu, load_before = cpu_model(), load_average()
     if load_before and load_before[0] > IDLE_LOAD:

@@ -20,6 +20,7 @@ COMMANDS = {
     "train": ("minivae.commands.train", "train a VAE on MNIST, or resume a run (§4.1)"),
     "sample": ("minivae.commands.sample", "decode samples z ~ N(0, I) from a checkpoint (Fig. 7)"),
     "evaluate": ("minivae.commands.evaluate", "test-set -ELBO (§2.3) and importance-sampled log P(X) (beyond the paper)"),
+    "explore": ("minivae.commands.explore", "write the latent explorer page of a 2-D-latent checkpoint (beyond the paper)"),
     "exercise": ("minivae.commands.exercise", "copy an exercise stub to work on"),
     "check": ("minivae.commands.check", "grade an exercise against finite differences and minivae's own code"),
     "notebooks": ("minivae.commands.notebooks", "write every lesson as a Jupyter notebook, optionally executed"),

@@ -30,7 +30,7 @@ QUICK_CELL = ('# The quick form of the lesson (seconds, not minutes): minivae.le
 
 
 def add_arguments(p):
-    p.add_argument("lessons", nargs="*", metavar="NN", help="lesson numbers, e.g. 01 03 (default: all)")
+    p.add_argument("lessons", nargs="*", metavar="NN", help="lesson numbers, e.g. 01 03 07b (default: all)")
     p.add_argument("--out", type=Path, default=Path("notebooks"),
                    help="folder for the .ipynb files (default notebooks/)")
     p.add_argument("--execute", action="store_true",
@@ -42,17 +42,18 @@ def add_arguments(p):
 
 def lesson_scripts(selected=()):
     """The lesson scripts, all of them or those whose number is in `selected`."""
-    from ..classroom.materials import lesson_scripts as every_lesson
+    from ..classroom.materials import as_lesson_number, lesson_number, lesson_scripts as every_lesson
+    from ..errors import ArgumentError
     scripts = every_lesson()
     if not scripts:
         raise FileNotFoundError("no lessons found: this minivae was installed without them")
     if not selected:
         return scripts
-    by_number = {s.name[:2]: s for s in scripts}
-    unknown = [n for n in selected if n.zfill(2) not in by_number]
+    by_number = {lesson_number(s): s for s in scripts}
+    unknown = [n for n in selected if as_lesson_number(n) not in by_number]
     if unknown:
-        raise ValueError(f"no lesson {', '.join(unknown)}; the lessons are {', '.join(by_number)}")
-    return [by_number[n.zfill(2)] for n in selected]
+        raise ArgumentError(f"no lesson {', '.join(unknown)}; the lessons are {', '.join(by_number)}")
+    return [by_number[as_lesson_number(n)] for n in selected]
 
 
 def missing_extra():

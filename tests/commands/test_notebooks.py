@@ -59,9 +59,9 @@ def script_cells(path):
 
 def test_all_lessons_convert_and_round_trip(tmp_path, capsys, extra):
     import nbformat
-    assert len(LESSONS) == 9
+    assert len(LESSONS) == 10                                           # 01 … 09 and 07b
     assert main(["notebooks", "--out", str(tmp_path)]) == 0
-    assert len(capsys.readouterr().out.strip().splitlines()) == 9      # one progress line each
+    assert len(capsys.readouterr().out.strip().splitlines()) == 10     # one progress line each
     for script in LESSONS:
         nb = nbformat.read(tmp_path / f"{script.stem}.ipynb", as_version=4)
         nbformat.validate(nb)
@@ -72,6 +72,19 @@ def test_all_lessons_convert_and_round_trip(tmp_path, capsys, extra):
         assert code(got) == code(want), script.name
         assert [t for k, t in got if k == "markdown"] == [t for k, t in want if k == "markdown"]
         assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+def test_lessons_are_chosen_by_number_letter_and_all(tmp_path, capsys, extra):
+    """07 is lesson 07 alone, 07b (or 7b, 7B) the lesson after it; an unknown one is one line."""
+    assert main(["notebooks", "7", "07b", "--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.glob("*.ipynb")) == ["07_vae_mnist.ipynb", "07b_latent_2d.ipynb"]
+    assert [s.name for s in notebooks.lesson_scripts(["7B", "09", "1"])] == [
+        "07b_latent_2d.py", "09_appendix_1d.py", "01_latent_variables.py"]
+    capsys.readouterr()
+    assert main(["notebooks", "07c", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("minivae notebooks: error: no lesson 07c; the lessons are "
+                                               "01, 02, 03, 04, 05, 06, 07, 07b, 08, 09"), err
 
 
 def stdout_of(nb):

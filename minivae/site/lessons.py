@@ -1,7 +1,7 @@
 """The lessons executed for the site, each run once per version of its source.
 
-A lesson runs as a notebook in a fresh Jupyter kernel (the notebooks
-command's `to_notebook` and `execute`), working in a folder of its own, so
+A lesson runs as a notebook in a fresh Jupyter kernel (classroom.kernel,
+as for the notebooks command), working in a folder of its own, so
 its figures and any page it writes land in that folder's out/.  The result
 (the executed notebook and out/) is kept in a cache folder under a key made
 of the lesson's text, the quick flag and the source of minivae's library
@@ -53,9 +53,9 @@ def run_lesson(script, quick, old_cache, new_cache, workdir, fingerprint, timeou
     """The lesson's executed notebook and out/ in new_cache, from old_cache when it is there.
 
     Raises LessonFailed naming the lesson and its error; Ctrl-C stops the
-    kernel and raises KeyboardInterrupt (notebooks.execute).
+    kernel and raises KeyboardInterrupt (classroom.kernel.execute).
     """
-    from ..commands.notebooks import execute, to_notebook, write
+    from ..classroom.kernel import execute, to_notebook, write
     key = cache_key(script, quick, fingerprint)
     entry = new_cache / key
     if old_cache is not None and (old_cache / key / NOTEBOOK).is_file():

@@ -16,7 +16,7 @@ import pytest
 import minivae
 
 PACKAGE = Path(minivae.__file__).parent
-SUBPACKAGES = ("kernels", "files", "classroom")
+SUBPACKAGES = ("kernels", "files", "classroom", "site")
 
 LAYERS = [
     # foundations: errors and checks; the Numba twins and the machinery of speed; files
@@ -35,11 +35,13 @@ LAYERS = [
      "classroom.sandbox",
      "classroom.child", "classroom.reading", "classroom.parts", "classroom.exercises",
      "classroom.model_exercises", "classroom.submission", "classroom.gradescope",
-     "classroom.handout"},                                      # lessons and exercises
+     "classroom.handout", "classroom.kernel"},                                      # lessons and exercises
+    {"site.equations", "site.source", "site.typeset", "site.maths_pages", "site.lessons",
+     "site.build"},                                             # the course site
     {"commands", "__main__", "__init__"},                       # the command line
 ]
 # the subpackages' faces (their __init__.py) hold docstrings only, except kernels'
-FACES = {"files", "classroom"}
+FACES = {"files", "classroom", "site"}
 
 
 def module_name(parts):
@@ -131,7 +133,7 @@ def test_no_cycles():
 
 
 def test_faces_only_describe():
-    """files/ and classroom/ __init__.py hold a docstring and nothing else."""
+    """files/, classroom/ and site/ __init__.py hold a docstring and nothing else."""
     for face in FACES:
         tree = ast.parse((PACKAGE / face / "__init__.py").read_text())
         assert len(tree.body) == 1 and isinstance(tree.body[0].value, ast.Constant), face

@@ -1,0 +1,50 @@
+"""Fixtures of the course-site tests.
+
+`site_extra`  skips (fails under CI=true) when the site extra is not installed.
+`quick_site`  one `python -m minivae site --quick` build for the whole session:
+              (folder, what the command printed).  Built under the numba backend
+              only: the site's machinery does not depend on the backend, and CI
+              runs the suite once per backend, so the second run skips instead of
+              building the same site again (a build executes all nine lessons).
+"""
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+
+from minivae.commands.site import EXTRA
+
+
+def need_site_extra():
+    missing = [m for m in EXTRA if importlib.util.find_spec(m) is None]
+    if missing:
+        msg = f"the site extra is missing ({', '.join(missing)}): pip install -e \".[site]\""
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+@pytest.fixture
+def site_extra():
+    need_site_extra()
+
+
+def site_env(mnist_dir, **extra):
+    env = dict(os.environ, MPLBACKEND="Agg", MINIVAE_DATA=str(mnist_dir), **extra)
+    env.pop("MINIVAE_QUICK", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def quick_site(tmp_path_factory, mnist_dir):
+    need_site_extra()
+    if os.environ.get("MINIVAE_BACKEND", "numba") == "numpy":
+        pytest.skip("the site is built under the numba backend only (it does not depend on the backend; "
+                    "CI runs the suite under both and builds it once)")
+    out = tmp_path_factory.mktemp("quick") / "site"
+    done = subprocess.run([sys.executable, "-m", "minivae", "site", "--quick", "--out", str(out)],
+                          env=site_env(mnist_dir), capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out, done.stdout + done.stderr

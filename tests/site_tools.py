@@ -1,4 +1,4 @@
-"""Fixtures of the course-site tests.
+"""Fixtures of the course-site tests (imported by tests/conftest.py).
 
 `site_extra`  skips (fails under CI=true) when the site extra is not installed.
 `quick_site`  one `python -m minivae site --quick` build for the whole session:

@@ -2,10 +2,12 @@
 
 `site_extra`  skips (fails under CI=true) when the site extra is not installed.
 `quick_site`  one `python -m minivae site --quick` build for the whole session:
-              (folder, what the command printed).  Built under the numba backend
-              only: the site's machinery does not depend on the backend, and CI
-              runs the suite once per backend, so the second run skips instead of
-              building the same site again (a build executes all nine lessons).
+              (folder, what the command printed).
+
+The tests that build a site run under the numba backend only (`one_backend`):
+the site's machinery does not depend on the backend, and CI runs the suite
+once per backend, so the second run skips instead of building the same sites
+again (the quick build executes all nine lessons: about a minute and a half).
 """
 import importlib.util
 import os
@@ -31,6 +33,13 @@ def site_extra():
     need_site_extra()
 
 
+def one_backend():
+    """Skip under MINIVAE_BACKEND=numpy: a site is built in the numba run of the suite."""
+    if os.environ.get("MINIVAE_BACKEND", "numba") == "numpy":
+        pytest.skip("site builds run under the numba backend only (the site does not depend on "
+                    "the backend; CI runs the suite under both and builds once)")
+
+
 def site_env(mnist_dir, **extra):
     env = dict(os.environ, MPLBACKEND="Agg", MINIVAE_DATA=str(mnist_dir), **extra)
     env.pop("MINIVAE_QUICK", None)
@@ -40,9 +49,7 @@ def site_env(mnist_dir, **extra):
 @pytest.fixture(scope="session")
 def quick_site(tmp_path_factory, mnist_dir):
     need_site_extra()
-    if os.environ.get("MINIVAE_BACKEND", "numba") == "numpy":
-        pytest.skip("the site is built under the numba backend only (it does not depend on the backend; "
-                    "CI runs the suite under both and builds it once)")
+    one_backend()
     out = tmp_path_factory.mktemp("quick") / "site"
     done = subprocess.run([sys.executable, "-m", "minivae", "site", "--quick", "--out", str(out)],
                           env=site_env(mnist_dir), capture_output=True, text=True, timeout=1200)

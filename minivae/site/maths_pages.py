@@ -102,15 +102,21 @@ def _code_column(section, coloured):
     return '<div class="highlight"><pre>' + "".join(rows) + "</pre></div>"      # each row a block
 
 
-def _notes_column(section, module, index):
+def _equations(section, index):
+    """The paper's equations and figures this function computes, typeset across the section."""
+    boxes = []
+    for e in index.get(section.name, ()):
+        maths = latex_to_mathml(e.latex, display=True) if e.latex else html.escape(e.text)
+        boxes.append(f'<div class="eq"><a class="eqlabel" href="../equations.html#{slug(e.label)}">'
+                     f'{e.label} ({html.escape(e.section)})</a>{maths}</div>')
+    return f'<div class="eqs">{"".join(boxes)}</div>' if boxes else ""
+
+
+def _notes_column(section):
     parts = []
     if section.name != "module":
         kind = "class" if isinstance(section.node, ast.ClassDef) else "def"
         parts.append(f'<h3 class="fn"><a href="#{section.name}">{kind} {section.name}</a></h3>')
-    for e in index.get(section.name, ()):
-        maths = latex_to_mathml(e.latex, display=True) if e.latex else html.escape(e.text)
-        parts.append(f'<div class="eq"><a class="eqlabel" href="../equations.html#{slug(e.label)}">'
-                     f'{e.label} ({html.escape(e.section)})</a>{maths}</div>')
     parts.append(docstring_html(ast.get_docstring(section.node) if section.node else None))
     return "\n".join(parts)
 
@@ -122,7 +128,7 @@ def page_html(module, root=None):
     coloured = highlighted_lines(source)
     index = entries_by_function(module)
     rows = [f'<section class="sbs-row" id="{s.name}" data-function="{s.name}">'
-            f'<div class="notes">{_notes_column(s, module, index)}</div>'
+            f'{_equations(s, index)}<div class="notes">{_notes_column(s)}</div>'
             f'<div class="code">{_code_column(s, coloured)}</div></section>'
             for s in sections(ast.parse(source), lines)]
     return '<div class="sbs">\n' + "\n".join(rows) + "\n</div>"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from site_tools import site_env
+from site_tools import one_backend, site_env
 
 
 def minivae_site(*args, env=None):
@@ -28,6 +28,7 @@ def test_a_folder_that_is_not_a_site_is_refused_in_one_line(tmp_path):
 
 
 def test_a_failing_lesson_is_named_and_no_site_is_written(tmp_path, mnist_dir, site_extra):
+    one_backend()
     env = site_env(mnist_dir, MINIVAE_ARGS="--seed not-a-number")
     done = minivae_site("--quick", "--out", str(tmp_path / "site"), env=env)
     assert done.returncode == 1, done.stderr
@@ -38,6 +39,7 @@ def test_a_failing_lesson_is_named_and_no_site_is_written(tmp_path, mnist_dir, s
 
 
 def test_ctrl_c_stops_the_build_with_one_line_and_exit_130(tmp_path, mnist_dir, site_extra):
+    one_backend()
     child = subprocess.Popen([sys.executable, "-m", "minivae", "site", "--quick", "--out",
                               str(tmp_path / "site")], env=site_env(mnist_dir),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

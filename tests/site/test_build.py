@@ -12,6 +12,7 @@ from minivae.site.build import MARKER, build, check_out
 from minivae.site.lessons import LessonFailed
 from minivae.site.source import MATHS_MODULES
 
+from site_tools import one_backend
 from test_lessons import LESSON
 
 
@@ -81,6 +82,7 @@ def build_quietly(out, scripts):
 
 
 def test_a_rebuild_reexecutes_only_the_edited_lesson(tmp_path, site_extra):
+    one_backend()
     scripts = small_lessons(tmp_path / "lessons")
     out = tmp_path / "site"
     said = build_quietly(out, scripts)
@@ -97,6 +99,7 @@ def test_a_rebuild_reexecutes_only_the_edited_lesson(tmp_path, site_extra):
 
 
 def test_a_failing_lesson_leaves_the_previous_site_whole(tmp_path, site_extra):
+    one_backend()
     scripts = small_lessons(tmp_path / "lessons")
     out = tmp_path / "site"
     build_quietly(out, scripts[:1])

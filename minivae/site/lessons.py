@@ -1,13 +1,14 @@
 """The lessons executed for the site, each run once per version of its source.
 
-A lesson runs as a notebook in a fresh Jupyter kernel (classroom.kernel,
-as for the notebooks command), working in a folder of its own, so
-its figures and any page it writes land in that folder's out/.  The result
-(the executed notebook and out/) is kept in a cache folder under a key made
-of the lesson's text, the quick flag and the source of minivae's library
+A lesson runs as a notebook in a fresh Jupyter kernel (classroom.kernel, as
+for the notebooks command), working in a folder of its own, so its figures
+and any page it writes land in that folder's out/.  What the site needs (the
+executed notebook, whose outputs hold the figures, and each *.html page the
+lesson wrote with the files it names) is kept in a cache folder under a key
+made of the lesson's text, the quick flag and the source of minivae's library
 modules: a rebuild re-executes only the lessons whose key changed (an edited
 lesson; every lesson when the library changed).  This is what jupyter-cache
-does for MyST-NB, plus the files a lesson writes, which the site needs.
+does for MyST-NB, plus the pages a lesson writes.
 """
 import hashlib
 import shutil
@@ -69,9 +70,10 @@ def run_lesson(script, quick, old_cache, new_cache, workdir, fingerprint, timeou
     if problem:
         raise LessonFailed(f"lesson {script.stem} failed: {problem}")
     seconds = time.perf_counter() - t0
-    entry.mkdir(parents=True)
-    if (run_in / "out").is_dir():
-        shutil.copytree(run_in / "out", entry / "out")
+    (entry / "out").mkdir(parents=True)
+    for page, siblings in interactive_pages(run_in / "out").items():    # not its figures, runs...
+        for f in (page, *siblings):
+            shutil.copy2(f, entry / "out" / f.name)
     write(nb, entry / NOTEBOOK)             # last: an entry with a notebook is whole
     return Ran(script.stem, entry, seconds)
 

@@ -59,8 +59,11 @@ def build(out, scripts, quick=False, timeout=None, say=print):
     """Execute the lessons (or reuse them), build the site in a temporary folder, move it to `out`."""
     out = Path(out).absolute()
     check_out(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    except OSError as e:
+        raise ArgumentError(f"--out {out}: cannot make a folder beside it ({e.strerror})") from None
     try:
         html_dir = work / "html"
         new_cache = html_dir / CACHE

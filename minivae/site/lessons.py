@@ -70,6 +70,11 @@ def run_lesson(script, quick, old_cache, new_cache, workdir, fingerprint, timeou
     if problem:
         raise LessonFailed(f"lesson {script.stem} failed: {problem}")
     seconds = time.perf_counter() - t0
+    for cell in nb.cells:               # "saved /tmp/.../run/03_reparam/out/x.png" -> "saved out/x.png"
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                for folder in {run_in, run_in.resolve()}:
+                    output["text"] = output["text"].replace(f"{folder}/", "")
     (entry / "out").mkdir(parents=True)
     for page, siblings in interactive_pages(run_in / "out").items():    # not its figures, runs...
         for f in (page, *siblings):

@@ -64,6 +64,8 @@ def test_out_must_be_new_empty_or_a_site(tmp_path):
         check_out(tmp_path / "docs")
     (tmp_path / "docs" / MARKER).write_text("{}")
     check_out(tmp_path / "docs")
+    with pytest.raises(ArgumentError, match=r"--out .*file/site: cannot make a folder beside it"):
+        build(tmp_path / "file" / "site", [])
 
 
 def small_lessons(folder):

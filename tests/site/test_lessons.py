@@ -20,6 +20,7 @@ LESSON = textwrap.dedent('''\
     (out / "99_weights.js").write_text("var w = [1, 2];")
     (out / "unrelated.txt").write_text("named by no page")
     print("quick" if os.environ.get("MINIVAE_QUICK") == "1" else "full")
+    print(f"saved {(out / '99_weights.js').resolve()}")
 ''')
 
 
@@ -63,7 +64,9 @@ def test_a_lesson_runs_once_and_is_then_reused(tmp_path, site_extra):
     ran = run_lesson(script, True, None, first, tmp_path / "run1", "lib", timeout=120)
     assert ran.seconds is not None and ran.seconds > 0
     assert sorted(p.name for p in (ran.folder / "out").iterdir()) == ["99_explorer.html", "99_weights.js"]
-    assert "quick" in (ran.folder / lessons.NOTEBOOK).read_text()
+    notebook = (ran.folder / lessons.NOTEBOOK).read_text()
+    assert "quick" in notebook
+    assert "saved out/99_weights.js" in notebook               # not the temporary folder it ran in
     again = run_lesson(script, True, first, second, tmp_path / "run2", "lib", timeout=120)
     assert again.seconds is None and again.folder.parent == second
     assert (again.folder / "out" / "99_weights.js").read_text() == "var w = [1, 2];"

@@ -4,6 +4,7 @@
 `mnist_small` (x_train, y_train, x_test, y_test): the first 2000 training and
               500 test examples, float32 in [0, 1] and int64, read-only.
 `browser`     one headless Chromium for the session (browser_tools.py).
+`site_extra`, `quick_site`   the site extra, and one quick build of the course site (site_tools.py).
 
 Tests that use them never download: without MNIST they skip (or fail in CI).
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from browser_tools import browser  # noqa: F401  (the fixture: headless Chromium)
+from site_tools import quick_site, site_extra  # noqa: F401  (the fixtures of the site's tests)
 
 REPO = Path(__file__).resolve().parents[1]
 

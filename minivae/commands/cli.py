@@ -24,6 +24,8 @@ COMMANDS = {
     "exercise": ("minivae.commands.exercise", "copy an exercise stub to work on"),
     "check": ("minivae.commands.check", "grade an exercise against finite differences and minivae's own code"),
     "notebooks": ("minivae.commands.notebooks", "write every lesson as a Jupyter notebook, optionally executed"),
+    "site": ("minivae.commands.site", "build the course site: the lessons executed, the maths beside the paper"),
+    "where": ("minivae.commands.where", "where the code computes an equation or figure of the paper, and what checks it"),
 }
 
 

@@ -16,7 +16,7 @@ import pytest
 import minivae
 
 PACKAGE = Path(minivae.__file__).parent
-SUBPACKAGES = ("kernels", "files", "classroom", "explorer")
+SUBPACKAGES = ("kernels", "files", "classroom", "explorer", "site")
 
 LAYERS = [
     # foundations: errors and checks; the Numba twins and the machinery of speed; files
@@ -35,12 +35,14 @@ LAYERS = [
      "classroom.sandbox",
      "classroom.child", "classroom.reading", "classroom.parts", "classroom.exercises",
      "classroom.model_exercises", "classroom.submission", "classroom.gradescope",
-     "classroom.handout"},                                      # lessons and exercises
+     "classroom.handout", "classroom.kernel"},                  # lessons and exercises
     {"explorer.export", "explorer.live"},                       # the latent explorer (a lesson's tool)
+    {"site.equations", "site.source", "site.typeset", "site.maths_pages", "site.lessons",
+     "site.build"},                                             # the course site
     {"commands", "__main__", "__init__"},                       # the command line
 ]
 # the subpackages' faces (their __init__.py) hold docstrings only, except kernels'
-FACES = {"files", "classroom", "explorer"}
+FACES = {"files", "classroom", "explorer", "site"}
 
 
 def module_name(parts):
@@ -132,7 +134,7 @@ def test_no_cycles():
 
 
 def test_faces_only_describe():
-    """files/, classroom/ and explorer/ __init__.py hold a docstring and nothing else."""
+    """files/, classroom/, explorer/ and site/ __init__.py hold a docstring and nothing else."""
     for face in FACES:
         tree = ast.parse((PACKAGE / face / "__init__.py").read_text())
         assert len(tree.body) == 1 and isinstance(tree.body[0].value, ast.Constant), face

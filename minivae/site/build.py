@@ -29,6 +29,7 @@ from .source import MATHS_MODULES, locate
 from .typeset import latex_to_mathml
 
 MARKER, CACHE = ".minivae-site", ".lesson-cache"
+WIDGET = "application/vnd.jupyter.widget-view+json"
 CONF = """\
 project = "minivae"
 html_title = "minivae: the paper beside the code"
@@ -38,6 +39,7 @@ html_static_path = [{static!r}]
 html_css_files = ["minivae-site.css"]
 nb_execution_mode = "off"
 nb_merge_streams = True
+nb_ipywidgets_js = {{}}
 html_show_sourcelink = False
 html_copy_source = False
 html_last_updated_fmt = None
@@ -120,6 +122,7 @@ def lesson_notebook(r):
     (its title and command line; the page has its own title) hidden, links added at the end."""
     import nbformat
     nb = nbformat.read(r.folder / NOTEBOOK, as_version=4)
+    drop_widgets(nb)
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
         if "minivae-quick" in tags or (cell.cell_type == "code" and _only_a_docstring(cell.source)):
@@ -134,6 +137,28 @@ def lesson_notebook(r):
     if extra:
         nb.cells.append(nbformat.v4.new_markdown_cell("---\n\n" + "\n\n".join(extra)))
     return nbformat.writes(nb)
+
+
+def drop_widgets(nb):
+    """Jupyter widgets out of an executed notebook, in place: a static page has no kernel
+    to drive them, and their JavaScript would come from a CDN.
+
+    A widget's output keeps its static stand-ins (ipympl's figure as a PNG); one with only
+    a text stand-in (tqdm's bar in a notebook) goes, as does the saved widget state.
+    """
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.outputs:
+            data = output.get("data", {})
+            if WIDGET in data:
+                del data[WIDGET]
+                if set(data) <= {"text/plain"}:
+                    continue
+            kept.append(output)
+        cell.outputs = kept
 
 
 def _only_a_docstring(source):

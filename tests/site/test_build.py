@@ -114,3 +114,24 @@ def test_a_failing_lesson_leaves_the_previous_site_whole(tmp_path, site_extra):
     with pytest.raises(LessonFailed):
         build_quietly(tmp_path / "new", scripts[:1])
     assert not (tmp_path / "new").exists()
+
+
+def test_widget_outputs_leave_their_static_stand_ins_and_no_widget_state(site_extra):
+    """ipympl's figure keeps its PNG, tqdm's notebook bar (a widget with only a text
+    stand-in) goes, and the notebook's saved widget state goes: a static page has no
+    kernel, and the widgets' JavaScript would come from a CDN."""
+    import nbformat
+    from minivae.site.build import WIDGET, drop_widgets
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    view = {"model_id": "a", "version_major": 2, "version_minor": 0}
+    figure = nbformat.v4.new_output("display_data", data={
+        WIDGET: view, "image/png": "iVBOR", "text/plain": "Canvas(...)"})
+    bar = nbformat.v4.new_output("display_data", data={WIDGET: view, "text/plain": "0%|"})
+    printed = nbformat.v4.new_output("stream", name="stdout", text="saved out/x.png\n")
+    nb.cells.append(nbformat.v4.new_code_cell("x", outputs=[figure, bar, printed]))
+    drop_widgets(nb)
+    outputs = nb.cells[0].outputs
+    assert [o.output_type for o in outputs] == ["display_data", "stream"]
+    assert set(outputs[0].data) == {"image/png", "text/plain"}
+    assert "widgets" not in nb.metadata

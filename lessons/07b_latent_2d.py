@@ -3,7 +3,7 @@
 Run:  python lessons/07b_latent_2d.py [--quick] [--seed S] [--out DIR] [--epochs N]
 """
 # %% [markdown]
-# # 07b — Walk the latent space: a VAE with a 2-D latent (beyond the paper)
+# # 07b — Walk the latent space: a VAE with a 2-D latent (beyond the paper; §2 opening, §4.1)
 #
 # **Beyond the paper.**  Doersch's tutorial draws no learned latent space.
 # The picture this lesson redraws, a decoder's digits laid out over a 2-D

@@ -14,6 +14,8 @@ import re
 import time
 from pathlib import Path
 
+from ..errors import ArgumentError
+
 
 def _seconds(text):
     try:
@@ -39,12 +41,15 @@ def add_arguments(p):
                         f"(default {TIMEOUT:g})")
     p.add_argument("--json", type=Path, metavar="PATH",
                    help="also write the results in Gradescope's results.json format")
+    p.add_argument("--force", action="store_true",
+                   help="replace --json's file even when it is not a results.json of check "
+                        "(never a file being graded or a source file)")
 
 
 def run(args):
     from ..classroom.gradescope import write
     if args.json:
-        _check_json(args.json)
+        _check_json(args.json, args.target, args.force)
     t0 = time.perf_counter()
     try:
         reports = grade(args)
@@ -57,14 +62,15 @@ def run(args):
     return 0 if reports and all(r.passed for r in reports) else 1
 
 
-def _check_json(path):
-    """--json PATH names a file in a folder that exists and takes files: checked before
-    any grading, so a bad path neither wastes the grading nor hides another error."""
+def _check_json(path, target, force):
+    """--json PATH names a file in a folder that exists and takes files, and that check may
+    write (files/overwrite.py: never the file it grades): checked before any grading, so
+    a bad path neither wastes the grading nor hides another error."""
+    from ..files.overwrite import check_target
     from ..validate import writable_dir
-    if path.is_dir():
-        raise ValueError(f"--json {path} is a folder; give the path of a file")
+    check_target(path, "results", "--json", inputs=[target], force=force)
     if not path.parent.is_dir():
-        raise ValueError(f"--json {path}: there is no folder {path.parent}")
+        raise ArgumentError(f"--json {path}: there is no folder {path.parent}")
     writable_dir("--json's folder", path.parent)
 
 

@@ -24,7 +24,8 @@ LAYERS = [
      "kernels.blas_threads", "kernels.jit", "kernels.flush", "kernels.update_threads",
      "kernels.layers", "kernels.reparam", "kernels.losses", "kernels.optim", "kernels.matmul",
      "kernels.precompile",
-     "files.atomic", "files.download", "files.plots", "files.run_lock", "files.run_folder"},
+     "files.atomic", "files.download", "files.plots", "files.run_lock", "files.run_folder",
+     "files.overwrite"},
     {"kernels"},                                                # the backend switch
     {"layers", "reparam", "losses", "mlp", "tower", "optim"},    # the maths
     {"model", "cvae", "regressor"},                             # the models

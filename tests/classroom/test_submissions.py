@@ -219,3 +219,12 @@ def test_grading_computes_on_numpy_and_leaves_the_callers_backend(tmp_path, caps
         assert (code, seen, kernels.get_backend()) == (0, ["numpy"], caller), out
     finally:
         kernels.set_backend(before)
+
+
+def test_the_suggested_check_command_is_shell_quoted(tmp_path, capsys):
+    import shlex
+    out = tmp_path / "my work"
+    assert main(["exercise", "5", "--out", str(out)]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("edit it, then check it with: python -m minivae check '")
+    assert shlex.split(line.split(": ", 1)[1])[-1] == str(out / "ex05_reparam.py")

@@ -17,17 +17,20 @@ from pathlib import Path
 from ..errors import ArgumentError
 
 
-def _seconds(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
-    return value
+def _positive(unit):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a positive number of {unit}, got {text!r}")
+        return value
+    return parse
 
 
 def add_arguments(p):
+    from ..classroom.guard import MEMORY
     from ..classroom.sandbox import TIMEOUT
     p.add_argument("target", metavar="N|FILE|DIR",
                    help="an exercise number (1-8), your copy of its stub (.py or .ipynb), "
@@ -36,9 +39,12 @@ def add_arguments(p):
                    help="which exercise FILE answers, when its name or EXERCISE line does not "
                         "say; with DIR, an exercise the folder must hold (repeat for several; "
                         "a missing one scores 0)")
-    p.add_argument("--timeout", type=_seconds, default=TIMEOUT, metavar="S",
+    p.add_argument("--timeout", type=_positive("seconds"), default=TIMEOUT, metavar="S",
                    help=f"seconds each part, and the import of each file, may run "
                         f"(default {TIMEOUT:g})")
+    p.add_argument("--memory", type=_positive("GB"), default=MEMORY / 2 ** 30, metavar="GB",
+                   help=f"memory (address space) the student's code may use, in GB "
+                        f"(default {MEMORY / 2 ** 30:g}), where the system can limit it")
     p.add_argument("--json", type=Path, metavar="PATH",
                    help="also write the results in Gradescope's results.json format")
     p.add_argument("--force", action="store_true",
@@ -59,7 +65,8 @@ def run(args):
         raise
     if args.json:
         write(args.json, reports, time.perf_counter() - t0)
-    return 0 if reports and all(r.passed for r in reports) else 1
+    counted = [r for r in reports if r.counted]       # an exercise counts once
+    return 0 if counted and all(r.passed for r in counted) else 1
 
 
 def _check_json(path, target, force):
@@ -79,18 +86,18 @@ def grade(args):
     from ..classroom.submission import (RANGE, exercise_number, grade_file, grade_folder,
                                         print_report, print_summary, stub_path)
     numbers = [exercise_number(n) for n in args.exercise or []]
-    target = Path(args.target)
+    target, memory = Path(args.target), int(args.memory * 2 ** 30)
     if target.is_dir():
-        reports = grade_folder(target, numbers, args.timeout)
+        reports = grade_folder(target, numbers, args.timeout, memory=memory)
         print_summary(target, reports)
         return reports
     if len(numbers) > 1:
-        raise ValueError("give --exercise once for a file (several only with a folder)")
+        raise ArgumentError("give --exercise once for a file (several only with a folder)")
     stub = bool(re.fullmatch(r"\d+", args.target)) and not target.exists()
     if not stub and not target.is_file():
-        raise FileNotFoundError(f"{target}: no such file or folder (give a file, a folder or "
-                                f"an exercise number {RANGE})")
+        raise ArgumentError(f"{target}: no such file or folder (give a file, a folder or "
+                            f"an exercise number {RANGE})")
     number = exercise_number(int(args.target)) if stub else (numbers[0] if numbers else None)
-    report = grade_file(stub_path(number) if stub else target, number, args.timeout)
+    report = grade_file(stub_path(number) if stub else target, number, args.timeout, memory)
     print_report(report, stub=stub)
     return [report]

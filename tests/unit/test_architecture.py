@@ -33,7 +33,7 @@ LAYERS = [
     {"config"},                                                 # a run's configuration
     {"train"},                                                  # the training loop
     {"classroom.lesson", "classroom.materials", "classroom.hints", "classroom.wire",
-     "classroom.sandbox",
+     "classroom.sandbox", "classroom.guard", "classroom.given", "classroom.untrusted",
      "classroom.child", "classroom.reading", "classroom.parts", "classroom.exercises",
      "classroom.model_exercises", "classroom.submission", "classroom.gradescope",
      "classroom.handout"},                                      # lessons and exercises

@@ -89,7 +89,9 @@ def notebook_chunks(path, data):
     try:
         nb = json.loads(data)
     except (ValueError, RecursionError) as e:       # not UTF-8, not JSON, nested without end
-        raise ArgumentError(f"{path}: not a readable notebook ({type(e).__name__})") from None
+        why = str(e).strip().splitlines()[0][:100] if str(e).strip() else ""
+        raise ArgumentError(f"{path}: not a readable notebook ({type(e).__name__}: "
+                            f"{why})") from None
     cells = nb.get("cells") if isinstance(nb, dict) else None
     if not isinstance(cells, list):
         found = f"nbformat {nb.get('nbformat')!r}" if isinstance(nb, dict) else "not an object"

@@ -7,7 +7,6 @@ break passes) with something hostile or careless added, as students write it.
 import json
 import re
 import time
-from pathlib import Path
 
 import pytest
 

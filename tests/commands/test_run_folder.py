@@ -116,13 +116,9 @@ def _fill(disk):
             assert e.errno == errno.ENOSPC
 
 
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory, mnist_dir):
-    out = tmp_path_factory.mktemp("sample") / "run"
-    assert main(["train", "--data", str(mnist_dir), "--hidden", "16", "--z-dim", "2", "--subset",
-                 "200", "--test-subset", "50", "--epochs", "1", "--no-images", "--quiet",
-                 "--out", str(out)]) == 0
-    return out / "last.npz"
+@pytest.fixture
+def ckpt(tiny_run):
+    return tiny_run / "last.npz"
 
 
 def test_sample_and_train_on_a_full_tmpfs(tiny_disk, ckpt, mnist_dir, capsys):

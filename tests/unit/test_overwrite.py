@@ -88,22 +88,15 @@ def test_folders_and_special_files_are_refused(tmp_path):
 
 
 # -- the commands --------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory, mnist_dir):
-    out = tmp_path_factory.mktemp("overwrite") / "run"
-    assert main(["train", "--data", str(mnist_dir), "--hidden", "8", "--z-dim", "2", "--subset",
-                 "100", "--test-subset", "20", "--epochs", "1", "--no-images", "--quiet",
-                 "--out", str(out)]) == 0
-    return out
-
-
 def one_line(capsys):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1, err
     return err
 
 
-def test_sample_never_writes_over_its_checkpoint_history_or_a_source(ckpt, tmp_path, capsys):
+def test_sample_never_writes_over_its_checkpoint_history_or_a_source(tiny_run, tmp_path,
+                                                                   capsys):
+    ckpt = tiny_run
     source = tmp_path / "mywork.py"
     source.write_text("x = 1\n")
     for target in (ckpt / "last.npz", ckpt / "history.json", ckpt / "history.csv", source):

@@ -29,11 +29,10 @@ import warnings
 import numpy as np
 
 from . import guard
-from .wire import NUMERIC, Foreign, Outcome, read_frame, send
+from .wire import FAILED, NUMERIC, Foreign, Outcome, read_frame, send
 
 MODULE = "minivae_student"      # the student's code runs as this module (so not as __main__)
 LABELS = set()                  # the labels its code was compiled under: a .py path, or "NB, cell N"
-FAILED = 70                     # exit status: the child's own code failed (EX_SOFTWARE)
 MAX_ELEMENTS = 2 ** 22          # entries of a returned array sent back; a larger one is refused
 TEXT = 200                      # characters of an exception's message sent back
 

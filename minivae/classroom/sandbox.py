@@ -35,13 +35,12 @@ from pathlib import Path
 
 from .guard import MEMORY
 from .untrusted import checked, shown
-from .wire import Outcome, plain_loads, read_frame, send
+from .wire import FAILED, Outcome, plain_loads, read_frame, send
 
 TIMEOUT = 10.0          # seconds a part (or the import of the file) may take; --timeout
 SETUP = 180.0           # seconds the child may take to start: NumPy, on a busy machine
 MAX_PRINTED = 2 ** 20   # bytes of the student's printed output that are read back
 PRINTED_CUT = "\n(… and more: over 1 MB in all)"
-FAILED = 70             # the child's exit status when its own code failed (child.py)
 # The child's first lines: the minivae package without running its __init__.py (which
 # would load the reference maths), its import path, then the child itself.
 BOOT = """import importlib.machinery, importlib.util, sys

@@ -15,6 +15,7 @@ from typing import NamedTuple, Optional
 
 MAX_ANSWER = 2 ** 26    # bytes; a larger answer is refused
 NUMERIC = "biufc"       # the dtype kinds of arrays an answer may hold: bool, integers, floats, complex
+FAILED = 70             # the child's exit status when its own code failed (EX_SOFTWARE)
 
 
 class Outcome(NamedTuple):

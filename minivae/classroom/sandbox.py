@@ -64,7 +64,7 @@ class Sandbox:
     chunks: [(label, source)] as minivae.classroom.reading.read_code gives them, with
     notebook True for a notebook's cells; folder: put first on the child's sys.path
     when the code loads (the student's own modules); given: what the exercise's stub
-    imports from minivae ({module: names}, exercises.GIVEN); memory: bytes of address
+    imports from minivae ({module: names}, submission.interface); memory: bytes of address
     space the child may use.
     """
 

@@ -71,7 +71,7 @@ def _gunzip(raw: bytes, limit, where) -> bytes:
     out, total = [], 0
     while raw:
         d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        while raw and not d.eof:        # one member, GUNZIP_CHUNK bytes of output at a time
+        while not d.eof:                # one member, GUNZIP_CHUNK bytes of output at a time
             part = d.decompress(raw, GUNZIP_CHUNK)
             raw = d.unconsumed_tail
             total += len(part)
@@ -79,8 +79,8 @@ def _gunzip(raw: bytes, limit, where) -> bytes:
                 raise DataError(f"{where}: decompresses to more than the {limit:,} bytes it "
                                 "can hold; it is corrupt or not that MNIST file")
             out.append(part)
-        if not d.eof:
-            raise EOFError("the stream ends before its end marker")
+            if not part and not raw:    # all read, nothing more comes out, no end marker
+                raise EOFError("the stream ends before its end marker")
         raw = d.unused_data
     return b"".join(out)
 

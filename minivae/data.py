@@ -8,12 +8,14 @@ Files missing there are downloaded into it from `MIRRORS` (or the one base
 URL in `$MINIVAE_MNIST_MIRROR`; both variables are checked as
 minivae/environment.py says).  Every file is checked for its IDX magic,
 dimensions and length, and the sha256 of its decompressed payload: mirrors
-recompress, so the .gz bytes differ while the payload must not.
+recompress, so the .gz bytes differ while the payload must not.  No file,
+on disk or from a mirror, may be larger than its payload (plus MARGIN) or
+decompress to more: a huge, endless or "bomb" file is refused by name
+before it fills memory, and a download has DEADLINE to arrive.
 """
 from __future__ import annotations
 
 import functools
-import gzip
 import hashlib
 import re
 import struct
@@ -23,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import environment
-from .files.download import download_first
+from .files.download import DEADLINE, download_first
 from .validate import choice
 from .errors import DataError
 
@@ -50,19 +52,56 @@ MIRRORS = ["https://ossci-datasets.s3.amazonaws.com/mnist/",
            "https://storage.googleapis.com/cvdf-datasets/mnist/",
            "http://yann.lecun.com/exdb/mnist/"]
 TIMEOUT = 30.0                    # seconds per socket operation while downloading
+# DEADLINE (files/download.py): seconds one file may take to arrive, 10 minutes
+MARGIN = 2 ** 20                  # bytes a file may hold beyond its payload (gzip's overhead)
+GUNZIP_CHUNK = 2 ** 22            # bytes of output per step of decompression
 _MAGIC_NDIM = {2049: 1, 2051: 3}  # IDX: 0x0000 08 nd -- unsigned bytes, nd dimensions
 _VERIFIED: set = set()            # (path, size, mtime_ns) of files that passed every check
 _CACHE: dict = {}                 # (dir, split, dtype) -> (x, y), both read-only
 
 
-def _payload(path: Path, where) -> bytes:
+def _size(name) -> int:
+    """Bytes of the IDX payload of MNIST file `name`: its header and its data."""
+    shape = EXPECTED[name][1]
+    return 4 + 4 * len(shape) + int(np.prod(shape))
+
+
+def _gunzip(raw: bytes, limit, where) -> bytes:
+    """raw's gzip members decompressed in chunks, refusing output beyond `limit` bytes."""
+    out, total = [], 0
+    while raw:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        while not d.eof:                # one member, GUNZIP_CHUNK bytes of output at a time
+            part = d.decompress(raw, GUNZIP_CHUNK)
+            raw = d.unconsumed_tail
+            total += len(part)
+            if limit is not None and total > limit:
+                raise DataError(f"{where}: decompresses to more than the {limit:,} bytes it "
+                                "can hold; it is corrupt or not that MNIST file")
+            out.append(part)
+            if not part and not raw:    # all read, nothing more comes out, no end marker
+                raise EOFError("the stream ends before its end marker")
+        raw = d.unused_data
+    return b"".join(out)
+
+
+def _payload(path: Path, where, name=None) -> bytes:
     """The file's IDX bytes, gunzipped if it is gzip: sniffed, as IDX starts 00 00 and
-    browsers often gunzip a download yet keep its ".gz"."""
+    browsers often gunzip a download yet keep its ".gz".  For a known MNIST file `name`
+    the file, and what it decompresses to, may not exceed the payload's size (plus
+    MARGIN for the file), so a huge or endless one is refused before it fills memory."""
+    limit = _size(name) if name in EXPECTED else None
     try:
+        size = path.stat().st_size
+        if limit is not None and size > limit + MARGIN:
+            raise DataError(f"{where}: {size:,} bytes, more than {name} can be "
+                            f"({limit + MARGIN:,} at most); it is not that MNIST file")
         raw = path.read_bytes()
-        return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
-    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        return _gunzip(raw, limit, where) if raw[:2] == b"\x1f\x8b" else raw
+    except (EOFError, zlib.error) as e:
         raise DataError(f"{where}: broken gzip stream ({e}); it is truncated or corrupt") from e
+    except MemoryError:
+        raise DataError(f"{where}: out of memory while reading it") from None
     except OSError as e:
         raise DataError(f"{where}: cannot read ({e})") from e
 
@@ -95,7 +134,8 @@ def read_idx(path) -> np.ndarray:
     """
     path = Path(path)
     named = re.search(r"idx([13])", path.name)
-    return _parse_idx(_payload(path, path), path, int(named.group(1)) if named else None)
+    known = path.name if path.name in EXPECTED else None
+    return _parse_idx(_payload(path, path, known), path, int(named.group(1)) if named else None)
 
 
 def _check(path: Path, name: str, where=None) -> np.ndarray:
@@ -106,7 +146,7 @@ def _check(path: Path, name: str, where=None) -> np.ndarray:
     want_sha, want_shape = EXPECTED[name]
     fix = "" if where else ": delete it so it is downloaded again, or replace it"
     where = where or path
-    buf = _payload(path, where)
+    buf = _payload(path, where, name)
     arr = _parse_idx(buf, where, len(want_shape))
     if arr.shape != want_shape:
         raise DataError(f"{where}: shape {arr.shape}, but {name} must be {want_shape}{fix}")
@@ -159,7 +199,8 @@ def _locate(data_dir, download: bool, mirrors, timeout: float) -> Path:
     for name in missing:
         urls = [base.rstrip("/") + "/" + name for base in mirrors]
         verify = functools.partial(_check, name=name, where="downloaded file")
-        failed = download_first(urls, target / name, verify, timeout)
+        failed = download_first(urls, target / name, verify, timeout, _size(name) + MARGIN,
+                                DEADLINE)
         if failed:
             raise DataError(_help(target, "download failed: " + "; ".join(failed)))
         _VERIFIED.add(_stamp(target / name))

@@ -162,6 +162,18 @@ def at_import(read):
         raise SystemExit(2) from None
 
 
+def leave_working_folder():
+    """While `python -m minivae …` starts, take the working folder off the import path.
+
+    Python puts it first for -m, so a folder of students' files graded from inside it
+    (a scipy/ of their own) would stand in for the libraries the grader imports.
+    minivae itself is imported already, and its own modules come from its package.
+    """
+    if _command_line_starting() and sys.argv[:1] == ["-m"] and sys.path[:1] in (
+            [""], [os.getcwd()]):
+        del sys.path[0]
+
+
 def _command_line_starting():
     """True while `python -m minivae …` or the `minivae` script imports the package."""
     if Path(sys.argv[0] if sys.argv else "").name == "minivae":     # the console script

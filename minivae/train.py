@@ -18,7 +18,9 @@ minivae/config.py.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import math
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -206,7 +208,8 @@ class Run:
         if self.last_checkpoint is None:
             return "no checkpoint was written yet"
         return (f"the last checkpoint, {self.last_checkpoint} (after epoch {self.saved_epoch}), "
-                f"is intact; {then} with: python -m minivae train --resume {self.last_checkpoint}")
+                f"is intact; {then} with: python -m minivae train --resume "
+                f"{shlex.quote(str(self.last_checkpoint))}")
 
     # -- all epochs ----------------------------------------------------------------
     def loop(self, progress=True):
@@ -260,7 +263,8 @@ class Run:
             print(f"\n{how} {when}: {self._where()}", file=sys.stderr)
             raise
         except WriteError as e:
-            error = WriteError(f"{e}; {self._where('free some space, then continue')}")
+            fix = "raise the file-size limit" if e.errno == errno.EFBIG else "free some space"
+            error = WriteError(f"{e}; {self._where(f'{fix}, then continue')}")
             error.errno = e.errno
             raise error from None
 

@@ -3,6 +3,7 @@
 `mnist_dir`   Path of a directory holding MNIST's four IDX .gz files.
 `mnist_small` (x_train, y_train, x_test, y_test): the first 2000 training and
               500 test examples, float32 in [0, 1] and int64, read-only.
+`tiny_run`    a run folder after one epoch of a tiny VAE: last.npz and its history.
 `browser`     one headless Chromium for the session (browser_tools.py).
 `site_extra`, `quick_site`   the site extra, and one quick build of the course site (site_tools.py).
 
@@ -63,3 +64,15 @@ def mnist_small(mnist_dir):
     x_train, y_train = load_mnist("train", data_dir=mnist_dir, download=False)
     x_test, y_test = load_mnist("test", data_dir=mnist_dir, download=False)
     return x_train[:2000], y_train[:2000], x_test[:500], y_test[:500]
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, mnist_dir):
+    """A run folder (last.npz, history.json, history.csv) after one epoch of a 784-16-2 VAE
+    on 200 digits: a checkpoint for commands that read one.  Copy before changing it."""
+    from minivae.commands.cli import main
+    out = tmp_path_factory.mktemp("tiny") / "run"
+    assert main(["train", "--data", str(mnist_dir), "--hidden", "16", "--z-dim", "2", "--subset",
+                 "200", "--test-subset", "50", "--epochs", "1", "--no-images", "--quiet",
+                 "--out", str(out)]) == 0
+    return out

@@ -34,12 +34,14 @@ Write loss_and_grads(model, x, eps) -> (loss, grads):
     part 4   the encoder body's gradients  grads["encoder.*"]
 
 Shapes: x (N, D) in [0, 1], eps (N, K) (K = z_dim, the paper's k).  The
-model is float64 and small.  Return model.grads itself or a copy.
+model is float64 and small: its layers, params and grads, as above, without
+a loss_and_grads of its own.  Return model.grads itself or a copy.
 
 Watch: where the 1/N of the batch mean goes (once!), and that mu and log_var
 receive gradient from *two* places — through z, and from the KL term.
 
-Reference solution: minivae.model.VAE.loss_and_grads (read it only after).
+Reference solution: minivae.model.VAE.loss_and_grads (read it only after;
+the check refuses a file that uses it, or any of minivae's answers).
 
 Copy it first:     python -m minivae exercise 6 --out my_exercises/   (add --notebook for a notebook)
 Check your copy:   python -m minivae check my_exercises/ex06_vae_loss_and_grads.py
@@ -52,5 +54,5 @@ EXERCISE = 6
 
 
 def loss_and_grads(model, x, eps):
-    """Parts 1–4.  model: a minivae.VAE; x (N, D); eps (N, K) -> (loss, grads dict)."""
+    """Parts 1–4.  model: a VAE's layers; x (N, D); eps (N, K) -> (loss, grads dict)."""
     raise NotImplementedError

@@ -19,8 +19,9 @@ in log space.
     part 2   the same, stable at a ≈ −1000 and a ≈ +800 (no inf, no nan, no warning needed)
     part 3   log_weights(model, x, mu, log_var, eps) -> a (S, B)
 
-For part 3: model is a small float64 minivae.VAE with a Bernoulli decoder;
-x (B, D); mu, log_var (B, K) = model.encode(x); eps (S, B, K) ~ N(0, I);
+For part 3: model is the layers of a small float64 minivae.VAE with a
+Bernoulli decoder; x (B, D); mu, log_var (B, K), what its encoder gives for
+x; eps (S, B, K) ~ N(0, I);
 z = mu + exp(½ log_var) ⊙ eps (Eq. 10), shape (S, B, K).  Useful pieces:
 model.log_likelihood(x, z) -> log P(X|z) per example, for x (M, D) and
 z (M, K) (reshape (S, B, ·) to (S·B, ·) and back); and

@@ -35,7 +35,8 @@ Tower.backward(dy, cache, dtap=None, need_dx=True) -> (dx, dextra), where
 dextra is the gradient at the join and dtap a gradient added at the tap;
 model.cond.tap == model.encoder.join == J and model.decoder.join == 0.
 Shapes: x (N, Dx), y (N, Dy), both in [0, 1]; eps (N, K); K = z_dim (the
-paper's k).  The model is a small float64 minivae.CVAE.
+paper's k).  The model is a small float64 minivae.CVAE's towers, heads,
+params and grads (without the CVAE's own loss_and_grads).
 
 Reference solution: minivae.cvae.CVAE.loss_and_grads (both junctions) and
 Tower.backward (the junction itself).

@@ -8,6 +8,9 @@
     reading.py          a submission's code: a .py file, or a notebook's code cells
     sandbox.py          the student's code in a child process (child.py), under a time limit;
     wire.py             what passes between them
+    guard.py            what the child refuses (minivae's answers, new processes) and its limits
+    given.py            what exercises 6–8 are handed: a model's layers, not the model
+    untrusted.py        the child's answers checked, and student text escaped, before use
     submission.py       grading a file or a folder: `python -m minivae check`
     gradescope.py       the grades as Gradescope's results.json
     handout.py          a stub as a notebook that checks itself

@@ -1,13 +1,24 @@
 """The child process of the sandbox: runs the student's code and answers the grader's calls.
 
-    python -m minivae.classroom.child
+    python -I -u -c BOOT PACKAGE MEMORY PATH...        (sandbox.py starts it)
+
+-I: no PYTHON* variables, no user site, and neither the working folder nor
+the student's folder on the import path, which is exactly PATH... (the
+grader's own, without those).  BOOT makes `minivae` a package whose
+__init__.py never runs here, since that would load the reference maths
+(model.py and all) into the student's process; then it calls main().
 
 Requests arrive on stdin and answers leave on stdout, framed as wire.send
 writes them.  Both streams move to private file descriptors first: the
 student's code reads an empty stdin, and what it prints, from Python or from
 C (file descriptors 1 and 2), lands in the grader's file for printed output,
-never inside an answer.
+never inside an answer.  The limits of guard.py hold from the start, its
+refusals from the moment the student's code is loaded.  If the child's own
+code fails (say, the student's code replaced part of pickle), it says so in
+an answer, or exits with FAILED, and never prints a traceback into what the
+student's code printed.
 """
+import io
 import os
 import pickle
 import sys
@@ -17,31 +28,55 @@ import warnings
 
 import numpy as np
 
-from .wire import Foreign, ModelSpec, Outcome, read_frame, send
+from . import guard
+from .wire import FAILED, NUMERIC, Foreign, Outcome, read_frame, send
 
 MODULE = "minivae_student"      # the student's code runs as this module (so not as __main__)
-FILE_LIMIT = 2 ** 26           # bytes any one file may grow to (print in an endless loop)
 LABELS = set()                  # the labels its code was compiled under: a .py path, or "NB, cell N"
+MAX_ELEMENTS = 2 ** 22          # entries of a returned array sent back; a larger one is refused
+TEXT = 200                      # characters of an exception's message sent back
 
 
 def main():
+    package, memory = sys.argv[1], int(sys.argv[2])
     requests, answers = os.dup(0), os.dup(1)
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)
-    if os.name == "posix":              # what the student's code writes: 64 MB at most
-        import resource
-        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
-    send(answers, Outcome(value="ready"))
-    student = None
-    while (frame := read_frame(requests)) is not None:
-        request = pickle.loads(frame)               # from the grader: trusted
-        if request[0] == "load":
-            student, outcome = load(*request[1:])
-        else:
-            outcome = call(student, *request[1:])
-        sys.stdout.flush()
-        sys.stderr.flush()
-        send(answers, outcome)
+    guard.limit(memory)
+    try:
+        send(answers, Outcome(value="ready"))
+        student, modules = None, {}
+        while (frame := read_frame(requests)) is not None:
+            request = _Requests(io.BytesIO(frame), modules).load()     # the grader's: trusted
+            if request[0] == "load":
+                chunks, folder, notebook, given = request[1:]
+                modules = guard.refuse(package, given)
+                student, outcome = load(chunks, folder, notebook)
+            else:
+                outcome = call(student, *request[1:])
+            sys.stdout.flush()
+            sys.stderr.flush()
+            send(answers, outcome)
+    except BaseException as e:                      # noqa: BLE001  the child's own failure
+        try:
+            send(answers, Outcome(problem=f"the grader's child process failed "
+                                          f"({one_line(e)})", kind="error"))
+        finally:
+            os._exit(FAILED)
+
+
+class _Requests(pickle.Unpickler):
+    """Reads the grader's requests; the classes of the layers it hands over (given.py) come
+    from the modules loaded before guard.refuse hid them."""
+
+    def __init__(self, file, modules):
+        super().__init__(file)
+        self.modules = modules
+
+    def find_class(self, module, name):
+        if module in self.modules:
+            return getattr(self.modules[module], name)
+        return super().find_class(module, name)
 
 
 # -- loading ---------------------------------------------------------------------------
@@ -85,14 +120,21 @@ def _at(label, line, notebook):
 
 
 def _student_line(e):
-    """(label, line) of the innermost frame of exception e in the student's code."""
-    frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename in LABELS]
-    return (frames[-1].filename, frames[-1].lineno) if frames else (None, "?")
+    """(label, line) of the innermost frame of exception e in the student's code (the
+    traceback's frames only: no source file is read)."""
+    frames = [(f.f_code.co_filename, line) for f, line in traceback.walk_tb(e.__traceback__)
+              if f.f_code.co_filename in LABELS]
+    return frames[-1] if frames else (None, "?")
 
 
 def one_line(e):
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0][:200]}" if text else type(e).__name__
+    """'Type: first line of the message', each part cut short (the grader escapes it)."""
+    name = str(type(e).__name__)[:100]
+    try:
+        text = str(e)[:100 * TEXT].strip().splitlines()
+    except Exception:                               # noqa: BLE001  a __str__ that raises
+        text = ["(its message could not be read)"]
+    return f"{name}: {text[0][:TEXT]}" if text else name
 
 
 # -- calling ---------------------------------------------------------------------------
@@ -101,8 +143,7 @@ def call(student, name, args):
     fn = getattr(student, name, None)
     if not callable(fn):
         return Outcome(problem=f"the file defines no function {name}()", kind="error")
-    args = [build(a) for a in args]
-    models = [a for a in args if hasattr(a, "flat_params")]
+    models = [a for a in args if isinstance(getattr(a, "params", None), dict)]
     before = [{k: v.copy() for k, v in m.params.items()} for m in models]
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -125,34 +166,23 @@ def call(student, name, args):
     return Outcome(value=value, changed=changed)
 
 
-def build(arg):
-    """A ModelSpec rebuilt as the model it describes; anything else as it came."""
-    if not isinstance(arg, ModelSpec):
-        return arg
-    from ..cvae import CVAE
-    from ..model import VAE
-    model = {"VAE": VAE, "CVAE": CVAE}[arg.kind](**arg.config)
-    model.flat_params[...] = arg.flat_params
-    return model
-
-
 def plain(value, depth=0):
-    """The result as data the grader can read: arrays, NumPy scalars, Python's plain types,
-    containers of those; anything else becomes Foreign(its type's name)."""
-    if value is None or isinstance(value, np.generic) and value.dtype != object:
+    """The result as data the grader can read: numeric arrays and NumPy numbers, Python's
+    plain types, containers of those; anything else becomes Foreign(what it is)."""
+    if value is None or isinstance(value, np.generic) and value.dtype.kind in NUMERIC:
         return value
     if type(value) is np.ndarray:
-        return value if value.dtype != object else Foreign("an array of Python objects")
+        if value.dtype.kind not in NUMERIC:
+            return Foreign("array of Python objects" if value.dtype == object
+                           else f"array of dtype {value.dtype}")
+        return value if value.size <= MAX_ELEMENTS else \
+            Foreign(f"array of {value.size:,} entries, too large to send")
     for kind in (bool, int, float, complex, str):
         if isinstance(value, kind) and not isinstance(value, np.ndarray):
-            return kind(value)
+            return kind(value)[:100 * TEXT] if kind is str else kind(value)
     if depth < 3 and isinstance(value, (tuple, list)) and len(value) <= 10_000:
         items = [plain(v, depth + 1) for v in value]
         return items if isinstance(value, list) else tuple(items)
     if depth < 3 and isinstance(value, dict) and len(value) <= 10_000:
-        return {str(k): plain(v, depth + 1) for k, v in value.items()}
-    return Foreign(f"{type(value).__module__}.{type(value).__qualname__}")
-
-
-if __name__ == "__main__":
-    main()
+        return {str(k)[:TEXT]: plain(v, depth + 1) for k, v in value.items()}
+    return Foreign(f"{type(value).__module__}.{type(value).__qualname__}"[:TEXT])

@@ -17,16 +17,23 @@ cell) need nothing else.
 import json
 from collections import Counter
 
-from ..files.atomic import atomic_write_text
+from ..files.atomic import atomic_write
 from .parts import PASS
+from .untrusted import shown
 
 
 def results(reports, seconds, problem=""):
-    """The results.json dict of a list of submission.Reports (problem: why none were graded)."""
-    repeated = Counter(r.number for r in reports)
+    """The results.json dict of a list of submission.Reports (problem: why none were graded).
+
+    A report not counted (submission.counted_once: another file of its exercise counts)
+    adds no test; every text a student controls is escaped (untrusted.shown), and what
+    their code printed is marked "| ", line by line.
+    """
+    counted = [r for r in reports if r.counted]
+    repeated = Counter(r.number for r in counted)
     tests = []
-    for r in reports:
-        where = f" ({r.path.name})" if repeated[r.number] > 1 and r.path else ""
+    for r in counted:
+        where = f" ({shown(r.path.name, 200)})" if repeated[r.number] > 1 and r.path else ""
         for p in r.parts:
             tests.append({"name": f"exercise {r.number} part {p.number}: {p.what}{where}",
                           "number": f"{r.number}.{p.number}",
@@ -34,10 +41,11 @@ def results(reports, seconds, problem=""):
                           "status": "passed" if p.status == PASS else "failed",
                           "output": _output(r, p)})
     score = sum(t["score"] for t in tests)
-    summary = problem or (f"passed {int(score)} of {len(tests)} parts in "
-                          f"{sum(r.path is not None for r in reports)} files")
-    printed = [f"{r.path.name} printed:\n" + "\n".join(r.printed.splitlines()[:20])
-               for r in reports if r.printed.strip() and r.path]
+    summary = shown(problem, 2000) or (f"passed {int(score)} of {len(tests)} parts in "
+                                       f"{sum(r.path is not None for r in counted)} files")
+    printed = [f"{shown(r.path.name, 200)} printed:\n" + "\n".join(
+                   "| " + shown(line, 300) for line in r.printed.splitlines()[:20])
+               for r in counted if r.printed.strip() and r.path]
     return {"score": score, "execution_time": round(seconds, 1),
             "output": "\n\n".join([summary] + printed), "tests": tests}
 
@@ -46,15 +54,17 @@ def _output(report, part):
     errors = [f"{e:.1e} vs {what}" for e, what in ((part.err_fd, "central differences"),
                                                   (part.err_ref, "minivae"))
               if e is not None]
-    lines = [f"file: {report.path}" if report.path else "not submitted"]
+    lines = [f"file: {shown(report.path, 500)}" if report.path else "not submitted"]
     if part.status != PASS:
-        lines.append(f"{part.status}: {part.note}" if part.note != part.status else part.status)
+        note = shown(part.note, 2000)
+        lines.append(f"{part.status}: {note}" if part.note != part.status else part.status)
     if errors:
         lines.append("relative error " + ", ".join(errors))
     return "\n".join(lines)
 
 
 def write(path, reports, seconds, problem=""):
-    """Write results.json atomically (an autograder never reads half a file)."""
+    """Write results.json atomically (an autograder never reads half a file); a character
+    UTF-8 cannot hold, should one be left, is written as a backslash escape."""
     text = json.dumps(results(reports, seconds, problem), indent=2, ensure_ascii=False)
-    atomic_write_text(path, text)
+    atomic_write(path, lambda f: f.write(text.encode("utf-8", errors="backslashreplace")))

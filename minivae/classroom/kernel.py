@@ -23,6 +23,7 @@ def to_notebook(script, quick):
     import nbformat
     nb = jupytext.read(script)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["minivae"] = {"lesson": script.stem}     # how a later run knows it wrote it
     if quick:
         nb.cells.insert(0, nbformat.v4.new_code_cell(QUICK_CELL, metadata={"tags": ["minivae-quick"]}))
     return nb

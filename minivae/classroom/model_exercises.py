@@ -1,9 +1,10 @@
 """The graders of exercises 6–8, each on a small float64 model (exercises 1–5: exercises.py).
 
-The student's function gets the model as a ModelSpec, rebuilt in the sandbox
-(minivae.classroom.sandbox), so it works on its own copy: the references
-below are computed on this process's model, which the student's code never
-touches, and a function that changes the parameters is reported (parts.grade).
+The student's function gets the model as its layers (given.py: never the
+model's own loss_and_grads), copied into the sandbox, so it works on its own
+copy: the references below are computed on this process's model, which the
+student's code never touches, and a function that changes the parameters is
+reported (parts.grade).
 Every gradient is compared on its own, key by key.
 Shapes: N batch, D data dim, K latent dims (the paper's k), S samples.
 """
@@ -24,8 +25,15 @@ def tiny_vae(rng):
                dtype=np.float64, seed=int(rng.integers(2 ** 31)))
 
 
+# exercise 6's mistakes: (hint key, what vae_variant computes)
+VAE_MISTAKES = [("KL −1", "KL −1"), ("z for mu", "z for mu"), ("1/N missing", "1/N missing"),
+                ("KL missing", "KL missing"), ("KL sign", "KL sign"), ("factor 2", "factor 2"),
+                ("sign", "∂KL/∂mu flipped"), ("sign", "∂KL/∂log_var flipped")]
+
+
 def vae_variant(model, x, eps, mistake=None):
-    """Gradients of the VAE's loss as model.loss_and_grads computes them, or with one mistake."""
+    """Gradients of the VAE's loss as model.loss_and_grads computes them, or with one mistake
+    (VAE_MISTAKES)."""
     N = x.shape[0]
     h, c_enc = model.encoder.forward(x)
     mu, c_mu = model.mu_head.forward(h)
@@ -38,6 +46,10 @@ def vae_variant(model, x, eps, mistake=None):
         dlv_kl = 0.5 * np.exp(log_var)
     if mistake == "z for mu":
         dmu_kl = z
+    if mistake == "∂KL/∂mu flipped":                            # the sign of Eq. 7's gradient
+        dmu_kl = -dmu_kl
+    if mistake == "∂KL/∂log_var flipped":
+        dlv_kl = -dlv_kl
     kl_scale = {"1/N missing": 1.0, "KL missing": 0.0, "KL sign": -1 / N}.get(mistake, 1 / N)
     dz = model.decoder.backward(dx_logits / N, c_dec)
     dmu, dlv = model.reparam.backward(dz, c_z)
@@ -63,8 +75,7 @@ def ex06(student, rng):
     rec = model.log_likelihood(x, z).mean()                     # E log P(X|z), one z each
     kl = kl_normal(mu, log_var)[0].mean()
     loss_only = lambda: model.loss_and_grads(x, eps)[0]
-    wrong = {k: vae_variant(model, x, eps, k)
-             for k in ("KL −1", "z for mu", "1/N missing", "KL missing", "KL sign", "factor 2")}
+    wrong = [(key, vae_variant(model, x, eps, mistake)) for key, mistake in VAE_MISTAKES]
     parts = [grade(1, "loss (a float)", pick(got, "loss"), np.float64(loss), None,
                    [(rec + kl, "sign"), (rec - kl, "sign"), (-rec - kl, "KL sign"),
                     (-rec, "KL missing"), (N * loss, "1/N missing")], MODEL)]
@@ -74,7 +85,7 @@ def ex06(student, rng):
     for n, (what, prefixes) in enumerate(groups, start=2):
         ks = [k for k in keys if k.startswith(prefixes)]
         ref = {k: grads[k] for k in ks}
-        variants = [({k: w[k] for k in ks}, key) for key, w in wrong.items()] + common(ref, N)
+        variants = [({k: w[k] for k in ks}, key) for key, w in wrong] + common(ref, N)
         parts.append(grade(n, what, entries(got_grads, ks), ref,
                            fd_params(loss_only, model.params, ks), variants, MODEL))
     return parts

@@ -11,9 +11,14 @@ upstream gradient); what comes back is checked output by output
 
 each output with its own minivae.gradcheck.rel_error, never flattened into
 one vector with the others.  A part passes when every error is below its
-threshold, LAYER or MODEL, which ARE gradcheck's documented thresholds.  A
-failing part is compared with known-wrong variants of the right answer; the
-first that matches names the hint (minivae.classroom.hints).
+threshold, LAYER or MODEL, which ARE gradcheck's documented thresholds, and
+when every entry, too, is that close to minivae's, |v − r| ≤ threshold ·
+(|v| + |r|) + ATOL, as np.allclose compares: the array's scale may not hide
+one small entry that is wrong (a per-pixel nll 5e-4 nats off beside
+entries of 1e4).  A failing part is compared with known-wrong variants of
+the right answer; the first that matches names the hint
+(minivae.classroom.hints).  What came back is only ever compared as the
+array or number it must be: a list is never turned into an array here.
 """
 from typing import NamedTuple, Optional
 
@@ -26,6 +31,8 @@ from .wire import Foreign, Outcome
 LAYER = LAYER_THRESHOLD     # one layer or loss in float64 (minivae.gradcheck): 1e-7
 MODEL = MODEL_THRESHOLD     # a whole model, whose layers' errors add up: 1e-6
 MATCH = 1e-6                # a result within this rel. error of a wrong variant "is" that variant
+ATOL = 1e-12                # an entry this close to minivae's passes, however small both are:
+                            # float64 rounding of these O(1) sums is ~1e-16, any mistake far more
 
 PASS, FAIL, TODO, ERROR, TIMEOUT = "pass", "FAIL", "not implemented yet", "error", "timeout"
 _STATUS = {"todo": TODO, "error": ERROR, "timeout": TIMEOUT, "wrong": FAIL}
@@ -166,13 +173,16 @@ def grade(number, what, got, ref, fd=None, variants=(), threshold=LAYER, nonfini
             return Part(number, what, FAIL, note=note)
     err_ref = {name: rel_error(values[name], r) for name, r in refs.items()}
     err_fd = {name: rel_error(values[name], f) for name, f in fds.items() if f is not None}
+    entries_off = {name: off for name, r in refs.items()
+                   if (off := off_entry(values[name], np.asarray(r), threshold))}
     worst_ref, worst_fd = max(err_ref.values()), max(err_fd.values(), default=None)
-    if worst_ref < threshold and (worst_fd is None or worst_fd < threshold):
+    if worst_ref < threshold and (worst_fd is None or worst_fd < threshold) and not entries_off:
         if got.changed:
             return Part(number, what, FAIL, worst_fd, worst_ref, "right values, but "
                         + _changed(got.changed))
         return Part(number, what, PASS, worst_fd, worst_ref)
-    note = _match(values, variants, single) or NO_MATCH + _which(err_ref, err_fd, threshold)
+    note = _match(values, variants, single) or \
+        NO_MATCH + _which(err_ref, err_fd, threshold, entries_off)
     if got.changed:
         note += "; and " + _changed(got.changed)
     return Part(number, what, FAIL, worst_fd, worst_ref, note)
@@ -188,22 +198,36 @@ def _match(values, variants, single):
 
 
 def _same(value, wrong_value):
-    try:
-        got = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
+    """Whether value, an array or a number as the child sent it, is wrong_value."""
+    if not isinstance(value, (np.ndarray, float, np.floating)):
+        return False                    # a list of 10,000 arrays is not made one here
     w = np.asarray(wrong_value, dtype=np.float64)
-    return (got.shape == w.shape and np.isfinite(w).all() and np.isfinite(got).all()
-            and rel_error(got, w) < MATCH)
+    if np.shape(value) != w.shape or np.asarray(value).dtype.kind not in "fiu":
+        return False
+    got = np.asarray(value, dtype=np.float64)
+    return np.isfinite(w).all() and np.isfinite(got).all() and rel_error(got, w) < MATCH
 
 
-def _which(err_ref, err_fd, threshold):
-    """'; off: a (rel. error 3e-04), ...' for a part of several outputs."""
-    if len(err_ref) < 2:
+def off_entry(value, ref, threshold):
+    """'[i, j] (rel. error 4e-06)' for the entry of value furthest outside
+    |v − r| ≤ threshold · (|v| + |r|) + ATOL, or "" when every entry is inside."""
+    diff, scale = np.abs(value - ref), np.abs(value) + np.abs(ref)
+    outside = diff > threshold * scale + ATOL
+    if not outside.any():
         return ""
-    off = [f"{name} ({max(e, err_fd.get(name, 0.0)):.1e})" for name, e in err_ref.items()
-           if max(e, err_fd.get(name, 0.0)) >= threshold]
-    return f"; off (rel. error): {', '.join(off)}"
+    rel = np.where(outside, diff / np.maximum(scale, ATOL), 0.0)
+    at = np.unravel_index(np.argmax(rel), rel.shape)
+    return f"[{', '.join(str(int(i)) for i in at)}] (rel. error {rel[at]:.1e})"
+
+
+def _which(err_ref, err_fd, threshold, entries_off):
+    """'; off (rel. error): a (3e-04)' for the outputs of a part of several that are off as
+    a whole, and '; off entry by entry: b[2] (rel. error 4e-06)' for those off in one entry."""
+    whole = [f"{name} ({max(e, err_fd.get(name, 0.0)):.1e})" for name, e in err_ref.items()
+             if max(e, err_fd.get(name, 0.0)) >= threshold and len(err_ref) > 1]
+    entry = [f"{name}{at}" for name, at in entries_off.items() if err_ref[name] < threshold]
+    return (f"; off (rel. error): {', '.join(whole)}" if whole else "") + \
+        (f"; off entry by entry: {', '.join(entry)}" if entry else "")
 
 
 def _changed(keys):

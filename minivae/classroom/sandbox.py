@@ -1,24 +1,27 @@
 """The student's code in a child process: the grader asks, the child answers, in time or not at all.
 
-    grader (this process)                   child: python -m minivae.classroom.child
-    Sandbox(code, timeout)     spawn  ->    imports NumPy and minivae (its NumPy backend)
+    grader (this process)                   child: child.py, started with python -I
+    Sandbox(code, timeout)     spawn  ->    imports NumPy, sets its limits (guard.py)
                                <- ready
-    .load()                    load   ->    runs the student's code as a module
+    .load()                    load   ->    refuses minivae's answers (guard.py),
+                                            runs the student's code as a module
                                <- loaded, or what went wrong
-    .call(name, *args)         call   ->    name(*args), a model rebuilt from its ModelSpec
+    .call(name, *args)         call   ->    name(*args); a model goes as its layers (given.py)
                                <- the result as plain data, or what went wrong
 
 Every answer is awaited for at most `timeout` seconds; then the child's whole
-process group is killed, and the next call starts a new child (which runs the
-student's code again).  So an endless loop costs one part, and os._exit, a
-crash, sys.exit or a killed child end as an Outcome the grader reads, never
-as the grader's own exit.  Answers are read as plain data only (wire.py):
-nothing the student's code sends runs here.  Whatever the student's code
-prints goes to one file (`printed`), read back cut to its first megabyte.
+session (its own process group) is killed, and the next call starts a new
+child (which runs the student's code again).  So an endless loop costs one
+part, and os._exit, a crash, sys.exit or a killed child end as an Outcome the
+grader reads, never as the grader's own exit.  Answers are read as plain
+data only (wire.py) and checked before use (untrusted.py): nothing the
+student's code sends runs here or crashes the grader.  Whatever the student's
+code prints goes to one file (`printed`), read back cut to its first megabyte.
 
-This guards against accidents, not against a student bent on cheating, whose
-code runs with the grader's rights: run a course's grader in its own
-container, as Gradescope does.
+The child's import path holds neither the grader's working folder nor the
+student's folder until the student's code loads (then the folder goes first,
+as `python FILE` would put it, for the student's own modules).  What guard.py
+does not stop, a container does: README, "Teaching with minivae".
 """
 import os
 import queue
@@ -27,13 +30,27 @@ import subprocess
 import sys
 import tempfile
 import threading
+from importlib import resources
+from pathlib import Path
 
-from .wire import ModelSpec, Outcome, plain_loads, read_frame, send
+from .guard import MEMORY
+from .untrusted import checked, shown
+from .wire import FAILED, Outcome, plain_loads, read_frame, send
 
 TIMEOUT = 10.0          # seconds a part (or the import of the file) may take; --timeout
-SETUP = 180.0           # seconds the child may take to start: NumPy and minivae, on a busy machine
+SETUP = 180.0           # seconds the child may take to start: NumPy, on a busy machine
 MAX_PRINTED = 2 ** 20   # bytes of the student's printed output that are read back
 PRINTED_CUT = "\n(… and more: over 1 MB in all)"
+# The child's first lines: the minivae package without running its __init__.py (which
+# would load the reference maths), its import path, then the child itself.
+BOOT = """import importlib.machinery, importlib.util, sys
+spec = importlib.machinery.ModuleSpec("minivae", None, is_package=True)
+spec.submodule_search_locations = [sys.argv[1]]
+sys.modules["minivae"] = importlib.util.module_from_spec(spec)
+sys.path[:] = sys.argv[3:]
+from minivae.classroom.child import main
+main()
+"""
 
 
 def no_answer(timeout):
@@ -46,12 +63,15 @@ class Sandbox:
 
     chunks: [(label, source)] as minivae.classroom.reading.read_code gives them, with
     notebook True for a notebook's cells; folder: put first on the child's sys.path
-    (the student's own modules).
+    when the code loads (the student's own modules); given: what the exercise's stub
+    imports from minivae ({module: names}, submission.interface); memory: bytes of address
+    space the child may use.
     """
 
-    def __init__(self, chunks, notebook=False, timeout=TIMEOUT, folder=None):
+    def __init__(self, chunks, notebook=False, timeout=TIMEOUT, folder=None, given=None,
+                 memory=MEMORY):
         self.chunks, self.notebook, self.timeout = chunks, notebook, timeout
-        self.folder = folder
+        self.folder, self.given, self.memory = folder, dict(given or {}), memory
         self.printed = tempfile.TemporaryFile()     # the student's stdout and stderr, every child
         self.proc = self.answers = None
         self.loaded = None                          # the Outcome of the last load
@@ -67,17 +87,18 @@ class Sandbox:
         """Start a child and run the student's code in it: Outcome (kind "ok" when it loaded)."""
         self.stop()
         self._start()
-        self.loaded = self._ask(("load", self.chunks, self.folder, self.notebook), self.timeout,
-                                importing=True)
+        self.loaded = self._ask(("load", self.chunks, self.folder, self.notebook, self.given),
+                                self.timeout, importing=True)
         return self.loaded
 
     def call(self, name, *args):
-        """name(*args) in the child: Outcome(value) or Outcome(problem).  Models go as ModelSpec."""
+        """name(*args) in the child: Outcome(value) or Outcome(problem).  Models go as their
+        layers (given.py)."""
         if self.loaded is None or (self.proc is None and not self.loaded.problem):
             self.load()                 # the first call, or the child was stopped after a call
         if self.loaded.problem:
             return self.loaded
-        return self._ask(("call", name, [_spec(a) for a in args]), self.timeout)
+        return self._ask(("call", name, [_handed(a) for a in args]), self.timeout)
 
     def output(self):
         """What the student's code printed so far, as text: its first MAX_PRINTED bytes."""
@@ -91,7 +112,7 @@ class Sandbox:
             return
         try:
             if os.name == "posix":
-                os.killpg(self.proc.pid, signal.SIGKILL)   # the child and all it started
+                os.killpg(self.proc.pid, signal.SIGKILL)   # the child's whole session
             else:
                 self.proc.kill()
         except (ProcessLookupError, PermissionError):
@@ -102,13 +123,12 @@ class Sandbox:
 
     # -- spawning and waiting ---------------------------------------------------------
     def _start(self):
-        # The exercises' arrays are tiny: the NumPy backend spares the child Numba's
-        # import and cache load (about 0.5 s of every check of exercises 6-8), and one
-        # BLAS thread is fastest.
-        env = dict(os.environ, MINIVAE_SANDBOX="1", PYTHONUNBUFFERED="1", MPLBACKEND="Agg",
-                   MINIVAE_BACKEND="numpy", PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        env.setdefault("OPENBLAS_NUM_THREADS", "1")
-        cmd = [sys.executable, "-m", "minivae.classroom.child"]
+        # The exercises' arrays are tiny: the NumPy backend spares the child Numba, and
+        # one BLAS thread is fastest (and the only one RLIMIT_NPROC leaves it).
+        env = dict(os.environ, MINIVAE_SANDBOX="1", MPLBACKEND="Agg", MINIVAE_BACKEND="numpy",
+                   OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        cmd = [sys.executable, "-I", "-u", "-c", BOOT, str(resources.files("minivae")),
+               str(int(self.memory)), *_import_path(self.folder)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.printed, env=env,
                                      start_new_session=os.name == "posix")
@@ -135,17 +155,25 @@ class Sandbox:
             return Outcome(problem=when + no_answer(limit), kind="timeout")
         if isinstance(frame, bytes):
             try:
-                return plain_loads(frame)
+                return checked(plain_loads(frame))
             except Exception as e:                  # noqa: BLE001  a forged or broken answer
                 self.stop()
-                return Outcome(problem=f"{when}its answer could not be read "
-                                       f"({type(e).__name__}: {e})", kind="error")
+                return Outcome(problem=f"{when}its answer could not be read ({shown(e, 200)})",
+                               kind="error")
         try:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = None                             # alive, but its answers stopped
         self.stop()
         return Outcome(problem=when + _ended(code, frame), kind="error")
+
+
+def _import_path(folder):
+    """The grader's import path without its working folder and the student's folder."""
+    drop = {"", os.getcwd()}
+    inside = str(Path(folder).resolve()) if folder else None
+    return [p for p in sys.path if p not in drop
+            and not (inside and (p == inside or p.startswith(inside + os.sep)))]
 
 
 def _reader(stream, answers):
@@ -178,13 +206,19 @@ def _ended(code, reason=""):
         return f"the process was killed by {name}{why}"
     if code is None:
         return "the process stopped answering (its output channel was closed)"
+    if code == FAILED:
+        return (f"the grader's child process failed (exit status {FAILED}): did the code "
+                "replace part of Python that the grader's child relies on?")
     return f"the process ended with exit status {code} (os._exit()?)"
 
 
-def _spec(arg):
-    """A VAE or CVAE goes to the child as a ModelSpec; anything else as itself."""
+def _handed(arg):
+    """A VAE or CVAE goes to the child as its layers (given.py); anything else as itself."""
     from ..cvae import CVAE
     from ..model import VAE
-    if isinstance(arg, (VAE, CVAE)):
-        return ModelSpec(type(arg).__name__, arg.config(), arg.flat_params.copy())
+    from .given import GivenCVAE, GivenVAE
+    if isinstance(arg, VAE):
+        return GivenVAE(arg)
+    if isinstance(arg, CVAE):
+        return GivenCVAE(arg)
     return arg

@@ -1,21 +1,21 @@
 """What passes between the grader and the child process (minivae.classroom.sandbox, child.py).
 
 Each message is a frame: 8 bytes of length, then a pickle.  The grader's
-requests are ("load", chunks, folder, notebook) and ("call", name, args); the
-child answers each with one Outcome.  The child unpickles requests as they
-come (the grader is trusted); the grader reads answers with plain_loads,
-which builds only arrays, NumPy scalars and dtypes, Python's plain types and
-the two NamedTuples below, so nothing a student's code sends can run in the
-grader.
+requests are ("load", chunks, folder, notebook, given) and ("call", name,
+args); the child answers each with one Outcome.  The child unpickles
+requests as they come (the grader is trusted); the grader reads answers with
+plain_loads, which builds only arrays, NumPy scalars and dtypes, Python's
+plain types and the two NamedTuples below, so nothing a student's code sends
+can run in the grader, and then checks them (untrusted.checked).
 """
 import io
 import os
 import pickle
 from typing import NamedTuple, Optional
 
-import numpy as np
-
-MAX_ANSWER = 2 ** 28    # bytes; a larger answer is refused
+MAX_ANSWER = 2 ** 26    # bytes; a larger answer is refused
+NUMERIC = "biufc"       # the dtype kinds of arrays an answer may hold: bool, integers, floats, complex
+FAILED = 70             # the child's exit status when its own code failed (EX_SOFTWARE)
 
 
 class Outcome(NamedTuple):
@@ -30,13 +30,6 @@ class Outcome(NamedTuple):
 class Foreign(NamedTuple):
     """Stands in for a returned object that is not plain data (a tensor, a custom class)."""
     type_name: str
-
-
-class ModelSpec(NamedTuple):
-    """A VAE or CVAE as the child rebuilds it: class name, constructor arguments, parameters."""
-    kind: str
-    config: dict
-    flat_params: np.ndarray
 
 
 def send(fd, message):

@@ -46,6 +46,7 @@ import numpy as np
 from .. import kernels
 from ..config import PRESETS
 from ..files.atomic import atomic_write_text
+from ..files.overwrite import check_target
 from ..kernels.flush import threshold as flush_threshold
 from ..model import VAE
 from ..optim import Adam
@@ -81,6 +82,8 @@ PAIRS = {"default/floor": ("default", "gemm_floor"), "default/floor+adam": ("def
 def add_arguments(p):
     p.add_argument("--quick", action="store_true", help="a few steps, no start-up timing (tests)")
     p.add_argument("--json", default="bench.json", metavar="PATH", help="where to save results")
+    p.add_argument("--force", action="store_true",
+                   help="replace --json's file even when it is not a JSON file of bench")
     p.add_argument("--steps", type=int, help="training steps per timed run (default 30)")
     p.add_argument("--repeats", type=int, help="interleaved repeats (default 21)")
     p.add_argument("--presets", nargs="+", default=list(PRESETS), choices=list(PRESETS))
@@ -397,9 +400,8 @@ def run(args):
     if warmup < 0:
         raise ValueError("--warmup-epochs must be 0 or more")
     out = Path(args.json)
-    if out.is_dir():
-        raise ValueError(f"--json {out} is a directory; give a file name")
-    writable_dir("--json's directory", out.parent)     # before minutes of timing, not after
+    check_target(out, "bench", "--json", force=args.force)     # before minutes of timing
+    writable_dir("--json's directory", out.parent)
     use_torch = args.torch == "auto" and importlib.util.find_spec("torch") is not None
     if use_torch and not TORCH_FILE.is_file():
         print(f"bench: the PyTorch contender is skipped: {TORCH_FILE} is not in this folder "

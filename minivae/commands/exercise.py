@@ -7,6 +7,7 @@ markdown, the stub as code, and a last cell that checks the notebook
 (minivae.classroom.handout; needs the notebook extra).
 """
 import importlib.util
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -44,9 +45,9 @@ def run(args):
         nbformat.write(stub_notebook(stub, target.name), str(target))
         print(f"wrote {stub.name} as the notebook {target}")
         print("open it, work in it, save it and run its last cell to check it; or: "
-              f"python -m minivae check {target}")
+              f"python -m minivae check {shlex.quote(str(target))}")
         return 0
     shutil.copyfile(stub, target)
     print(f"copied {stub.name} to {target}")
-    print(f"edit it, then check it with: python -m minivae check {target}")
+    print(f"edit it, then check it with: python -m minivae check {shlex.quote(str(target))}")
     return 0

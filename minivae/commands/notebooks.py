@@ -33,6 +33,9 @@ def add_arguments(p):
     p.add_argument("--quick", action="store_true", help="notebooks that run the lessons' --quick form")
     p.add_argument("--timeout", type=int, default=None, metavar="S",
                    help="seconds one cell may run when executing (default: no limit)")
+    p.add_argument("--force", action="store_true",
+                   help="replace a file of the same name that is not a lesson notebook "
+                        "this command wrote (never a .py file)")
 
 
 def lesson_scripts(selected=()):
@@ -62,6 +65,9 @@ def run(args):
         print(f"minivae notebooks: needs {', '.join(missing)}: {INSTALL}", file=sys.stderr)
         return 2
     scripts = lesson_scripts(args.lessons)
+    from ..files.overwrite import check_target
+    for script in scripts:              # every target, before any lesson is converted or run
+        check_target(args.out / f"{script.stem}.ipynb", "notebook", "--out", force=args.force)
     args.out.mkdir(parents=True, exist_ok=True)
     failed = written = 0
     for i, script in enumerate(scripts, start=1):

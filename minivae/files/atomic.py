@@ -79,12 +79,28 @@ def _own(path, step, *args):
 
 
 def _refused(path, e):
-    """The one-line WriteError for `path`, saying what is intact."""
+    """The one-line WriteError for `path`, saying why and what is intact."""
     intact = ("the file there before is unchanged" if os.path.lexists(path)
               else "nothing was written")
-    error = WriteError(f"cannot write {path}: {e.strerror or e}; {intact}")
+    why = e.strerror or e
+    if e.errno == errno.EFBIG:
+        why = f"{why}: {file_size_limit()}"
+    error = WriteError(f"cannot write {path}: {why}; {intact}")
     error.errno = e.errno
     return error
+
+
+def file_size_limit():
+    """What limits a file's size here, for a message: the process's RLIMIT_FSIZE (`ulimit -f`)
+    when one is set, else the filesystem's own largest file."""
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    except (ImportError, OSError, ValueError):
+        soft = None
+    if soft is None or soft == resource.RLIM_INFINITY:
+        return "larger than the filesystem's largest file"
+    return f"this process may write files of at most {soft:,} bytes (ulimit -f)"
 
 
 def remove_stale_temporaries(directory, names):

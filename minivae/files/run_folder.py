@@ -10,6 +10,7 @@ A folder holds a run when it has any of RUN_FILES.
 """
 import errno
 import os
+import shlex
 import shutil
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def check_new_run(run_dir):
     found = _run_files(run_dir)
     if found:
         raise ValueError(f"{run_dir} already holds a run ({found[0]}); resume it with "
-                         f"--resume {Path(run_dir) / CHECKPOINT} or choose another --out")
+                         f"--resume {shlex.quote(str(Path(run_dir) / CHECKPOINT))} or choose another --out")
 
 
 def check_continuing(run_dir, checkpoint):
@@ -50,7 +51,7 @@ def check_continuing(run_dir, checkpoint):
     if found:
         raise ValueError(f"{run_dir} already holds another run ({found[0]}), which continuing "
                          f"{checkpoint} there would overwrite; resume that run with --resume "
-                         f"{own}, or give --out a folder that holds no run")
+                         f"{shlex.quote(str(own))}, or give --out a folder that holds no run")
     return False
 
 

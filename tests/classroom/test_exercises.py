@@ -87,6 +87,12 @@ def bernoulli_nll(logits, x):
     return nll, np.exp(logits) / (1 + np.exp(logits)) - x''', {3: "sigmoid overflow"}),
     (3, '''
 _right = bernoulli_nll
+def bernoulli_nll(logits, x):       # 5e-4 nats off per pixel far out: 9e-8 over the whole array
+    nll, d = _right(logits, x)
+    return nll + 5e-4 * (np.abs(logits) > 20).sum(axis=1), d''',
+     {3: "; off entry by entry: nll[1] (rel. error 1.0e-06)"}),
+    (3, '''
+_right = bernoulli_nll
 def bernoulli_nll(logits, x):
     nll, d = _right(logits, x)
     return -nll, -d''', {1: "sign", 2: "sign", 3: "sign"}),
@@ -151,6 +157,10 @@ def loss_and_grads(model, x, eps):
                     loss="np.mean(nll + kl)"), {3: "KL sign", 4: "KL sign"}),
     (6, EX06.format(mu_grad="dmu + z / N", log_var_grad="dlv + dlv_kl / N",
                     loss="np.mean(nll + kl)"), {3: "z for mu", 4: "z for mu"}),
+    (6, EX06.format(mu_grad="dmu + dmu_kl / N", log_var_grad="dlv - dlv_kl / N",   # one flipped
+                    loss="np.mean(nll + kl)"), {3: "sign", 4: "sign"}),
+    (6, EX06.format(mu_grad="dmu - dmu_kl / N", log_var_grad="dlv + dlv_kl / N",
+                    loss="np.mean(nll + kl)"), {3: "sign", 4: "sign"}),
     (6, '''
 _right = loss_and_grads
 def loss_and_grads(model, x, eps):

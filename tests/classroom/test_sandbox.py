@@ -4,10 +4,9 @@ child process, each part under a time limit, and the grader in this process deci
 Every file below is a correct solution of exercise 1 (so every part it does not
 break passes) with something hostile or careless added, as students write it.
 """
-import os
+import json
 import re
 import time
-from pathlib import Path
 
 import pytest
 
@@ -115,22 +114,70 @@ def dense_backward_W(x, dy):
     assert all(row[-1] == "pass" for row in result_rows(out).values()) and len(result_rows(out)) == 3
 
 
-def test_what_a_student_started_is_stopped(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    code_text = '''
-import subprocess, threading, time
-child = subprocess.Popen(["sleep", "600"])
-open("sleeper.pid", "w").write(str(child.pid))
-threading.Thread(target=lambda: time.sleep(600)).start()       # not a daemon'''
+def test_a_thread_the_student_started_does_not_hold_up_the_grade(tmp_path, capsys):
+    code_text = """
+import threading, time
+threading.Thread(target=lambda: time.sleep(600)).start()       # not a daemon"""
+    t0 = time.monotonic()
     code, out, _ = check(capsys, write(tmp_path, 1, solved(1) + code_text))
-    assert code == 0, out                       # the grade does not wait for them
-    pid = int(Path("sleeper.pid").read_text())
-    Path("sleeper.pid").unlink()
-    for _ in range(50):
-        state = Path(f"/proc/{pid}/status")
-        if not state.exists() or "State:\tZ" in state.read_text():
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(pid, 9)
-        pytest.fail("the student's subprocess outlived the grading")
+    assert code == 0 and time.monotonic() - t0 < 60, out         # the child is killed, not awaited
+
+
+# each: how a student's code would start a process that outlives the grading
+ESCAPES = {
+    "a new session": 'subprocess.Popen(["sleep", "600"], start_new_session=True)',
+    "a fork": "os.fork()",
+    "a shell": 'os.system("sleep 600 &")',
+    "an exec": 'os.execv("/bin/sleep", ["sleep", "600"])',
+    "libc's fork": "ctypes.CDLL(None).fork()",
+    "libc's syscall": "ctypes.CDLL(None).syscall(57)",
+}
+
+
+@pytest.mark.parametrize("how", ESCAPES)
+def test_no_process_is_started_to_outlive_the_grader(tmp_path, capsys, how):
+    code_text = f"""
+import ctypes, os, subprocess
+def dense_backward_b(dy):
+    {ESCAPES[how]}
+    return dy.sum(axis=0)"""
+    code, out, _ = check(capsys, write(tmp_path, 1, solved(1) + code_text), "--timeout", 5)
+    assert failing_line(out, 2).startswith(
+        "part 2: error — dense_backward_b() raised PermissionError: starting another process "
+        "is not allowed in a graded file"), out
+    assert result_rows(out)[1][-1] == result_rows(out)[3][-1] == "pass", out
+
+
+def test_the_grader_cannot_be_killed_and_its_results_json_is_its_own(tmp_path, capsys):
+    """A forged results.json, then the grader killed: the kill is refused, and the grader
+    writes results.json last, atomically, over the forgery."""
+    results = tmp_path / "results.json"
+    code_text = f"""
+import json, os
+json.dump({{"score": 100.0, "tests": []}}, open({str(results)!r}, "w"))
+os.kill(os.getppid(), 9)"""
+    code, out, _ = check(capsys, write(tmp_path, 1, solved(1) + code_text), "--json", results)
+    assert "importing it raised PermissionError: signalling another process is not allowed" \
+        in out, out
+    data = json.loads(results.read_text())
+    assert data["score"] == 0 and len(data["tests"]) == 3
+
+
+def test_the_child_runs_in_its_own_session_under_limits(tmp_path, capsys):
+    code_text = """
+import os, resource
+print("session", os.getsid(0) == os.getpid())
+for name in ("RLIMIT_AS", "RLIMIT_NPROC", "RLIMIT_FSIZE"):
+    print(name, resource.getrlimit(getattr(resource, name)))
+try:
+    resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY,) * 2)
+except PermissionError as e:
+    print(e)"""
+    for memory, limit in ((None, 2 * 2 ** 30), ("0.5", 2 ** 29)):
+        flags = ["--memory", memory] if memory else []
+        code, out, _ = check(capsys, write(tmp_path, 1, solved(1) + code_text), *flags)
+        assert code == 0, out
+        printed = [line[4:] for line in out.splitlines() if line.startswith("  | ")]
+        assert printed == ["session True", f"RLIMIT_AS ({limit}, {limit})", "RLIMIT_NPROC (0, 0)",
+                           f"RLIMIT_FSIZE ({2 ** 26}, {2 ** 26})",
+                           "changing the resource limits is not allowed in a graded file"], out

@@ -130,7 +130,7 @@ def test_targets_are_judged_from_the_ratios(result):
 @pytest.mark.parametrize("flags, message", [
     (["--steps", "0"], "--steps and --repeats must be positive"),
     (["--warmup-epochs", "-1"], "--warmup-epochs must be 0 or more"),
-    (["--json", "{tmp}"], "--json {tmp} is a directory; give a file name"),
+    (["--json", "{tmp}"], "--json {tmp} is a folder; give the path of a file"),
     (["--json", "{tmp}/f/x.json"], "--json's directory {tmp}/f is a file, not a directory")])
 def test_bad_arguments_are_one_line_errors(tmp_path, flags, message):
     """Refused at once (well under the seconds a timed run takes), nothing written."""

@@ -116,13 +116,9 @@ def _fill(disk):
             assert e.errno == errno.ENOSPC
 
 
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory, mnist_dir):
-    out = tmp_path_factory.mktemp("sample") / "run"
-    assert main(["train", "--data", str(mnist_dir), "--hidden", "16", "--z-dim", "2", "--subset",
-                 "200", "--test-subset", "50", "--epochs", "1", "--no-images", "--quiet",
-                 "--out", str(out)]) == 0
-    return out / "last.npz"
+@pytest.fixture
+def ckpt(tiny_run):
+    return tiny_run / "last.npz"
 
 
 def test_sample_and_train_on_a_full_tmpfs(tiny_disk, ckpt, mnist_dir, capsys):
@@ -165,3 +161,32 @@ def test_sample_on_a_full_disk_patched(tmp_path, ckpt, capsys, monkeypatch):
     assert sha(png) == before and sorted(p.name for p in tmp_path.iterdir()) == ["samples.png"]
     np.testing.assert_array_equal(np.frombuffer(png.read_bytes()[:8], np.uint8),
                                   np.frombuffer(b"\x89PNG\r\n\x1a\n", np.uint8))
+
+
+def test_a_file_size_limit_is_named_and_the_command_to_continue_is_shell_quoted(tmp_path,
+                                                                                mnist_dir):
+    """EFBIG is not a full disk: the message names the limit (ulimit -f), and the command
+    it suggests runs as printed, spaces and all."""
+    import resource
+    import shlex
+    run = tmp_path / "with space" / "run 1"
+    first = subprocess.run(_train(mnist_dir, run, "--epochs", 1, "--quiet"), env=_env(),
+                           capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    before, limit = sha(run / "last.npz"), (run / "last.npz").stat().st_size // 2
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    resumed = subprocess.run([sys.executable, "-m", "minivae", "train", "--resume",
+                              str(run / "last.npz"), "--epochs", "2", "--quiet"], env=_env(),
+                             capture_output=True, text=True, timeout=300, preexec_fn=small_files)
+    assert resumed.returncode == 2
+    ckpt = run / "last.npz"
+    assert resumed.stderr == (
+        f"minivae train: error: cannot write {ckpt}: File too large: this process may write "
+        f"files of at most {limit:,} bytes (ulimit -f); the file there before is unchanged; "
+        f"the last checkpoint, {ckpt} (after epoch 1), is intact; raise the file-size limit, "
+        f"then continue with: python -m minivae train --resume {shlex.quote(str(ckpt))}\n")
+    assert sha(ckpt) == before
+    suggested = resumed.stderr.rsplit("continue with: ", 1)[1].strip()
+    assert shlex.split(suggested)[-1] == str(ckpt)          # the shell reads the path whole

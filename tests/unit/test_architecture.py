@@ -24,7 +24,8 @@ LAYERS = [
      "kernels.blas_threads", "kernels.jit", "kernels.flush", "kernels.update_threads",
      "kernels.layers", "kernels.reparam", "kernels.losses", "kernels.optim", "kernels.matmul",
      "kernels.precompile",
-     "files.atomic", "files.download", "files.plots", "files.run_lock", "files.run_folder"},
+     "files.atomic", "files.download", "files.plots", "files.run_lock", "files.run_folder",
+     "files.overwrite"},
     {"kernels"},                                                # the backend switch
     {"layers", "reparam", "losses", "mlp", "tower", "optim"},    # the maths
     {"model", "cvae", "regressor"},                             # the models
@@ -32,7 +33,7 @@ LAYERS = [
     {"config"},                                                 # a run's configuration
     {"train"},                                                  # the training loop
     {"classroom.lesson", "classroom.materials", "classroom.hints", "classroom.wire",
-     "classroom.sandbox",
+     "classroom.sandbox", "classroom.guard", "classroom.given", "classroom.untrusted",
      "classroom.child", "classroom.reading", "classroom.parts", "classroom.exercises",
      "classroom.model_exercises", "classroom.submission", "classroom.gradescope",
      "classroom.handout", "classroom.kernel"},                  # lessons and exercises

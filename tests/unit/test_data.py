@@ -10,7 +10,7 @@ import socket
 import struct
 import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -351,3 +351,127 @@ def test_interrupted_download_leaves_nothing(mnist_dir, tmp_path, serve):
     with pytest.raises(KeyboardInterrupt):
         download_to(serve(mnist_dir) + LABELS, tmp_path / LABELS, interrupt, timeout=5)
     assert os.listdir(tmp_path) == []
+
+
+# --- hostile mirrors and huge files: bounded in bytes, time and memory --------------------
+
+class _HostileHandler(BaseHTTPRequestHandler):
+    """GET answers as server.behaviour says: "endless" zeros, an announced "huge" length,
+    a "drip" of one byte every 0.1 s, or the bytes of server.body."""
+
+    def do_GET(self):
+        how = self.server.behaviour
+        self.send_response(200)
+        if how == "huge":
+            self.send_header("Content-Length", str(2 ** 40))
+        elif how == "body":
+            self.send_header("Content-Length", str(len(self.server.body)))
+        self.end_headers()
+        try:
+            if how == "body":
+                self.wfile.write(self.server.body)
+            while how in ("endless", "drip"):
+                self.wfile.write(b"\0" * (2 ** 16 if how == "endless" else 1))
+                self.wfile.flush()
+                if how == "drip":
+                    time.sleep(0.1)
+        except OSError:                 # the client gave up: what the test wants
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hostile():
+    """hostile(behaviour, body=b"") -> base URL of a mirror that misbehaves so."""
+    servers = []
+
+    def start(behaviour, body=b""):
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _HostileHandler)
+        server.daemon_threads, server.behaviour, server.body = True, behaviour, body
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _labels_missing(tmp_path, mnist_dir):
+    target = tmp_path / "target"
+    target.mkdir()
+    for n in ALL[:3]:
+        (target / n).symlink_to(mnist_dir / n)
+    return target
+
+
+@pytest.mark.parametrize("behaviour, says", [
+    ("endless", "sent more than the 1,058,584 bytes this file can hold; refused"),
+    ("huge", "announces 1,099,511,627,776 bytes, more than the 1,058,584 this file can hold"),
+    ("bomb", "decompresses to more than the 10,008 bytes it can hold"),
+])
+def test_a_mirror_cannot_send_more_than_the_file_can_hold(mnist_dir, tmp_path, hostile,
+                                                          behaviour, says):
+    body = gzip.compress(b"\0" * 2 ** 27) if behaviour == "bomb" else b""  # 128 MB in 130 kB
+    mirror = hostile("body" if behaviour == "bomb" else behaviour, body)
+    target = _labels_missing(tmp_path, mnist_dir)
+    start = time.monotonic()
+    with pytest.raises(DataError) as err:
+        find_mnist(target, mirrors=[mirror], timeout=5)
+    assert time.monotonic() - start < 5
+    assert f"{mirror}{LABELS}: " in str(err.value) and says in str(err.value), err.value
+    assert sorted(os.listdir(target)) == sorted(ALL[:3])          # nothing left behind
+
+
+def test_a_mirror_that_trickles_meets_the_deadline(mnist_dir, tmp_path, hostile, monkeypatch):
+    monkeypatch.setattr(data, "DEADLINE", 1.0)
+    mirror = hostile("drip")
+    target = _labels_missing(tmp_path, mnist_dir)
+    start = time.monotonic()
+    with pytest.raises(DataError) as err:
+        find_mnist(target, mirrors=[mirror], timeout=5)
+    assert time.monotonic() - start < 3
+    assert re.search(rf"{re.escape(mirror + LABELS)}: not complete after 1 s \(\d+ bytes so far\); "
+                     "gave up", str(err.value)), err.value
+    assert sorted(os.listdir(target)) == sorted(ALL[:3])
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_a_file_mirror_must_hold_regular_files(mnist_dir, tmp_path, kind):
+    served = tmp_path / "served"
+    served.mkdir()
+    if kind == "fifo":
+        os.mkfifo(served / LABELS)                  # opening it to read would wait for ever
+    elif kind == "device":
+        (served / LABELS).symlink_to("/dev/zero")   # endless
+    else:
+        (served / LABELS).mkdir()
+    target = _labels_missing(tmp_path, mnist_dir)
+    start = time.monotonic()
+    with pytest.raises(DataError, match=rf"file://{served}/{LABELS}: not a regular file"):
+        find_mnist(target, mirrors=[f"file://{served}/"], timeout=5)
+    assert time.monotonic() - start < 5
+
+
+def test_a_huge_sparse_file_is_refused_by_name_before_it_is_read(mnist_dir, tmp_path):
+    name = "train-images-idx3-ubyte.gz"
+    d = _dir_with(tmp_path, mnist_dir, name, b"")
+    with open(d / name, "r+b") as f:
+        f.truncate(30 * 2 ** 30)                    # 30 GB of holes: no disk, no memory
+    for call in (lambda: find_mnist(d, download=False), lambda: load_mnist("train", d),
+                 lambda: read_idx(d / name)):
+        with pytest.raises(DataError) as err:
+            call()
+        assert str(err.value).startswith(f"{d / name}: 32,212,254,720 bytes, more than {name} "
+                                          "can be (48,088,592 at most)"), err.value
+
+
+def test_a_local_gzip_bomb_is_refused_by_name(mnist_dir, tmp_path):
+    d = _dir_with(tmp_path, mnist_dir, LABELS, gzip.compress(b"\0" * 2 ** 27))
+    with pytest.raises(DataError, match=rf"^{re.escape(str(d / LABELS))}: decompresses to more "
+                                        r"than the 10,008 bytes"):
+        find_mnist(d, download=False)

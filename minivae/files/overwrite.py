@@ -1,0 +1,129 @@
+"""Which existing file a command may write over: one rule for every file a user names.
+
+`sample --out`, `check --json`, `bench --json` and `notebooks --out` write a
+file whose name the user gives.  Each asks `check_target` first, before any
+long work starts, and writes only
+
+  * a new file, or
+  * a file of the kind the same command writes, recognised by its content
+    (OWN below: a PNG, minivae's results.json, minivae's bench JSON, a
+    lesson notebook of `notebooks`).
+
+It never writes over an input of the same command (the checkpoint `sample`
+reads, the file `check` grades), a checkpoint (any .npz or zip archive), a
+training history, or a source file (.py, .ipynb): those are refused even
+with --force.  Any other existing file is refused unless the user passes
+--force.  A refusal is one line naming the file and what it is.
+"""
+import json
+import os
+import stat
+from pathlib import Path
+
+from ..errors import ArgumentError
+
+PNG = b"\x89PNG\r\n\x1a\n"
+ZIP = b"PK\x03\x04"
+HISTORY_START = "epoch,"            # history.csv's header (files/history.py)
+SOURCE_SUFFIXES = (".py", ".pyw", ".pyi", ".ipynb")
+JSON_LIMIT = 2 ** 26                # bytes: a larger JSON file is not one of minivae's
+
+
+def _json(path):
+    try:
+        if path.stat().st_size > JSON_LIMIT:
+            return None
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError):       # unreadable, not UTF-8 or not JSON
+        return None
+
+
+def _is_results(path):
+    data = _json(path)          # Gradescope's results.json as classroom/gradescope.py writes it
+    return isinstance(data, dict) and {"score", "tests"} <= set(data) and isinstance(data["tests"], list)
+
+
+def _is_bench(path):
+    data = _json(path)          # commands/bench.py's JSON
+    return isinstance(data, dict) and {"kernels", "presets", "steps", "repeats"} <= set(data)
+
+
+def _is_lesson_notebook(path):
+    data = _json(path)          # commands/notebooks.py marks the notebooks it writes
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    return isinstance(meta, dict) and isinstance(meta.get("minivae"), dict) \
+        and "lesson" in meta["minivae"]
+
+
+# kind -> (what it is, for a message; does the file's content say it is one)
+OWN = {"png": ("a PNG", lambda path: _head(path, len(PNG)) == PNG),
+       "results": ("a results.json of check", _is_results),
+       "bench": ("a JSON file of bench", _is_bench),
+       "notebook": ("a lesson notebook of notebooks", _is_lesson_notebook)}
+
+
+def _head(path, n):
+    try:
+        with open(path, "rb") as f:
+            return f.read(n)
+    except OSError:
+        return b""
+
+
+def _protected(path):
+    """What the file is when no command may write over it, else None."""
+    if path.suffix.lower() in SOURCE_SUFFIXES:
+        return "a source file"
+    head = _head(path, 64)
+    if head.startswith(ZIP):
+        return "a checkpoint or other archive"
+    if head.startswith(b"#!"):
+        return "a script"
+    if head.decode("utf-8", "replace").startswith(HISTORY_START) or _is_history_json(path):
+        return "a training history"
+    return None
+
+
+def _is_history_json(path):
+    data = _json(path) if _head(path, 1) == b"[" else None
+    return isinstance(data, list) and bool(data) and all(isinstance(r, dict) and "epoch" in r
+                                                         for r in data)
+
+
+def check_target(path, kind, flag, inputs=(), force=False):
+    """Refuse (ArgumentError) writing the file `path` unless the rule above allows it.
+
+    kind: a key of OWN, what the command writes; flag: how the user named the
+    file ("--out"), for the message; inputs: the files the same command reads;
+    force: the user passed --force.
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return              # a new file (or a dangling link, replaced); the caller checks its folder
+    except OSError as e:
+        raise ArgumentError(f"{flag} {path}: cannot be checked ({e.strerror or e})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ArgumentError(f"{flag} {path} is a folder; give the path of a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ArgumentError(f"{flag} {path} is a special file (a pipe or a device), not a file "
+                            "it can write")
+    for given in inputs:
+        try:
+            same = os.path.samefile(path, given)
+        except OSError:
+            same = False
+        if same:
+            raise ArgumentError(f"{flag} {path} is {given}, which this command reads; "
+                                "give another file name")
+    what, own = OWN[kind]
+    if own(path):
+        return
+    protected = _protected(path)
+    if protected:
+        raise ArgumentError(f"{flag} {path} exists and is {protected}, which is never written "
+                            "over; give another file name")
+    if not force:
+        raise ArgumentError(f"{flag} {path} exists and is not {what}; give another file "
+                            "name, or pass --force to replace it")

@@ -1,13 +1,13 @@
 """Which existing file a command may write over: one rule for every file a user names.
 
-`sample --out`, `check --json`, `bench --json` and `notebooks --out` write a
-file whose name the user gives.  Each asks `check_target` first, before any
+`sample --out`, `check --json`, `bench --json`, `notebooks --out` and
+`explore --out --name` write a file whose name the user gives.  Each asks `check_target` first, before any
 long work starts, and writes only
 
   * a new file, or
   * a file of the kind the same command writes, recognised by its content
     (OWN below: a PNG, minivae's results.json, minivae's bench JSON, a
-    lesson notebook of `notebooks`).
+    lesson notebook of `notebooks`, the explorer's page and weights file).
 
 It never writes over an input of the same command (the checkpoint `sample`
 reads, the file `check` grades), a checkpoint (any .npz or zip archive), a
@@ -55,11 +55,25 @@ def _is_lesson_notebook(path):
         and "lesson" in meta["minivae"]
 
 
+EXPLORER_TITLE = b"<title>minivae: walk the latent space of a VAE</title>"   # explorer/explorer.html
+EXPLORER_WEIGHTS = b"window.MINIVAE_EXPLORER = "                            # explorer/export.py
+
+
+def _is_explorer_page(path):
+    return EXPLORER_TITLE in _head(path, 4096)
+
+
+def _is_explorer_weights(path):
+    return EXPLORER_WEIGHTS in _head(path, 4096)
+
+
 # kind -> (what it is, for a message; does the file's content say it is one)
 OWN = {"png": ("a PNG", lambda path: _head(path, len(PNG)) == PNG),
        "results": ("a results.json of check", _is_results),
        "bench": ("a JSON file of bench", _is_bench),
-       "notebook": ("a lesson notebook of notebooks", _is_lesson_notebook)}
+       "notebook": ("a lesson notebook of notebooks", _is_lesson_notebook),
+       "explorer page": ("an explorer page of explore", _is_explorer_page),
+       "explorer weights": ("an explorer weights file of explore", _is_explorer_weights)}
 
 
 def _head(path, n):

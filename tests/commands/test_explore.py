@@ -60,3 +60,27 @@ def test_bad_flags_are_one_line(tmp_path, capsys, mnist_dir):
     assert main(["explore", "--checkpoint", str(ckpt), "--name", "../up", "--data", str(mnist_dir)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "give a file name without a folder" in err[0]
+
+
+def test_explore_writes_over_its_own_page_only(tmp_path, capsys, mnist_dir):
+    """The overwrite rule (files/overwrite.py): a page and weights file explore wrote are
+    replaced; a student's notes under the page's name need --force; the checkpoint never."""
+    ckpt, _ = checkpoint(tmp_path / "last.npz", 2)
+    args = ["explore", "--checkpoint", str(ckpt), "--data", str(mnist_dir), "--subset", "50"]
+    out = tmp_path / "page"
+    assert main([*args, "--out", str(out)]) == 0
+    assert main([*args, "--out", str(out)]) == 0                          # its own files again
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "explorer.html").write_text("<html>my notes</html>")
+    capsys.readouterr()
+    assert main([*args, "--out", str(notes)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "explorer.html exists and is not an explorer page" in err[0], err
+    assert (notes / "explorer.html").read_text() == "<html>my notes</html>"
+    assert not (notes / "explorer_weights.js").exists()                  # refused before any write
+    assert main([*args, "--out", str(notes), "--force"]) == 0
+    assert (notes / "explorer_weights.js").is_file()
+    before = ckpt.read_bytes()
+    assert main([*args, "--out", str(tmp_path), "--name", "last", "--force"]) == 0  # last.html, not .npz
+    assert ckpt.read_bytes() == before

@@ -39,7 +39,7 @@ def lesson01(tmp_path_factory):
 
 
 def test_01_figures(lesson01):
-    assert_figures(lesson01[1], ["01_fig2_ring", "01_inverse_cdf"])
+    assert_figures(lesson01[1], ["01_fig1", "01_fig2_ring", "01_inverse_cdf"])
 
 
 def test_01_ring_radius_matches_rayleigh(lesson01):

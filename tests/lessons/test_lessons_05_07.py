@@ -251,10 +251,17 @@ def test_06_bits_and_invariance(mnist_dir, mnist_small, tiny_checkpoint, tmp_pat
     assert len(sweep) == 5 and sweep[lo][1] > sweep[hi][1] + 5 and sweep[lo][0] < sweep[hi][0]
 
 
-def test_07_elbo_manifold_and_sweep(mnist_dir, mnist_small, tmp_path):
-    out = run_lesson("07_vae_mnist.py", mnist_dir, tmp_path, "--zdim", "2", "--zdim-sweep",
-                     "--sweep-zdims", "2,5")
-    assert_pngs(tmp_path, ["07_samples", "07_reconstructions", "07_loss_curves", "07_manifold"])
+@pytest.fixture(scope="module")
+def lesson07(mnist_dir, tmp_path_factory):
+    """Lesson 07 --quick with a 2-D latent and a short latent-size sweep: (stdout, out folder)."""
+    out = tmp_path_factory.mktemp("l07")
+    return run_lesson("07_vae_mnist.py", mnist_dir, out, "--zdim", "2", "--zdim-sweep",
+                      "--sweep-zdims", "2,5"), out
+
+
+def test_07_elbo_manifold_and_sweep(lesson07, mnist_small):
+    out, tmp_path = lesson07
+    assert_pngs(tmp_path, ["07_samples", "07_nearest", "07_reconstructions", "07_loss_curves", "07_manifold"])
     ckpt = Path(grab(r"checkpoint: (\S+last\.npz)", out, str))
     model, _, meta = load_checkpoint(ckpt)
     assert model.z_dim == 2 and model.hidden == (1000, 500, 250) and meta["config"]["lr"] == 1e-3
@@ -291,6 +298,33 @@ def test_07_elbo_manifold_and_sweep(mnist_dir, mnist_small, tmp_path):
         assert float(ne) == pytest.approx(float(rc) + float(kl), abs=0.02)
         assert 0 <= int(act) <= int(z)
         assert float(behind) == pytest.approx(float(ne) - best, abs=0.011)
+
+
+def test_07_nearest_training_image_per_sample(lesson07, mnist_dir):
+    """§4.1: each Fig. 7 sample beside its nearest training image.  The lesson saves its
+    100 samples with the index and the squared distance (summed over 784 pixels, lesson
+    02's measure) of the nearest of the images it trained on.  Recomputed here by brute
+    force, one sample at a time, pixel by pixel in float64: each saved distance must be
+    that sample's minimum over the training images (to 1e-9 relative) and its saved
+    index must attain it.  The samples must be Fig. 7's own (the checkpoint's model,
+    decoding the lesson's seeded z), and the printed medians must match."""
+    from minivae.data import load_mnist
+    out, tmp_path = lesson07
+    saved = np.load(tmp_path / "07_nearest.npz")
+    n_train = int(saved["n_train"])
+    assert n_train == 1000                                       # --quick trains on the first 1,000
+    x = load_mnist("train", data_dir=mnist_dir, download=False)[0][:n_train].astype(np.float64)
+    samples, index, distance = saved["samples"], saved["index"], saved["distance"]
+    assert samples.shape == (100, 784) and index.shape == distance.shape == (100,)
+    model, _, _ = load_checkpoint(Path(grab(r"checkpoint: (\S+last\.npz)", out, str)))
+    np.testing.assert_allclose(samples, model.sample(100, np.random.default_rng([0, 7])), atol=1e-6)
+    for k, s in enumerate(samples.astype(np.float64)):
+        d = ((x - s) ** 2).sum(axis=1)                           # (n_train,) brute force
+        assert distance[k] == pytest.approx(d.min(), rel=1e-9), k
+        assert d[index[k]] == pytest.approx(d.min(), rel=1e-9), k
+    assert distance.min() > 1.0                                  # no sample is a copy of a training digit
+    median_printed = grab(r"to each of the 100 samples of Fig\. 7: median " + NUM, out)
+    assert median_printed == pytest.approx(np.median(distance), abs=0.006)
 
 
 def test_07_exercise_numbers():

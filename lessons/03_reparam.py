@@ -143,7 +143,7 @@ estimators = {                                       # single-sample gradient es
 }
 true_grad = {"mu": 2 * mu0, "std": 2 * std0}
 
-nodes, qweights = hermegauss(40)                     # ∫ h(e) N(e; 0, 1) de = Σ w h(node)
+nodes, qweights = hermegauss(40)                     # ∫ h(e) N(e; 0, 1) de = ∑ w h(node)
 qweights = qweights / np.sqrt(2 * np.pi)
 
 
@@ -259,7 +259,7 @@ print(f"  score function l(z) (z - p): mean {score.mean():.5f} ± {score.std(ddo
 #
 # We check (a) that its samples have mean μ and variance exp(log_var), and
 # (b) its backward pass against central finite differences of
-# L = Σ z ⊙ dz with a random dz (float64, step h = 1e-5), using
+# L = ∑ z ⊙ dz with a random dz (float64, step h = 1e-5), using
 # `minivae.gradcheck`.  A correct gradient gives a relative error near 1e-10;
 # we require below 1e-7.
 

@@ -333,10 +333,10 @@ print(f"  Eq. 9, one z per X, minibatches of {batch}: mean of {len(batch_means)}
 #
 # A VAE's Q is diagonal (§2.2).  **The best diagonal Q** has the posterior's
 # mean and variances vᵢ = 1/(S⁻¹)ᵢᵢ.  Why: for Q = N(mq, diag v), Eq. 6 gives
-# D[Q ‖ P(z|X)] = ½ Σᵢ ((S⁻¹)ᵢᵢ vᵢ − ln vᵢ) + ½ (mq − m)ᵀ S⁻¹ (mq − m) + const.
+# D[Q ‖ P(z|X)] = ½ ∑ᵢ ((S⁻¹)ᵢᵢ vᵢ − ln vᵢ) + ½ (mq − m)ᵀ S⁻¹ (mq − m) + const.
 # Each vᵢ sits in its own term, which is smallest where its derivative
 # ½((S⁻¹)ᵢᵢ − 1/vᵢ) vanishes, and the quadratic term is zero at mq = m.
-# Its gap is ½ (Σᵢ ln (S⁻¹)ᵢᵢ − ln det S⁻¹).  That is ≥ 0, with equality only
+# Its gap is ½ (∑ᵢ ln (S⁻¹)ᵢᵢ − ln det S⁻¹).  That is ≥ 0, with equality only
 # when S⁻¹ is diagonal (Hadamard's inequality).  Only for K = 2 does it
 # reduce to −½ ln(1 − ρ²), with ρ the posterior correlation; for larger K no
 # single ρ describes it.  For this decoder, no diagonal Q closes the gap.
@@ -356,7 +356,7 @@ def gap(mq, Sq, W=W, X=x):
 
 
 def diag_gap(W):
-    """Gap of the best diagonal Q: ½ (Σᵢ ln (S⁻¹)ᵢᵢ − ln det S⁻¹), S⁻¹ = I + WᵀW/σ²."""
+    """Gap of the best diagonal Q: ½ (∑ᵢ ln (S⁻¹)ᵢᵢ − ln det S⁻¹), S⁻¹ = I + WᵀW/σ²."""
     P = np.eye(K) + W.T @ W / sigma ** 2
     return 0.5 * (np.log(np.diag(P)).sum() - np.linalg.slogdet(P)[1])
 

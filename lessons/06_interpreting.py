@@ -179,7 +179,7 @@ lesson.save(fig, args, "06_kl_per_dim")
 #
 # For contrast, the *naive* change — switch the prior to N(0, λI) but keep
 # the networks — does change the KL term, by
-# ½ Σ_j [(Σ_jj + μ_j²)(1/λ − 1) + log λ] per image.  Everything is done in
+# ½ ∑_j [(Σ_jj + μ_j²)(1/λ − 1) + log λ] per image.  Everything is done in
 # float64 on copies of the weights, so "equal" means equal to ~1e-12.
 
 # %%

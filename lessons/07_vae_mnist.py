@@ -26,7 +26,7 @@ Run:  python lessons/07_vae_mnist.py [--quick] [--seed S] [--out DIR] [--full | 
 #
 # > **Erratum (§4.1).**  The paper says the cross-entropy measures the
 # > "expected probability" of X′.  It is an expected *log*-probability:
-# > Σ_d [X_d log sig(f_d) + (1 − X_d) log(1 − sig(f_d))] = E_{X′}[log P(X′|z)]
+# > ∑_d [X_d log sig(f_d) + (1 − X_d) log(1 − sig(f_d))] = E_{X′}[log P(X′|z)]
 # > with X′_d ~ Bernoulli(X_d), and the loss is its negative.
 #
 # How long?  The reference solver runs 60,000 iterations of batch 100, that

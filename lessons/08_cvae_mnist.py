@@ -384,7 +384,7 @@ np.savez_compressed(args.out / "08_fig8_panels.npz", x_bin=x_bin_test[show],
 # expected log-probability of a random binarization of Y), the same for
 # both models, so the comparison is fair.  Because the targets are grey
 # levels rather than 0/1, no model can push the cross-entropy below the
-# targets' own entropy Σ_d H(y_d); that floor is printed too.
+# targets' own entropy ∑_d H(y_d); that floor is printed too.
 #
 # In a default run (seed 0, 2,000 iterations, all 10,000 test digits) we
 # measured 20.4 % grey pixels for the regressor, 15.7 % for one CVAE sample
@@ -423,7 +423,7 @@ print(f"\nlog-likelihood of Y given the binarized column, {n_test} test digits (
 print(f"  CVAE conditional ELBO (Eq. 13, a lower bound): {elbo:8.2f} = {-recon_nll:.2f} "
       f"E[log P(Y|z,X)] − {kl:.2f} KL")
 print(f"  regressor log P(Y|X) (exact):                  {reg_ll:8.2f}")
-print(f"  ceiling for any model, −Σ_d H(y_d) of the grey targets: {-floor:8.2f}")
+print(f"  ceiling for any model, −∑_d H(y_d) of the grey targets: {-floor:8.2f}")
 print(f"  the CVAE's bound is {elbo - reg_ll:+.2f} nats per digit above the regressor's log-likelihood")
 
 # %%

@@ -4,7 +4,7 @@ numbers are checked against quantities recomputed here from MNIST itself.
 What the mathematics fixes, whatever the training did: sigmoid cross-entropy
 against a grey target y is at least its binary entropy H(y), so neither the
 regressor's log P(Y|X) nor the CVAE's bound (Eq. 13; its KL is ≥ 0) can
-exceed −Σ_d H(y_d), which this test computes from the test digits directly.
+exceed −∑_d H(y_d), which this test computes from the test digits directly.
 """
 import ast
 import os
@@ -40,7 +40,7 @@ def test_digits(mnist_dir):
 
 
 def entropy_ceiling(y):
-    """−mean over digits of Σ_d H(y_d), H(y) = −y log y − (1−y) log(1−y), H(0) = H(1) = 0."""
+    """−mean over digits of ∑_d H(y_d), H(y) = −y log y − (1−y) log(1−y), H(0) = H(1) = 0."""
     y = y.astype(np.float64)
     inner = (y > 0) & (y < 1)
     yi = np.where(inner, y, 0.5)

@@ -100,7 +100,7 @@ def log_px_quadrature(model, x, half_width=5.0):
         zc = z[s:s + 20_000]
         logits, _ = model.decoder.forward(zc.astype(model.dtype))
         logits = logits.astype(np.float64)
-        # Bernoulli log P(X|z) = X·l − Σ_d log(1 + e^l_d); log N(z; 0, I) in 2-D
+        # Bernoulli log P(X|z) = X·l − ∑_d log(1 + e^l_d); log N(z; 0, I) in 2-D
         log_px_z = logits @ x64.T - np.logaddexp(0.0, logits).sum(1, keepdims=True)
         parts.append(log_px_z - 0.5 * (zc ** 2).sum(1, keepdims=True) - np.log(2 * np.pi))
     a = np.concatenate(parts).reshape(len(g), len(g), -1)
@@ -178,7 +178,7 @@ def test_05_estimates_against_quadrature(mnist_dir, mnist_small, tiny_checkpoint
     rng = np.random.default_rng(7)
     r = [np.corrcoef(ink, elbo_by_hand(model, x_hist, rng.standard_normal((n_hist, model.z_dim))))[0, 1]
          for _ in range(30)]
-    printed_r = grab(r"ink Σ_d X_d against ELBO: correlation " + NUM, out)
+    printed_r = grab(r"ink ∑_d X_d against ELBO: correlation " + NUM, out)
     assert abs(printed_r - np.mean(r)) < 4 * np.std(r, ddof=1) + 5e-4, (printed_r, np.mean(r), np.std(r))
 
 
@@ -230,7 +230,7 @@ def test_06_bits_and_invariance(mnist_dir, mnist_small, tiny_checkpoint, tmp_pat
     assert grab(r"active dimensions .*?: (\d+) of", out, int) == int((kl_dim > 0.01).sum())
 
     # Part 2: absorbing the prior's scale leaves the objective equal to rounding;
-    # the naive prior N(0, λI) changes the KL by ½ Σ_k [(σ² + μ²)(1/λ − 1) + log λ].
+    # the naive prior N(0, λI) changes the KL by ½ ∑_k [(σ² + μ²)(1/λ − 1) + log λ].
     rows = re.findall(r"λ=(\S+)" + r"\s+".join([""] + [NUM] * 5), out)
     assert len(rows) == 5
     x64 = mnist_small[2][:min(n, 1000)].astype(np.float64)

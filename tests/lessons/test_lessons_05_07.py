@@ -215,7 +215,8 @@ def test_05_trains_two_models(mnist_dir, tmp_path):
 
 def test_06_bits_and_invariance(mnist_dir, mnist_small, tiny_checkpoint, tmp_path):
     out = run_lesson("06_interpreting.py", mnist_dir, tmp_path, "--checkpoint", str(tiny_checkpoint))
-    assert_pngs(tmp_path, ["06_kl_per_dim", "06_prior_scale", "06_sigma_tradeoff", "06_sigma_samples"])
+    assert_pngs(tmp_path, ["06_kl_per_dim", "06_prior_scale", "06_sigma_tradeoff", "06_sigma_samples",
+                           "06_replicate"])
     n = grab(r"first (\d+) test digits", out, int)
     x = mnist_small[2][:n]
     model, _, _ = load_checkpoint(tiny_checkpoint)
@@ -249,6 +250,18 @@ def test_06_bits_and_invariance(mnist_dir, mnist_small, tiny_checkpoint, tmp_pat
              re.findall(r"σ = (\S+)\s+squared error.*?\(MSE " + NUM + r" per pixel\)\s+KL =\s+" + NUM, out)}
     lo, hi = min(sweep), max(sweep)
     assert len(sweep) == 5 and sweep[lo][1] > sweep[hi][1] + 5 and sweep[lo][0] < sweep[hi][0]
+    lambdas = re.findall(r"σ = (\S+)\s+squared error.*?Eq\. 11's λ = 2σ² = (\S+)", out)
+    assert len(lambdas) == 5 and all(float(lam) == pytest.approx(2 * float(s) ** 2) for s, lam in lambdas)
+
+    # Part 4: every pixel copied r times multiplies −log P(X|z) against the KL, as 1/σ² does:
+    # the printed total is r times the per-copy cost, and the KL grows with r.
+    copies = [(int(r), float(total), int(r2), float(per), float(k)) for r, total, r2, per, k in re.findall(
+        r"r = (\d+):\s+−log P\(X\|z\) =\s+" + NUM + r" nats = (\d+) × \s*" + NUM + r" per copy\s+KL =\s+" + NUM, out)]
+    assert [c[0] for c in copies] == [1, 2, 4], out
+    for r, total, r2, per, _ in copies:
+        assert r2 == r and total == pytest.approx(r * per, abs=0.002 * r)
+    kls = [c[4] for c in copies]
+    assert kls[0] < kls[1] < kls[2] and kls[2] > kls[0] + 5
 
 
 @pytest.fixture(scope="module")

@@ -349,8 +349,8 @@ lesson.save(fig, args, "06_sigma_samples")
 # best decoder gives them equal probabilities, and then −log P(X|z) is r
 # times the single image's, while the KL term is unchanged.  Divided by r,
 # the objective is −log P(X|z) + D[Q(z|X) ‖ P(z)]/r: r weighs the
-# reconstruction against the KL as 1/σ² does in part 3, and nothing else
-# changes.  The prediction: a larger r buys more nats of KL for a lower
+# reconstruction against the KL as 1/(2σ²) weighs the squared error in
+# part 3.  The prediction: a larger r buys more nats of KL for a lower
 # reconstruction cost per copy, with sharper reconstructions, as a smaller σ
 # did.  (The copying is §2.4.3's suggestion; this experiment is ours.)
 
@@ -364,13 +364,12 @@ for r in copies:
     config = TrainConfig.from_preset(
         "pytorch-example", epochs=rep_epochs, test_subset=1_000, seed=args.seed, images=False,
         out_dir=str(Path(tmp.name) / f"copies{r}"))
-    m = train(config, x_train=np.repeat(x_train[:rep_subset], r, axis=1),
-              x_test=np.repeat(x_test[:1_000], r, axis=1), progress=False).model
-    xr = np.repeat(x_test[:1_000], r, axis=1)
+    xr = np.repeat(x_test[:1_000], r, axis=1)                           # (1000, 784 r)
+    m = train(config, x_train=np.repeat(x_train[:rep_subset], r, axis=1), x_test=xr, progress=False).model
     t = m.elbo(xr, rng, n_samples=10)
     kl, recon = float(t.kl.mean()), float(t.recon_nll.mean())
-    per_pixel = lambda images: images.reshape(len(images), 784, r).mean(axis=2)   # back to 784: mean of the copies
-    rep_rows.append((r, recon / r, kl, per_pixel(m.sample(36, rng)), per_pixel(m.reconstruct(xr[:6], rng))))
+    one_image = lambda images: images.reshape(len(images), 784, r).mean(axis=2)   # the mean of each pixel's copies
+    rep_rows.append((r, recon / r, kl, one_image(m.sample(36, rng)), one_image(m.reconstruct(xr[:6], rng))))
     print(f"  r = {r}:  −log P(X|z) = {recon:8.3f} nats = {r} × {recon / r:7.3f} per copy   "
           f"KL = {kl:7.3f} nats   −ELBO / r = {(recon + kl) / r:8.3f}")
 

@@ -210,6 +210,7 @@ print("  - the log-variance head reads the encoder's 250-unit layer after its Re
       "standard deviation")
 print("  - minibatches are reshuffled each epoch (the reference read its LMDB in order); both "
       "models are trained in one loop on the same batches and binarization draws")
+print("  - weight decay applies to the biases too; the reference decays the weights only")
 if args.quick:
     print(f"  - --quick: only the first {len(x_train)} training and {len(x_test)} test digits")
 

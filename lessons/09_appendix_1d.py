@@ -371,8 +371,8 @@ def gap_to(log_post, mean=0.0, sd=1.0):
 
 def best_gaussian_gap(x, sigma, exact_f=True):
     """The smallest D[Q ‖ P_σ(z|X)] over Gaussian Q, for each X in x: (gap, mean, sd) with
-    Q's mean and sd in t.  The search runs in units where the optimum (mean ≈ −(3a + b)σ,
-    log sd of order σ²) and the gap over σ² are of order 1."""
+    Q's mean and sd in t.  The search measures the mean and log sd in units of σ and the
+    gap in units of σ², so that its numbers are of order 1 (the mean ≈ −(3a + b)σ)."""
     rows = []
     for log_post in log_posterior_t(x, sigma, exact_f):
         scaled = lambda p: gap_to(log_post, sigma * p[0], np.exp(sigma * p[1])) / sigma ** 2

@@ -325,19 +325,29 @@ ax.grid(alpha=0.3)
 fig.tight_layout()
 lesson.save(fig, args, "06_sigma_tradeoff")
 
-fig, axes = plt.subplots(2, len(rows), figsize=(2.3 * len(rows), 5.0), squeeze=False,
-                         gridspec_kw=dict(height_ratios=[6, 2.2]))
-for j, (sigma, mse, kl, samples, recon) in enumerate(rows):
-    axes[0, j].imshow(tile(np.clip(samples, 0, 1), 6, 6), cmap="gray", vmin=0, vmax=1)
-    axes[0, j].set_title(f"σ = {sigma:g}\nKL {kl:.1f} nats", fontsize=8)
-    pairs = np.concatenate([x_test[:6], np.clip(recon, 0, 1)])
-    axes[1, j].imshow(tile(pairs, 2, 6), cmap="gray", vmin=0, vmax=1)
-    axes[1, j].set_title(f"MSE {mse:.4f}", fontsize=8)
-for ax in axes.ravel():
-    ax.axis("off")
-fig.suptitle("samples from N(0, I) (top) and test digits over their reconstructions (bottom)", fontsize=9)
-fig.tight_layout()
-lesson.save(fig, args, "06_sigma_samples")
+
+def samples_figure(columns, title, name):
+    """One column per model, (top title, bottom title, 36 samples, reconstructions of
+    x_test[:6]): the samples above, the test digits over their reconstructions below."""
+    fig, axes = plt.subplots(2, len(columns), figsize=(2.3 * len(columns), 5.0), squeeze=False,
+                             gridspec_kw=dict(height_ratios=[6, 2.2]))
+    for j, (top, bottom, samples, recon) in enumerate(columns):
+        axes[0, j].imshow(tile(np.clip(samples, 0, 1), 6, 6), cmap="gray", vmin=0, vmax=1)
+        axes[0, j].set_title(top, fontsize=8)
+        axes[1, j].imshow(tile(np.concatenate([x_test[:6], np.clip(recon, 0, 1)]), 2, 6), cmap="gray",
+                          vmin=0, vmax=1)
+        axes[1, j].set_title(bottom, fontsize=8)
+    for ax in axes.ravel():
+        ax.axis("off")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    lesson.save(fig, args, name)
+
+
+samples_figure([(f"σ = {sigma:g}\nKL {kl:.1f} nats", f"MSE {mse:.4f}", samples, recon)
+                for sigma, mse, kl, samples, recon in rows],
+               "samples from N(0, I) (top) and test digits over their reconstructions (bottom)",
+               "06_sigma_samples")
 
 # %% [markdown]
 # ## Part 4 — Bernoulli X: replicating the pixels (§2.4.3)
@@ -369,23 +379,13 @@ for r in copies:
     t = m.elbo(xr, rng, n_samples=10)
     kl, recon = float(t.kl.mean()), float(t.recon_nll.mean())
     one_image = lambda images: images.reshape(len(images), 784, r).mean(axis=2)   # the mean of each pixel's copies
-    rep_rows.append((r, recon / r, kl, one_image(m.sample(36, rng)), one_image(m.reconstruct(xr[:6], rng))))
+    rep_rows.append((f"r = {r}\nKL {kl:.1f} nats", f"−log P(X|z) per copy {recon / r:.1f}",
+                     one_image(m.sample(36, rng)), one_image(m.reconstruct(xr[:6], rng))))
     print(f"  r = {r}:  −log P(X|z) = {recon:8.3f} nats = {r} × {recon / r:7.3f} per copy   "
           f"KL = {kl:7.3f} nats   −ELBO / r = {(recon + kl) / r:8.3f}")
 
-fig, axes = plt.subplots(2, len(rep_rows), figsize=(2.3 * len(rep_rows), 5.0), squeeze=False,
-                         gridspec_kw=dict(height_ratios=[6, 2.2]))
-for j, (r, recon_copy, kl, samples, recon) in enumerate(rep_rows):
-    axes[0, j].imshow(tile(samples, 6, 6), cmap="gray", vmin=0, vmax=1)
-    axes[0, j].set_title(f"r = {r}\nKL {kl:.1f} nats", fontsize=8)
-    axes[1, j].imshow(tile(np.concatenate([x_test[:6], recon]), 2, 6), cmap="gray", vmin=0, vmax=1)
-    axes[1, j].set_title(f"−log P(X|z) per copy {recon_copy:.1f}", fontsize=8)
-for ax in axes.ravel():
-    ax.axis("off")
-fig.suptitle("Bernoulli decoder, every pixel copied r times: samples from N(0, I) (top), "
-             "test digits over their reconstructions (bottom)", fontsize=9)
-fig.tight_layout()
-lesson.save(fig, args, "06_replicate")
+samples_figure(rep_rows, "Bernoulli decoder, every pixel copied r times: samples from N(0, I) (top), "
+               "test digits over their reconstructions (bottom)", "06_replicate")
 
 # %%
 print(f"\ntime: {time.perf_counter() - t_start:.1f} s in all")

@@ -214,6 +214,13 @@ lesson.save(fig, args, "07_reconstructions")
 # the first 20 samples of Fig. 7 above their nearest training images;
 # `07_nearest.npz` keeps every sample, its nearest image's index and the
 # distance.  This check is ours, not the paper's.
+#
+# In a default run (seed 0, 10 epochs) the samples lay at a median squared
+# distance of 14.88 from their nearest training image and the test digits
+# at 17.43; the smallest were 1.30 (a plain 1, in the figure) and 1.37.  By
+# this measure the samples are no more copies than digits the model never
+# saw: a little closer, because blur is cheap in squared distance, and side
+# by side each differs visibly from its nearest training image.
 
 # %%
 def nearest_training(queries, pool, chunk=5_000):

@@ -210,9 +210,10 @@ lesson.save(fig, args, "02_fig3_pixel_distance")
 # **What the rebuilt figure shows.**  At half a pixel the shifted 2 (c) is
 # *closer* to (a) than the erased 2 (b): the reverse of the paper's
 # ordering, for this (b), whose `--erase` pixels were sized so that its
-# per-pixel distance comes near .0387 (Exercise 2 erases fewer).  The printed ratio d(a,c)/d(a,b) is below 1 where the paper's is
-# about 7, and the erased stroke's per-pixel distance is close to the
-# paper's .0387.  A ratio of squared
+# per-pixel distance comes near .0387 (Exercise 2 erases fewer).  The
+# printed ratio d(a,c)/d(a,b) is below 1 where the paper's is about 7, and
+# the erased stroke's per-pixel distance is close to the paper's .0387.  A
+# ratio of squared
 # distances is the same whether we sum or average over pixels, or apply any
 # other linear rescaling of the squared distance.  It is *not* the same after
 # a square root (RMS or Euclidean distance), so the ratio to hold against the

@@ -206,9 +206,10 @@ lesson.save(fig, args, "03_gradient_variance")
 # ## Part 1b — why Q cannot be discrete (§2.2)
 #
 # §2.2 ends with a condition: the trick needs z = h(η, X) with h continuous
-# in what is learned, so Q(z|X) cannot be a discrete distribution.  A
-# discrete z has to jump from one value to another somewhere, and a jump has
-# derivative 0 everywhere else.  The smallest case: one latent bit,
+# in X, so that backprop can pass through it, and so Q(z|X) cannot be a
+# discrete distribution.  A discrete z has to jump from one value to
+# another somewhere, and a jump has derivative 0 everywhere else.  The
+# smallest case: one latent bit,
 #
 #     z = h(η, θ) = 1[η < sig(θ)],   η ~ U(0, 1),   so z ~ Bernoulli(p), p = sig(θ),
 #

@@ -301,9 +301,10 @@ lesson.save(fig, args, "04_kl_mc")
 # over z inside.  §2.2 keeps one X and one z per term, **Eq. 9**:
 # log P(X|z) − D[Q(z|X) ‖ P(z)], with z drawn from Q(z|X) (here through
 # Eq. 10).  Eq. 9 itself is for a single X and a single z; averaged over a
-# minibatch of such terms, it is an unbiased estimate of Eq. 8's right side, so the mean of many minibatch averages must
-# land within a few standard errors of the exact dataset average.  (The VAE's
-# loss is −(Eq. 9), averaged over the batch.)
+# minibatch of such terms, it is an unbiased estimate of Eq. 8's right
+# side, so the mean of many minibatch averages must land within a few
+# standard errors of the exact dataset average.  (The VAE's loss is
+# −(Eq. 9), averaged over the batch.)
 
 # %%
 print("\nPart 4: Eq. 8 over the dataset, and minibatch estimates from Eq. 9")

@@ -1,9 +1,9 @@
-"""Lesson 01: a simple latent variable, bent into any shape (Doersch §1.1, Eq. 1; §2's opening, Fig. 2 and its footnote).
+"""Lesson 01: a simple latent variable, bent into any shape (Doersch §1.1, Eq. 1, Fig. 1; §2's opening, Fig. 2 and its footnote).
 
 Run:  python lessons/01_latent_variables.py [--quick] [--seed S] [--out DIR]
 """
 # %% [markdown]
-# # 01 — Latent variables: from N(0, I) to anything (§1.1 Eq. 1; §2 opening, Fig. 2)
+# # 01 — Latent variables: from N(0, I) to anything (§1.1 Eq. 1, Fig. 1; §2 opening, Fig. 2)
 #
 # §1.1 sets up the model: a latent z drawn from P(z), and a likelihood
 # P(X|z) that turns it into data, so that (Eq. 1)
@@ -20,10 +20,11 @@ Run:  python lessons/01_latent_variables.py [--quick] [--seed S] [--out DIR]
 #
 # turns a round cloud of 2-D Gaussian points into a thin ring.  (This g is
 # Fig. 2's; Appendix A, lesson 09, uses the letter g for a different
-# function.)  This lesson redraws Fig. 2 and measures the ring, then works the
-# footnote attached to that passage in one dimension: compose the Gaussian
-# CDF G with the inverse CDF F⁻¹ of the target, f(z) = F⁻¹(G(z)), and N(0, 1)
-# becomes any target distribution (inverse transform sampling).  The footnote
+# function.)  This lesson sketches the model of Fig. 1, redraws Fig. 2 and
+# measures the ring, then works the footnote attached to that passage in one
+# dimension: compose the Gaussian CDF G with the inverse CDF F⁻¹ of the
+# target, f(z) = F⁻¹(G(z)), and N(0, 1) becomes any target distribution
+# (inverse transform sampling).  The footnote
 # says it in words; Appendix A writes it as f(z) = F⁻¹(G(z)).  For more
 # dimensions the footnote applies the same step to one marginal and then to
 # each conditional in turn.
@@ -40,6 +41,45 @@ args = lesson.parse_args(__doc__)
 plt = lesson.setup_matplotlib()
 rng = np.random.default_rng(args.seed)
 t_start = time.perf_counter()
+
+# %% [markdown]
+# ## Fig. 1: the model as a graph
+#
+# §1.1 draws the model as a graphical model (Fig. 1), sketched here in
+# `01_fig1.png`.  A circle is a random variable: z, drawn from P(z), and X,
+# drawn from P(X|z; θ), shaded because it is the one we observe.  The arrow
+# z → X is the decoder.  The box is plate notation: what is inside is drawn
+# afresh N times, once per datapoint, while θ, outside it, is shared by all
+# of them.  What the graph lacks matters as much: there is no arrow from X
+# to z and no encoder.  The model generates X from nothing but noise; the
+# encoder Q(z|X) only enters in §2, as a tool for training it.
+
+# %%
+def draw_fig1(ax):
+    """Sketch of Fig. 1: z → X inside a plate over the N datapoints, θ outside it."""
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.add_patch(plt.Rectangle((1.0, 0.3), 4.4, 5.3, fill=False, lw=1.5))          # the plate
+    ax.text(5.15, 0.5, "N", ha="right", va="bottom", fontsize=13)
+    for (x, y), name, shade in (((3.2, 4.3), "z", "white"), ((3.2, 2.0), "X", "0.8")):
+        ax.add_patch(plt.Circle((x, y), 0.6, fc=shade, ec="black", lw=1.5))
+        ax.text(x, y, name, ha="center", va="center", fontsize=15, style="italic")
+    ax.add_patch(plt.Circle((7.0, 2.0), 0.12, fc="black"))                          # θ, a fixed parameter
+    ax.text(7.0, 2.45, "θ", ha="center", va="bottom", fontsize=15)
+    arrow = dict(arrowstyle="-|>", color="black", lw=1.5, mutation_scale=15)
+    ax.annotate("", xy=(3.2, 2.62), xytext=(3.2, 3.68), arrowprops=arrow)           # z → X
+    ax.annotate("", xy=(3.82, 2.0), xytext=(6.85, 2.0), arrowprops=arrow)           # θ → X
+    ax.text(3.2, 5.05, "z ~ P(z)", ha="center", fontsize=9)
+    ax.text(3.2, 1.25, "X ~ P(X|z; θ)", ha="center", va="top", fontsize=9)
+    ax.text(7.0, 1.55, "decoder weights,\nshared by all N", ha="center", va="top", fontsize=8.5)
+
+
+fig, ax = plt.subplots(figsize=(6.0, 3.6))
+draw_fig1(ax)
+ax.set_title("Fig. 1 in outline: P(X) = ∫ P(X|z; θ) P(z) dz (Eq. 1)", fontsize=10)
+lesson.save(fig, args, "01_fig1")
 
 # %% [markdown]
 # ## Fig. 2: a ring out of a Gaussian

@@ -8,7 +8,7 @@ Needs MNIST (set MINIVAE_DATA to the folder holding its four .gz files).
 #
 # Eq. 1 (§1.1) writes the likelihood as P(X) = ∫ P(X|z) P(z) dz with
 # P(X|z) = N(X | f(z), σ² I), σ the decoder's noise.  The obvious estimate
-# draws z₁…z_n from the prior and averages: P(X) ≈ (1/n) Σᵢ N(X | f(zᵢ), σ² I).
+# draws z₁…z_n from the prior and averages: P(X) ≈ (1/n) ∑ᵢ N(X | f(zᵢ), σ² I).
 # The untitled opening of §2 (the part with Figs. 2 and 3) explains why n
 # must then be enormous for images.  The Gaussian scores a sample only through
 # its squared pixel distance: −log N(X | f(z), σ² I) = ‖X − f(z)‖²/2σ² + const.
@@ -92,7 +92,7 @@ def shift_diag(images, s):
 
 
 def sq_dist(a, b):
-    """Σ over pixels of (a − b)², rows paired: (N, 784), (N, 784) -> (N,)."""
+    """∑ over pixels of (a − b)², rows paired: (N, 784), (N, 784) -> (N,)."""
     d = a - b
     return np.einsum("ij,ij->i", d, d)
 
@@ -209,9 +209,11 @@ lesson.save(fig, args, "02_fig3_pixel_distance")
 # %% [markdown]
 # **What the rebuilt figure shows.**  At half a pixel the shifted 2 (c) is
 # *closer* to (a) than the erased 2 (b): the reverse of the paper's
-# ordering.  The printed ratio d(a,c)/d(a,b) is below 1 where the paper's is
-# about 7, and the erased stroke's per-pixel distance is close to the
-# paper's .0387.  A ratio of squared
+# ordering, for this (b), whose `--erase` pixels were sized so that its
+# per-pixel distance comes near .0387 (Exercise 2 erases fewer).  The
+# printed ratio d(a,c)/d(a,b) is below 1 where the paper's is about 7, and
+# the erased stroke's per-pixel distance is close to the paper's .0387.  A
+# ratio of squared
 # distances is the same whether we sum or average over pixels, or apply any
 # other linear rescaling of the squared distance.  It is *not* the same after
 # a square root (RMS or Euclidean distance), so the ratio to hold against the
@@ -294,7 +296,7 @@ lesson.save(fig, args, "02_shift_vs_nearest")
 # the shifted copies get exp(−T·d(a,c)/d(a,b)) and exp(−T·d(a,d)/d(a,b)).
 # We count how many training images are weighted more than e^−T (closer
 # than (b)), and how concentrated the sum is: the effective number of samples
-# (Σw)²/Σw² is 1 when a single image carries the estimate.  (σ need not look
+# (∑w)²/∑w² is 1 when a single image carries the estimate.  (σ need not look
 # small per pixel: the exponent adds up 784 pixels' squared differences.)
 
 # %%

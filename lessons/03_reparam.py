@@ -30,6 +30,8 @@ Run:  python lessons/03_reparam.py [--quick] [--seed S] [--out DIR]
 #    through sampling: the score-function (REINFORCE) estimator, which needs
 #    no derivative of the sampler, and the reparameterized one.  Both are
 #    unbiased; one is far noisier.  Figure `03_gradient_variance.png`.
+#    Then why the trick needs a continuous Q: for a discrete z the
+#    reparameterized gradient is 0.
 # 2. **The layer** — `minivae.reparam.Reparameterize`: forward, backward, and
 #    a finite-difference check of its gradient, printed as a table.
 # 3. **The consequence** — a tiny VAE trained twice on the ring of Fig. 2,
@@ -141,7 +143,7 @@ estimators = {                                       # single-sample gradient es
 }
 true_grad = {"mu": 2 * mu0, "std": 2 * std0}
 
-nodes, qweights = hermegauss(40)                     # ∫ h(e) N(e; 0, 1) de = Σ w h(node)
+nodes, qweights = hermegauss(40)                     # ∫ h(e) N(e; 0, 1) de = ∑ w h(node)
 qweights = qweights / np.sqrt(2 * np.pi)
 
 
@@ -201,6 +203,52 @@ fig.tight_layout()
 lesson.save(fig, args, "03_gradient_variance")
 
 # %% [markdown]
+# ## Part 1b — why Q cannot be discrete (§2.2)
+#
+# §2.2 ends with a condition: the trick needs z = h(η, X) with h continuous
+# in X, so that backprop can pass through it, and so Q(z|X) cannot be a
+# discrete distribution.  A discrete z has to jump from one value to
+# another somewhere, and a jump has derivative 0 everywhere else.  The
+# smallest case: one latent bit,
+#
+#     z = h(η, θ) = 1[η < sig(θ)],   η ~ U(0, 1),   so z ~ Bernoulli(p), p = sig(θ),
+#
+# with θ standing in for the encoder's output and ℓ(z) = (z − 0.8)² for the
+# loss.  The gradient of the expected loss exists and is easy,
+# ∂E[ℓ]/∂θ = p(1 − p)(ℓ(1) − ℓ(0)), but backpropagation through z multiplies
+# by ∂h/∂θ, which is 0 at every η (except the one where z jumps).  So the
+# "reparameterized" estimate is 0 for every draw.  Finite differences at a
+# fixed η show where the gradient went: the few η within a step of the jump
+# carry all of it, each with an enormous value.  The score function of
+# Part 1 needs no ∂h/∂θ and stays unbiased: ℓ(z)·∂log P(z)/∂θ = ℓ(z)(z − p).
+# (This demonstration is ours; §2.2 states the condition in words.)
+
+# %%
+rng_bit = np.random.default_rng([args.seed, 11])     # its own stream: Part 2's draws stay as they were
+sig = lambda t: 1 / (1 + np.exp(-t))
+theta, step = np.log(0.3 / 0.7), 1e-3                 # p = sig(theta) = 0.3; the finite-difference step
+loss_bit = lambda z: (z - 0.8) ** 2                   # ℓ(z)
+h_bit = lambda eta, th: (eta < sig(th)).astype(float)   # z = h(η, θ), a step in θ
+p_bit = sig(theta)
+eta = rng_bit.random(n_single)
+z_bit = h_bit(eta, theta)
+true_bit = p_bit * (1 - p_bit) * (loss_bit(1.0) - loss_bit(0.0))
+dz_dtheta = np.zeros_like(eta)                        # a step's derivative, wherever it has one
+backprop = 2 * (z_bit - 0.8) * dz_dtheta              # ℓ′(z)·∂h/∂θ: the chain rule through z
+finite = (loss_bit(h_bit(eta, theta + step)) - loss_bit(h_bit(eta, theta - step))) / (2 * step)
+score = loss_bit(z_bit) * (z_bit - p_bit)             # ℓ(z)·∂log P(z)/∂θ
+print(f"\nPart 1b: a discrete Q, z = 1[eta < sig(theta)], eta ~ U(0, 1): z ~ Bernoulli(p = {p_bit:.3f}); "
+      f"loss l(z) = (z - 0.8)^2; n = {n_single} draws")
+print(f"  true dE[l]/dtheta = p (1 - p) (l(1) - l(0)) = {true_bit:.6f}")
+print(f"  backprop through z (dz/dtheta = 0 wherever it exists): mean {backprop.mean():.6f}, "
+      f"nonzero at {np.count_nonzero(backprop)} draws")
+print(f"  finite differences at fixed eta, step {step:g}: nonzero at {np.count_nonzero(finite)} of {n_single} "
+      f"draws; mean {finite.mean():.4f} ± {finite.std(ddof=1) / np.sqrt(n_single):.4f}, "
+      f"variance {finite.var(ddof=1):.1f}")
+print(f"  score function l(z) (z - p): mean {score.mean():.5f} ± {score.std(ddof=1) / np.sqrt(n_single):.5f}, "
+      f"variance {score.var(ddof=1):.4f}")
+
+# %% [markdown]
 # ## Part 2 — the reparameterization layer
 #
 # `minivae.reparam.Reparameterize` computes z = μ + exp(½ log_var) ⊙ ε, so
@@ -212,7 +260,7 @@ lesson.save(fig, args, "03_gradient_variance")
 #
 # We check (a) that its samples have mean μ and variance exp(log_var), and
 # (b) its backward pass against central finite differences of
-# L = Σ z ⊙ dz with a random dz (float64, step h = 1e-5), using
+# L = ∑ z ⊙ dz with a random dz (float64, step h = 1e-5), using
 # `minivae.gradcheck`.  A correct gradient gives a relative error near 1e-10;
 # we require below 1e-7.
 

@@ -20,7 +20,8 @@ Run:  python lessons/04_kl_and_elbo.py [--quick] [--seed S] [--out DIR]
 #
 # §2.2 then makes Q(z|X) a Gaussian with diagonal Σ, so the KL to the prior
 # has the closed form of Eqs. 6–7, averages over the data (Eq. 8), and keeps
-# one sample of X and z per term (Eq. 9).
+# one sample of X and of z per term (Eq. 9), whose average over a minibatch
+# estimates Eq. 8.
 #
 # Every step is checked here on a model small enough that *every* quantity
 # has a closed form: a linear decoder with Gaussian noise.  The last part
@@ -33,7 +34,7 @@ Run:  python lessons/04_kl_and_elbo.py [--quick] [--seed S] [--out DIR]
 # 1. the model and its exact log P(X) and posterior;
 # 2. Eqs. 2 → 3 → 4 → 5, one numerical check per step;
 # 3. Eqs. 6–7, the closed-form KLs, against Monte Carlo;
-# 4. Eqs. 8–9: the average over the data, and what a minibatch estimates;
+# 4. Eqs. 8–9: the average over the data, estimated by minibatch averages of Eq. 9;
 # 5. when the bound is tight, and the best diagonal Q;
 # 6. §2.4.1: same P(X), different decoders.
 
@@ -293,16 +294,17 @@ fig.tight_layout()
 lesson.save(fig, args, "04_kl_mc")
 
 # %% [markdown]
-# ## Part 4 — averaging over the data (Eq. 8) and what a minibatch estimates (Eq. 9)
+# ## Part 4 — averaging over the data (Eq. 8), estimated by minibatch averages of Eq. 9
 #
 # Training maximizes Eq. 5 on average over the dataset: **Eq. 8** puts
 # E_{X~D} in front of both sides.  Its right side still has an expectation
 # over z inside.  §2.2 keeps one X and one z per term, **Eq. 9**:
 # log P(X|z) − D[Q(z|X) ‖ P(z)], with z drawn from Q(z|X) (here through
-# Eq. 10).  Averaged over a minibatch of such terms, it is an unbiased
-# estimate of Eq. 8's right side, so the mean of many minibatch averages must
-# land within a few standard errors of the exact dataset average.  (The VAE's
-# loss is −(Eq. 9), averaged over the batch.)
+# Eq. 10).  Eq. 9 itself is for a single X and a single z; averaged over a
+# minibatch of such terms, it is an unbiased estimate of Eq. 8's right
+# side, so the mean of many minibatch averages must land within a few
+# standard errors of the exact dataset average.  (The VAE's loss is
+# −(Eq. 9), averaged over the batch.)
 
 # %%
 print("\nPart 4: Eq. 8 over the dataset, and minibatch estimates from Eq. 9")
@@ -333,10 +335,10 @@ print(f"  Eq. 9, one z per X, minibatches of {batch}: mean of {len(batch_means)}
 #
 # A VAE's Q is diagonal (§2.2).  **The best diagonal Q** has the posterior's
 # mean and variances vᵢ = 1/(S⁻¹)ᵢᵢ.  Why: for Q = N(mq, diag v), Eq. 6 gives
-# D[Q ‖ P(z|X)] = ½ Σᵢ ((S⁻¹)ᵢᵢ vᵢ − ln vᵢ) + ½ (mq − m)ᵀ S⁻¹ (mq − m) + const.
+# D[Q ‖ P(z|X)] = ½ ∑ᵢ ((S⁻¹)ᵢᵢ vᵢ − ln vᵢ) + ½ (mq − m)ᵀ S⁻¹ (mq − m) + const.
 # Each vᵢ sits in its own term, which is smallest where its derivative
 # ½((S⁻¹)ᵢᵢ − 1/vᵢ) vanishes, and the quadratic term is zero at mq = m.
-# Its gap is ½ (Σᵢ ln (S⁻¹)ᵢᵢ − ln det S⁻¹).  That is ≥ 0, with equality only
+# Its gap is ½ (∑ᵢ ln (S⁻¹)ᵢᵢ − ln det S⁻¹).  That is ≥ 0, with equality only
 # when S⁻¹ is diagonal (Hadamard's inequality).  Only for K = 2 does it
 # reduce to −½ ln(1 − ρ²), with ρ the posterior correlation; for larger K no
 # single ρ describes it.  For this decoder, no diagonal Q closes the gap.
@@ -356,7 +358,7 @@ def gap(mq, Sq, W=W, X=x):
 
 
 def diag_gap(W):
-    """Gap of the best diagonal Q: ½ (Σᵢ ln (S⁻¹)ᵢᵢ − ln det S⁻¹), S⁻¹ = I + WᵀW/σ²."""
+    """Gap of the best diagonal Q: ½ (∑ᵢ ln (S⁻¹)ᵢᵢ − ln det S⁻¹), S⁻¹ = I + WᵀW/σ²."""
     P = np.eye(K) + W.T @ W / sigma ** 2
     return 0.5 * (np.log(np.diag(P)).sum() - np.linalg.slogdet(P)[1])
 

@@ -27,8 +27,8 @@ Run:  python lessons/05_testing.py [--quick] [--seed S] [--out DIR] [--checkpoin
 # (S, not k: the paper's k is the latent dimension, K here and `z_dim` in
 # the code):
 #
-#     from the prior       P(X) ≈ (1/S) Σᵢ P(X|zᵢ),                     zᵢ ~ N(0, I)
-#     from Q (importance)  P(X) ≈ (1/S) Σᵢ P(X|zᵢ) P(zᵢ) / Q(zᵢ|X),    zᵢ ~ Q(z|X)
+#     from the prior       P(X) ≈ (1/S) ∑ᵢ P(X|zᵢ),                     zᵢ ~ N(0, I)
+#     from Q (importance)  P(X) ≈ (1/S) ∑ᵢ P(X|zᵢ) P(zᵢ) / Q(zᵢ|X),    zᵢ ~ Q(z|X)
 #
 # The first is the direct average that §2's opening describes and rejects.
 # The second reweights draws from Q by P(z)/Q(z|X): importance sampling,
@@ -191,7 +191,7 @@ lesson.save(fig, args, "05_samples")
 # are the eight lowest- and highest-scoring digits.  Remember what is
 # scored: the log-probability of all 784 pixels, so a digit with little
 # ink has fewer strokes to get right.  The lesson prints the correlation
-# between a digit's ink, Σ_d X_d, and its ELBO; in a default run (seed 0)
+# between a digit's ink, ∑_d X_d, and its ELBO; in a default run (seed 0)
 # we measured −0.61 for the 4-D model and −0.56 for the 30-D one, so thin
 # digits such as 1s tend to score high and heavy ones low: a density, not a
 # judgement of neatness.
@@ -202,12 +202,12 @@ fig, axes = plt.subplots(2, len(models), figsize=(5.2 * len(models), 5.4), squee
 for col, (name, model, x) in enumerate(models):
     x = x[:n_hist]
     elbo = np.concatenate([model.elbo(x[i:i + 1000], rng).elbo for i in range(0, len(x), 1000)])
-    ink = x.astype(np.float64).sum(axis=1)                       # Σ_d X_d per digit
+    ink = x.astype(np.float64).sum(axis=1)                       # ∑_d X_d per digit
     order = np.argsort(elbo)
     print(f"{name}: ELBO over {len(x)} test digits (one z ~ Q each): mean {elbo.mean():.2f} nats, "
           f"std {elbo.std():.2f}, range [{elbo.min():.1f}, {elbo.max():.1f}] nats; "
           f"−ELBO = {-elbo.mean() / LN2 / x.shape[1]:.4f} bits per pixel")
-    print(f"  ink Σ_d X_d against ELBO: correlation {np.corrcoef(ink, elbo)[0, 1]:.3f}; mean ink of "
+    print(f"  ink ∑_d X_d against ELBO: correlation {np.corrcoef(ink, elbo)[0, 1]:.3f}; mean ink of "
           f"the 8 lowest-ELBO digits {ink[order[:8]].mean():.1f}, of the 8 highest {ink[order[-8:]].mean():.1f}")
     ax = axes[0, col]
     ax.hist(elbo, bins=60, color="C0", alpha=0.8)
@@ -230,7 +230,7 @@ lesson.save(fig, args, "05_elbo_hist")
 # * prior: log P(X|zᵢ), zᵢ ~ N(0, I).  The same zᵢ serve every digit, so the
 #   decoder runs once per z and log P(X|z) for all digits is a matrix
 #   product (for the Bernoulli decoder with logits l:
-#   log P(X|z) = X·l − Σ_d log(1 + e^{l_d})).
+#   log P(X|z) = X·l − ∑_d log(1 + e^{l_d})).
 # * Q: log P(X|zᵢ) + log P(zᵢ) − log Q(zᵢ|X), zᵢ = μ(X) + Σ^{1/2}(X) ⊙ εᵢ (Eq. 10).
 #
 # The estimate from S draws is the log-mean-exp of S log-weights, computed
@@ -273,7 +273,7 @@ def q_log_weights(model, x, s, rng, chunk=50):
 
 
 def expected_log_estimate(log_w, s):
-    """Mean over blocks of s rows and over digits of log (1/s) Σ exp(log_w)."""
+    """Mean over blocks of s rows and over digits of log (1/s) ∑ exp(log_w)."""
     blocks = log_w[: (len(log_w) // s) * s].reshape(-1, s, log_w.shape[1])
     return float((logsumexp(blocks, axis=1) - np.log(s)).mean())
 

@@ -19,9 +19,10 @@ from it, which the paper's text does not state:
   * the spread head reads the last encoder layer *before* its ReLU and
     predicts log Σ^{1/2}, the log of Q's standard deviation (minivae departs:
     see DEPARTURES).
-  * the solver: Adam, lr 0.001, weight decay 0.0005 added to the gradient,
-    batch 100, and Caffe's `momentum` field (its Adam's beta1) left unset, so
-    beta1 = 0 in effect.
+  * the solver: Adam, lr 0.001, weight decay 0.0005 added to the gradient of
+    the weights (every bias has `decay_mult: 0`), batch 100, and Caffe's
+    `momentum` field (its Adam's beta1) left unset, so beta1 = 0 in effect.
+  * the data: MNIST from an LMDB, read in the same order every epoch.
   * 60,000 iterations (100 epochs of 600 batches); the author reports about ten
     minutes on a GPU.
   * the CVAE of §4.2: a conditioning tower 28 → 1000 → 500 → 250 → 250 on the
@@ -72,6 +73,10 @@ DEPARTURES = {
         "log_var = log diag Sigma; the reference reads it before the ReLU and predicts "
         "log of the standard deviation.",
         "epochs instead of iterations: 100 epochs of 600 batches = the reference's 60,000.",
+        "minibatches are reshuffled every epoch; the reference read its LMDB in the same order "
+        "every time.",
+        "weight decay applies to the biases too; the reference sets decay_mult: 0 on every bias, "
+        "so it decays the weights only.",
     ],
     "pytorch-example": [],
 }

@@ -102,7 +102,8 @@ class CVAE:
     Departures from the reference code (minivae.config says what it is): both
     heads read the encoder's last layer after its ReLU and the second one
     predicts log_var = log diag Σ (the reference: before the ReLU, log Σ^{1/2},
-    the log of the standard deviation) — the same family of Q.
+    the log of the standard deviation).  Q is still a diagonal Gaussian; here
+    the Σ head reads ReLU(h).
     """
 
     def __init__(self, x_dim=28, y_dim=756, hidden=(1000, 500, 250), z_dim=30, join=1,

@@ -12,7 +12,7 @@ number of samples per example, IWAE's k (the lessons and exercises call it S).
 The estimate of P(X) is unbiased:
 
     P(X) = E_{z~Q(z|X)}[ P(X|z) P(z) / Q(z|X) ]
-    log P(X) ≈ log (1/k) Σᵢ exp(log P(X|zᵢ) + log P(zᵢ) − log Q(zᵢ|X)),  zᵢ ~ Q(z|X)
+    log P(X) ≈ log (1/k) ∑ᵢ exp(log P(X|zᵢ) + log P(zᵢ) − log Q(zᵢ|X)),  zᵢ ~ Q(z|X)
 
 By Jensen the estimate is biased low, by less as k grows; k = 1 gives the
 ELBO in expectation, and it never falls below it on average.
@@ -73,7 +73,7 @@ def importance_log_weights(model, xb, mu, log_var, eps):
     """log P(X|z) + log P(z) − log Q(z|X) for S samples z = mu + Σ^{1/2} ⊙ eps of each of B examples.
 
     xb (B, D); mu, log_var (B, K); eps (S, B, K)  ->  (S, B) float64.
-    log Q(z|X) is written with eps itself, −½ Σ_j (log 2π + log_var_j + eps_j²):
+    log Q(z|X) is written with eps itself, −½ ∑_j (log 2π + log_var_j + eps_j²):
     recovering eps as (z − mu)/std would cancel catastrophically when std ≪ |mu|
     (a float32 model's confident posteriors), biasing every weight.
     """

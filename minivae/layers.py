@@ -38,7 +38,7 @@ def dense_forward(x, W, b, relu=False, out=None):
 def dense_backward(x, W, dy, dW, db, need_dx=True, relu_y=None):
     """Backward of y = x W + b, writing dW (D, H) and db (H,) in place; returns dx (N, D).
 
-        dW = xᵀ dy,    db = Σ_n dy,    dx = dy Wᵀ
+        dW = xᵀ dy,    db = ∑_n dy,    dx = dy Wᵀ
 
     When a ReLU was fused in, relu_y is its output and dy the gradient with
     respect to it, masked first: dy ← dy ⊙ [relu_y > 0].  need_dx=False skips

@@ -40,7 +40,7 @@ def _check_kl(mu, log_var):
 def kl_normal(mu, log_var):
     """D[N(mu, Σ) ‖ N(0, I)] per example, closed form, for diagonal Σ = diag exp(log_var).
 
-        KL = ½ Σ_j (exp(lv_j) + mu_j² − 1 − lv_j)        [Eq. 7: tr Σ, μᵀμ, −K, −log det Σ]
+        KL = ½ ∑_j (exp(lv_j) + mu_j² − 1 − lv_j)        [Eq. 7: tr Σ, μᵀμ, −K, −log det Σ]
         ∂KL/∂mu = mu,    ∂KL/∂lv = ½ (exp(lv) − 1)
 
     mu, log_var (N, K) -> (kl (N,), dmu (N, K), dlog_var (N, K)).
@@ -60,7 +60,7 @@ def _check_bernoulli(x_logits, x):
 def bernoulli_nll(x_logits, x):
     """−log P(X|z) for X ~ Bernoulli(sig(x_logits)), per example (§1.1, binary X).
 
-        nll = Σ_d max(l, 0) − l·x + log(1 + exp(−|l|))      (never log sig(l): stable)
+        nll = ∑_d max(l, 0) − l·x + log(1 + exp(−|l|))      (never log sig(l): stable)
         ∂nll/∂l = sig(l) − x,    sig = the logistic sigmoid
 
     x may be any value in [0, 1]: then nll is the cross-entropy §4.1 trains on,
@@ -99,7 +99,7 @@ def gaussian_nll(x_mean, x, sigma):
 def kl_gaussians(mu0, log_var0, mu1, log_var1):
     """D[N(mu0, diag e^lv0) ‖ N(mu1, diag e^lv1)] per example (value only).
 
-        KL = ½ Σ_j ( e^(lv0−lv1) + (mu1 − mu0)² e^(−lv1) − 1 + lv1 − lv0 )     [Eq. 6,
+        KL = ½ ∑_j ( e^(lv0−lv1) + (mu1 − mu0)² e^(−lv1) − 1 + lv1 − lv0 )     [Eq. 6,
         diagonal Σ: the trace, quadratic form and log-determinant split per dim]
 
     Arguments broadcast (arrays or numbers); the last axis is the latent axis.
@@ -114,7 +114,7 @@ def kl_gaussians(mu0, log_var0, mu1, log_var1):
 def log_normal(z, mu, log_var):
     """log N(z | mu, diag exp(log_var)) summed over the last axis.
 
-        log N = −½ Σ_j (log 2π + lv_j + (z_j − mu_j)² exp(−lv_j))
+        log N = −½ ∑_j (log 2π + lv_j + (z_j − mu_j)² exp(−lv_j))
 
     Used for the importance weights P(z)/Q(z|X) of minivae.evaluate, which go
     beyond the paper (Rezende et al. 2014; Burda et al. 2016).

@@ -117,7 +117,8 @@ class VAE:
     code is): there the second head reads the last encoder layer *before* its
     ReLU and predicts log Σ^{1/2}, the log of Q's standard deviation; here both
     heads read it after the ReLU, and the head predicts log_var = log diag Σ,
-    twice that.  The family of Q is the same.
+    twice that.  Q is still a diagonal Gaussian; here the Σ head reads ReLU(h),
+    which changes the functions Σ(X) the encoder can express.
     """
 
     def __init__(self, x_dim=784, hidden=(1000, 500, 250), z_dim=30, likelihood="bernoulli",

@@ -13,9 +13,9 @@ three gradients the layer produces:
     part 2   db = ∂loss/∂b    (H,)
     part 3   dx = ∂loss/∂x    (N, D)   what the layer passes further down
 
-How to derive them: write one entry, y[n, h] = Σ_d x[n, d] W[d, h] + b[h], and
+How to derive them: write one entry, y[n, h] = ∑_d x[n, d] W[d, h] + b[h], and
 apply the chain rule entry by entry, e.g.
-∂loss/∂W[d, h] = Σ_n dy[n, h] · ∂y[n, h]/∂W[d, h].  Then turn each sum back
+∂loss/∂W[d, h] = ∑_n dy[n, h] · ∂y[n, h]/∂W[d, h].  Then turn each sum back
 into a matrix product, and check its shape against the list above.
 
 The paper takes backpropagation as given (§2.2 only needs it to exist); this

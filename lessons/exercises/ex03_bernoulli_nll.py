@@ -5,7 +5,7 @@ For binary X the decoder's output distribution is a Bernoulli per pixel
 pixel, and the pixel is 1 with probability p = sig(l) = 1 / (1 + exp(−l)).
 The reconstruction term of the loss (the first term of −(Eq. 9)) is
 
-    −log P(X|z) = −Σ_d [ x_d log sig(l_d) + (1 − x_d) log(1 − sig(l_d)) ]
+    −log P(X|z) = −∑_d [ x_d log sig(l_d) + (1 − x_d) log(1 − sig(l_d)) ]
 
 summed over the D pixels.  §4.1 feeds grey levels x ∈ [0, 1] into the same
 formula (its "Sigmoid Cross Entropy loss"); nothing below needs x to be
@@ -13,7 +13,7 @@ formula (its "Sigmoid Cross Entropy loss"); nothing below needs x to be
 
     bernoulli_nll(logits, x) -> (nll, dlogits)
         logits, x (N, D)  ->  nll (N,): one value per example, summed over pixels
-                              dlogits (N, D) = ∂(Σ_n nll_n)/∂logits
+                              dlogits (N, D) = ∂(∑_n nll_n)/∂logits
 
     part 1   nll
     part 2   dlogits

@@ -13,8 +13,8 @@ diagonal Σ, with log_var, and differentiate:
 
     kl_normal(mu, log_var) -> (kl, dmu, dlog_var)
         mu, log_var (N, K)  ->  kl (N,)   one value per example
-                                dmu (N, K)      = ∂(Σ_n kl_n)/∂mu
-                                dlog_var (N, K) = ∂(Σ_n kl_n)/∂log_var
+                                dmu (N, K)      = ∂(∑_n kl_n)/∂mu
+                                dlog_var (N, K) = ∂(∑_n kl_n)/∂log_var
 
     part 1   kl
     part 2   dmu
@@ -22,7 +22,7 @@ diagonal Σ, with log_var, and differentiate:
 
 How: tr Σ and log det Σ of a diagonal matrix are a sum and a sum of logs of
 its diagonal; write both with exp(log_var) and log_var, then the whole KL as
-½ Σ_j (…), a sum over the latent dimensions j = 1 … K, and differentiate one
+½ ∑_j (…), a sum over the latent dimensions j = 1 … K, and differentiate one
 term at a time.  Eq. 6 is the general form.
 
 Reference solution: minivae.losses.kl_normal.

@@ -8,14 +8,14 @@ importance sampling (Rezende et al. 2014; the S-sample bound of Burda et al.
 2016, "Importance weighted autoencoders").  With S samples z_s ~ Q(z|X),
 
     P(X) = E_{z~Q(z|X)}[ P(X|z) P(z) / Q(z|X) ]                  (Eq. 1, times and over Q)
-    log P(X) ≈ log (1/S) Σ_s exp(a_s),   a_s = log P(X|z_s) + log P(z_s) − log Q(z_s|X)
+    log P(X) ≈ log (1/S) ∑_s exp(a_s),   a_s = log P(X|z_s) + log P(z_s) − log Q(z_s|X)
 
 The a_s are large negative numbers (an MNIST digit's −ELBO is over 100 nats,
 lesson 07), and exp underflows to 0 below about exp(−104) in float32 and
 exp(−745) in float64; a naive log of the sum then gives −inf.  Take the sum
 in log space.
 
-    part 1   log_mean_exp(a) -> log (1/S) Σ_s exp(a[s])        a (S, B) -> (B,)
+    part 1   log_mean_exp(a) -> log (1/S) ∑_s exp(a[s])        a (S, B) -> (B,)
     part 2   the same, stable at a ≈ −1000 and a ≈ +800 (no inf, no nan, no warning needed)
     part 3   log_weights(model, x, mu, log_var, eps) -> a (S, B)
 

@@ -66,10 +66,10 @@ class Pass(NamedTuple):
     c_z: object             # the reparameterization's cache
     decoder: object         # the decoder tower's cache
     nll: np.ndarray         # (N,)    −log P(Y|z, X)
-    dlogits: np.ndarray     # (N, Dy) ∂(Σ_n nll_n)/∂logits
+    dlogits: np.ndarray     # (N, Dy) ∂(∑_n nll_n)/∂logits
     kl: np.ndarray          # (N,)    Eq. 7
-    dmu_kl: np.ndarray      # (N, K)  ∂(Σ_n kl_n)/∂mu
-    dlv_kl: np.ndarray      # (N, K)  ∂(Σ_n kl_n)/∂log_var
+    dmu_kl: np.ndarray      # (N, K)  ∂(∑_n kl_n)/∂mu
+    dlv_kl: np.ndarray      # (N, K)  ∂(∑_n kl_n)/∂log_var
 
 
 def forward(model, x, y, eps):

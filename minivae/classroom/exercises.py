@@ -30,7 +30,7 @@ CLIP_LOGITS = [5, 10, 15, 20, 25, 30, 35, 40, 50, 80, 88, 100, 500, 700, 709]
 
 
 def ex01(student, rng):
-    """Dense backward: dW = xᵀ dy, db = Σ_n dy, dx = dy Wᵀ."""
+    """Dense backward: dW = xᵀ dy, db = ∑_n dy, dx = dy Wᵀ."""
     N, D, H = 5, 4, 3
     x, W, b, dy = (rng.standard_normal(s) for s in ((N, D), (D, H), (H,), (N, H)))
     layer = Dense(D, H, dtype=np.float64)
@@ -74,7 +74,7 @@ def ex03(student, rng):
     x = rng.random((N, D))                                      # grey levels, as §4.1 uses
     nll, dlogits = bernoulli_nll(logits, x)
 
-    def f():                                                    # −Σ x log p + (1 − x) log(1 − p)
+    def f():                                                    # −∑ x log p + (1 − x) log(1 − p)
         p = expit(logits)
         return -np.sum(x * np.log(p) + (1 - x) * np.log(1 - p))
     got = returned(student.call("bernoulli_nll", logits, x), ("nll", "dlogits"))
@@ -116,7 +116,7 @@ def ex04(student, rng):
     N, K = 4, 3
     mu, lv = rng.standard_normal((N, K)), 0.7 * rng.standard_normal((N, K))
     kl, dmu, dlv = kl_normal(mu, lv)
-    f = lambda: 0.5 * np.sum(np.exp(lv) + mu ** 2 - 1 - lv)     # Σ_n of Eq. 7, diagonal Σ
+    f = lambda: 0.5 * np.sum(np.exp(lv) + mu ** 2 - 1 - lv)     # ∑_n of Eq. 7, diagonal Σ
     got = returned(student.call("kl_normal", mu, lv), ("kl", "dmu", "dlog_var"))
     kl_log_std = 0.5 * (np.exp(2 * lv) + mu ** 2 - 1 - 2 * lv).sum(axis=1)
     return [

@@ -45,7 +45,7 @@ HINTS = {
     "log_var as std": "yours uses log_var as the standard deviation itself "
                       "(z = mu + log_var·eps); log_var is the log of the variance, so "
                       "std = exp(½ log_var)",
-    "−K missing": "Eq. 7 has −K (the paper's k): −1 per latent dimension inside the ½ Σ_j",
+    "−K missing": "Eq. 7 has −K (the paper's k): −1 per latent dimension inside the ½ ∑_j",
     "z for mu": "you used z where mu (or z − mu) belongs: ∂KL/∂mu = mu (Eq. 7 has no z), "
                 "and ∂z/∂log_var = ½ std ⊙ eps = ½ (z − mu)",
     "dmu = dz": "∂z/∂mu = 1 (Eq. 10), so dmu is dz itself",
@@ -57,11 +57,11 @@ HINTS = {
     "KL missing": "the KL term (Eq. 7) is missing: its gradient is added to dmu and dlog_var",
     # importance sampling
     "lse overflow": "exp over- or underflows: subtract each column's largest entry first, "
-                    "log Σ_s exp(a_s) = m + log Σ_s exp(a_s − m) with m = max_s a_s "
+                    "log ∑_s exp(a_s) = m + log ∑_s exp(a_s − m) with m = max_s a_s "
                     "(the minimum, the mean or the first row will not do: far apart, "
                     "exp(a_s − m) still overflows)",
-    "m dropped": "log Σ_s exp(a_s) = m + log Σ_s exp(a_s − m): add back the m you subtracted",
-    "log sum": "that is log Σ; the estimate averages the S weights: subtract log S "
+    "m dropped": "log ∑_s exp(a_s) = m + log ∑_s exp(a_s − m): add back the m you subtracted",
+    "log sum": "that is log ∑; the estimate averages the S weights: subtract log S "
                "(the 1/S of a mean)",
     "mean of logs": "that is the mean of the log weights (an ELBO-like lower bound); "
                     "take the log of the mean of the weights",

@@ -3,7 +3,7 @@
 Each check (minivae.gradcheck.run_all) builds small float64 inputs from a fixed
 seed, a random upstream gradient dy (never all ones, which would hide
 transposition errors), and compares backward's result to central
-differences of Σ y ⊙ dy.  Prints one row per component (max relative error,
+differences of ∑ y ⊙ dy.  Prints one row per component (max relative error,
 threshold, pass/FAIL) and exits 1 if any fails.
 """
 from ..gradcheck import run_all

@@ -23,7 +23,7 @@ def _bias_act(y, b, relu):
 
 @jit
 def _mask_colsum(dy, relu_y, masked, db):
-    """masked = dy ⊙ [relu_y > 0] (skipped if relu_y is None), db = Σ_n masked."""
+    """masked = dy ⊙ [relu_y > 0] (skipped if relu_y is None), db = ∑_n masked."""
     zero = dy.dtype.type(0)
     db[:] = zero
     for n in range(dy.shape[0]):

@@ -11,7 +11,7 @@ from .layers import exp_neg_abs
 
 @rjit
 def _xent_combine(logits, x, e, log_u, nll, dlogits):
-    """nll[n] = Σ_d max(l, 0) − l·x + log1p(e),  dlogits = sig(l) − x,  e = exp(−|l|).
+    """nll[n] = ∑_d max(l, 0) − l·x + log1p(e),  dlogits = sig(l) − x,  e = exp(−|l|).
 
     log1p(e) comes from log_u = log(u), u = 1 + e rounded, as
     log(u) · e / (u − 1), and as e itself where u rounds to 1 (Goldberg 1991,
@@ -45,7 +45,7 @@ def bernoulli_nll(x_logits, x):
 
 @rjit
 def _kl(mu, log_var, var, kl, dlog_var):
-    """kl[n] = ½ Σ_j (var + mu² − 1 − lv),  dlog_var = ½ (var − 1),  var = exp(lv)."""
+    """kl[n] = ½ ∑_j (var + mu² − 1 − lv),  dlog_var = ½ (var − 1),  var = exp(lv)."""
     half, one = mu.dtype.type(0.5), mu.dtype.type(1)
     for n in range(mu.shape[0]):
         m, lv, var_n, dlv = mu[n], log_var[n], var[n], dlog_var[n]

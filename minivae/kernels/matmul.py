@@ -11,7 +11,7 @@ from .jit import jit
 
 @jit
 def _matmul_loops(a, b, c):
-    """c[n, h] = Σ_d a[n, d] b[d, h].
+    """c[n, h] = ∑_d a[n, d] b[d, h].
 
     Loop order n, d, h: the inner loop walks a row of b and a row of c side by
     side, so it vectorizes.  BLAS adds cache blocking, hand-tuned register

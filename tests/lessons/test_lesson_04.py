@@ -33,7 +33,7 @@ def run04(tmp_path_factory):
 
 class Grid:
     """Quantities of the model z ~ N(0, I), X|z ~ N(W z + b, σ² I) by summing over dense 2-D
-    grids of z (∫ f dz ≈ h² Σ f; for smooth, fast-decaying f on a fine grid this is accurate
+    grids of z (∫ f dz ≈ h² ∑ f; for smooth, fast-decaying f on a fine grid this is accurate
     far beyond the tolerances below).  log P(X) and the posterior's moments come from a
     square grid around the origin; expectations under a Gaussian Q from a grid in Q's
     whitened coordinates, ±10 standard deviations wide."""
@@ -76,7 +76,7 @@ class Grid:
 
 
 def best_diag_gap(precision):
-    """½ (Σᵢ ln Pᵢᵢ − ln det P), the gap of the best diagonal Q, for a precision matrix P."""
+    """½ (∑ᵢ ln Pᵢᵢ − ln det P), the gap of the best diagonal Q, for a precision matrix P."""
     return 0.5 * (np.log(np.diag(precision)).sum() - np.linalg.slogdet(precision)[1])
 
 

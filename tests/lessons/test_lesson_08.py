@@ -4,8 +4,9 @@ numbers are checked against quantities recomputed here from MNIST itself.
 What the mathematics fixes, whatever the training did: sigmoid cross-entropy
 against a grey target y is at least its binary entropy H(y), so neither the
 regressor's log P(Y|X) nor the CVAE's bound (Eq. 13; its KL is ≥ 0) can
-exceed −Σ_d H(y_d), which this test computes from the test digits directly.
+exceed −∑_d H(y_d), which this test computes from the test digits directly.
 """
+import ast
 import os
 import re
 import subprocess
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 
 from lesson_tools import REPO, grab  # noqa: F401
-NUM = r"([-+]?\d+(?:\.\d+)?)"
+NUM = r"([-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
 N_TEST, N_SHOW = 500, 12             # --quick evaluates the first 500 test digits, shows 12
 
 
@@ -39,7 +40,7 @@ def test_digits(mnist_dir):
 
 
 def entropy_ceiling(y):
-    """−mean over digits of Σ_d H(y_d), H(y) = −y log y − (1−y) log(1−y), H(0) = H(1) = 0."""
+    """−mean over digits of ∑_d H(y_d), H(y) = −y log y − (1−y) log(1−y), H(0) = H(1) = 0."""
     y = y.astype(np.float64)
     inner = (y > 0) & (y < 1)
     yi = np.where(inner, y, 0.5)
@@ -85,6 +86,65 @@ def test_likelihoods_obey_the_bounds(run, test_digits):
                                                                        r"one z ~ N\(0, I\)")]
     assert all(0 <= s <= 100 for s in shares)
     assert "30 iterations per model instead of 60,000" in stdout
+
+
+def printed_list(name, text):
+    m = re.search(rf"^\s+{name} = (\[[^=\n]*\])$", text, re.M)
+    assert m, f"no printed {name} in:\n{text}"
+    return np.array(ast.literal_eval(m.group(1)), dtype=np.float64)
+
+
+def test_eq13_both_sides_agree_on_an_exact_cvae(run):
+    """Eq. 13 on the lesson's linear-Gaussian CVAE, z ~ N(0, I), P(Y|z, X) = N(Wz + VX + b, σ²I),
+    Q(z|Y, X) = N(AY + BX, diag e^log_var).  For the printed first pair, every integral is
+    recomputed here on a grid of z (trapezoid, 2-D, ±10 posterior sds; no closed form):
+    log P(Y|X) = log ∫ P(Y|z, X) N(z) dz, D[Q ‖ P(z|Y, X)], E_Q[log P(Y|z, X)] and
+    D[Q ‖ N(0, I)].  The printed left and right sides must match these to 1e-6 nats (the
+    grid's error is far smaller), and the lesson's largest |left − right| over its 1,000
+    pairs must be rounding error (< 1e-9 nats)."""
+    stdout, _ = run
+    K, Dx, Dy, sigma = grab(rf"CVAE \(K = (\d+), Dx = (\d+), Dy = (\d+), sigma = {NUM}\), both sides exact", stdout)
+    K, Dx, Dy = int(K), int(Dx), int(Dy)
+    W, V, b, A, B, log_var, X, Y = (printed_list(n, stdout) for n in ("W", "V", "b", "A", "B", "log_var", "X", "Y"))
+    assert W.shape == (Dy, K) and V.shape == (Dy, Dx) and A.shape == (K, Dy) and X.shape == (Dx,)
+    left, log_py = grab(rf"left  log P\(Y\|X\) - D\[Q\(z\|Y,X\) \|\| P\(z\|Y,X\)\] = {NUM} "
+                        rf"\(log P\(Y\|X\) = {NUM}\)", stdout)
+    right, = grab(rf"right E_Q\[log P\(Y\|z,X\)\] - D\[Q\(z\|Y,X\) \|\| P\(z\|X\)\] = {NUM}", stdout)
+    max_diff, = grab(rf"max \|left - right\| = {NUM} nats", stdout)
+    assert max_diff < 1e-9
+
+    mu, sd = A @ Y + B @ X, np.exp(0.5 * log_var)               # Q(z|Y, X)
+    axes = [np.linspace(m - 10 * s, m + 10 * s, 1601) for m, s in zip(mu, sd)]
+    dz = [a[1] - a[0] for a in axes]
+    z = np.stack(np.meshgrid(*axes, indexing="ij"), -1)          # (n, n, K); Q's mass is all here
+    r = Y - (z @ W.T + V @ X + b)
+    log_lik = -0.5 * Dy * np.log(2 * np.pi * sigma ** 2) - (r * r).sum(-1) / (2 * sigma ** 2)
+    log_prior = -0.5 * (z * z).sum(-1) - 0.5 * K * np.log(2 * np.pi)
+    log_q = (-0.5 * ((z - mu) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)).sum(-1)
+    q = np.exp(log_q)
+    integral = lambda f: np.trapezoid(np.trapezoid(f, dx=dz[1], axis=1), dx=dz[0])
+    assert integral(q) == pytest.approx(1.0, abs=1e-9)
+    # log P(Y|X) over the prior needs a grid around the posterior instead: there N(z) is not small
+    post_axes = [np.linspace(-8, 8, 3201)] * K
+    zp = np.stack(np.meshgrid(*post_axes, indexing="ij"), -1)
+    rp = Y - (zp @ W.T + V @ X + b)
+    joint = np.exp(-0.5 * Dy * np.log(2 * np.pi * sigma ** 2) - (rp * rp).sum(-1) / (2 * sigma ** 2)
+                   - 0.5 * (zp * zp).sum(-1) - 0.5 * K * np.log(2 * np.pi))
+    h = post_axes[0][1] - post_axes[0][0]
+    log_py_grid = np.log(np.trapezoid(np.trapezoid(joint, dx=h, axis=1), dx=h))
+    gap = integral(q * (log_q - (log_lik + log_prior - log_py_grid)))
+    e_log_lik = integral(q * log_lik)
+    kl_prior = integral(q * (log_q - log_prior))
+    assert log_py == pytest.approx(log_py_grid, abs=1e-6)
+    assert left == pytest.approx(log_py_grid - gap, abs=1e-6)
+    assert right == pytest.approx(e_log_lik - kl_prior, abs=1e-6)
+    assert gap > 0.01                                             # the encoder is not the posterior: a real gap
+
+
+def test_figures_6_and_8(run):
+    _, out = run
+    for name in ("08_fig6", "08_fig8"):
+        assert (out / f"{name}.png").stat().st_size > 10_000
 
 
 def test_exercise_1_counts_columns(mnist_dir):

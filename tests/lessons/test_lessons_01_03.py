@@ -39,7 +39,7 @@ def lesson01(tmp_path_factory):
 
 
 def test_01_figures(lesson01):
-    assert_figures(lesson01[1], ["01_fig2_ring", "01_inverse_cdf"])
+    assert_figures(lesson01[1], ["01_fig1", "01_fig2_ring", "01_inverse_cdf"])
 
 
 def test_01_ring_radius_matches_rayleigh(lesson01):
@@ -113,6 +113,36 @@ def test_03_estimators_unbiased_with_exact_variance(lesson03):
     exact_ratio = (mu ** 4 / std ** 2 + 14 * mu ** 2 + 15 * std ** 2) / (4 * std ** 2)
     assert abs(ratio / exact_ratio - 1) < 0.1
     assert ratio > 5                                            # the point of Part 1
+
+
+def test_03_discrete_q_has_no_pathwise_gradient(lesson03):
+    """§2.2: z = 1[η < sig(θ)] is a step in θ.  Backprop through it gives exactly 0 at
+    every draw; finite differences at fixed η are nonzero only for η within the step's
+    window [sig(θ − δ), sig(θ + δ)), a Binomial(n, width) count (within 5 sd), and there
+    carry the whole gradient; the score function ℓ(z)(z − p) is unbiased (within 5 SE of
+    p(1 − p)(ℓ(1) − ℓ(0)), ℓ(z) = (z − 0.8)², recomputed here) with its exact variance."""
+    text = lesson03[0]
+    p, n = grab(rf"z ~ Bernoulli\(p = {NUM}\); loss l\(z\) = \(z - 0\.8\)\^2; n = (\d+) draws", text)
+    loss = lambda z: (z - 0.8) ** 2
+    truth = p * (1 - p) * (loss(1) - loss(0))
+    assert grab(rf"true dE\[l\]/dtheta = .*? = {NUM}", text)[0] == pytest.approx(truth, abs=2e-3)
+    mean_bp, nonzero_bp = grab(rf"backprop through z .*?: mean {NUM}, nonzero at (\d+) draws", text)
+    assert mean_bp == 0 and nonzero_bp == 0
+    step, count, fd_mean, fd_se = grab(rf"finite differences at fixed eta, step {NUM}: nonzero at (\d+) of \d+ "
+                                       rf"draws; mean {NUM} ± {NUM}", text)
+    theta = math.log(p / (1 - p))
+    sig = lambda t: 1 / (1 + math.exp(-t))
+    width = sig(theta + step) - sig(theta - step)
+    assert abs(count - n * width) < 5 * math.sqrt(n * width * (1 - width))
+    assert count < 1e-3 * n                                     # almost every draw says 0
+    assert abs(fd_mean - truth) < 5 * fd_se
+    sc_mean, sc_se, sc_var = grab(rf"score function l\(z\) \(z - p\): mean {NUM} ± {NUM}, variance {NUM}", text)
+    values = {1: loss(1) * (1 - p), 0: loss(0) * (0 - p)}      # the two values the estimator takes
+    exact_mean = p * values[1] + (1 - p) * values[0]
+    exact_var = p * values[1] ** 2 + (1 - p) * values[0] ** 2 - exact_mean ** 2
+    assert exact_mean == pytest.approx(truth, abs=1e-12)
+    assert abs(sc_mean - truth) < 5 * math.sqrt(exact_var / n) and sc_se == pytest.approx(math.sqrt(exact_var / n), rel=0.05)
+    assert sc_var == pytest.approx(exact_var, rel=0.05)
 
 
 def test_03_ends_with_exercises():

@@ -100,7 +100,7 @@ def log_px_quadrature(model, x, half_width=5.0):
         zc = z[s:s + 20_000]
         logits, _ = model.decoder.forward(zc.astype(model.dtype))
         logits = logits.astype(np.float64)
-        # Bernoulli log P(X|z) = X·l − Σ_d log(1 + e^l_d); log N(z; 0, I) in 2-D
+        # Bernoulli log P(X|z) = X·l − ∑_d log(1 + e^l_d); log N(z; 0, I) in 2-D
         log_px_z = logits @ x64.T - np.logaddexp(0.0, logits).sum(1, keepdims=True)
         parts.append(log_px_z - 0.5 * (zc ** 2).sum(1, keepdims=True) - np.log(2 * np.pi))
     a = np.concatenate(parts).reshape(len(g), len(g), -1)
@@ -178,7 +178,7 @@ def test_05_estimates_against_quadrature(mnist_dir, mnist_small, tiny_checkpoint
     rng = np.random.default_rng(7)
     r = [np.corrcoef(ink, elbo_by_hand(model, x_hist, rng.standard_normal((n_hist, model.z_dim))))[0, 1]
          for _ in range(30)]
-    printed_r = grab(r"ink Σ_d X_d against ELBO: correlation " + NUM, out)
+    printed_r = grab(r"ink ∑_d X_d against ELBO: correlation " + NUM, out)
     assert abs(printed_r - np.mean(r)) < 4 * np.std(r, ddof=1) + 5e-4, (printed_r, np.mean(r), np.std(r))
 
 
@@ -215,7 +215,8 @@ def test_05_trains_two_models(mnist_dir, tmp_path):
 
 def test_06_bits_and_invariance(mnist_dir, mnist_small, tiny_checkpoint, tmp_path):
     out = run_lesson("06_interpreting.py", mnist_dir, tmp_path, "--checkpoint", str(tiny_checkpoint))
-    assert_pngs(tmp_path, ["06_kl_per_dim", "06_prior_scale", "06_sigma_tradeoff", "06_sigma_samples"])
+    assert_pngs(tmp_path, ["06_kl_per_dim", "06_prior_scale", "06_sigma_tradeoff", "06_sigma_samples",
+                           "06_replicate"])
     n = grab(r"first (\d+) test digits", out, int)
     x = mnist_small[2][:n]
     model, _, _ = load_checkpoint(tiny_checkpoint)
@@ -230,7 +231,7 @@ def test_06_bits_and_invariance(mnist_dir, mnist_small, tiny_checkpoint, tmp_pat
     assert grab(r"active dimensions .*?: (\d+) of", out, int) == int((kl_dim > 0.01).sum())
 
     # Part 2: absorbing the prior's scale leaves the objective equal to rounding;
-    # the naive prior N(0, λI) changes the KL by ½ Σ_k [(σ² + μ²)(1/λ − 1) + log λ].
+    # the naive prior N(0, λI) changes the KL by ½ ∑_k [(σ² + μ²)(1/λ − 1) + log λ].
     rows = re.findall(r"λ=(\S+)" + r"\s+".join([""] + [NUM] * 5), out)
     assert len(rows) == 5
     x64 = mnist_small[2][:min(n, 1000)].astype(np.float64)
@@ -249,12 +250,31 @@ def test_06_bits_and_invariance(mnist_dir, mnist_small, tiny_checkpoint, tmp_pat
              re.findall(r"σ = (\S+)\s+squared error.*?\(MSE " + NUM + r" per pixel\)\s+KL =\s+" + NUM, out)}
     lo, hi = min(sweep), max(sweep)
     assert len(sweep) == 5 and sweep[lo][1] > sweep[hi][1] + 5 and sweep[lo][0] < sweep[hi][0]
+    lambdas = re.findall(r"σ = (\S+)\s+squared error.*?Eq\. 11's λ = 2σ² = (\S+)", out)
+    assert len(lambdas) == 5 and all(float(lam) == pytest.approx(2 * float(s) ** 2) for s, lam in lambdas)
+
+    # Part 4: every pixel copied r times multiplies −log P(X|z) against the KL, as 1/σ² does:
+    # the printed total is r times the per-copy cost, and the KL grows with r.
+    copies = [(int(r), float(total), int(r2), float(per), float(k)) for r, total, r2, per, k in re.findall(
+        r"r = (\d+):\s+−log P\(X\|z\) =\s+" + NUM + r" nats = (\d+) × \s*" + NUM + r" per copy\s+KL =\s+" + NUM, out)]
+    assert [c[0] for c in copies] == [1, 2, 4], out
+    for r, total, r2, per, _ in copies:
+        assert r2 == r and total == pytest.approx(r * per, abs=0.002 * r)
+    kls = [c[4] for c in copies]
+    assert kls[0] < kls[1] < kls[2] and kls[2] > kls[0] + 5
 
 
-def test_07_elbo_manifold_and_sweep(mnist_dir, mnist_small, tmp_path):
-    out = run_lesson("07_vae_mnist.py", mnist_dir, tmp_path, "--zdim", "2", "--zdim-sweep",
-                     "--sweep-zdims", "2,5")
-    assert_pngs(tmp_path, ["07_samples", "07_reconstructions", "07_loss_curves", "07_manifold"])
+@pytest.fixture(scope="module")
+def lesson07(mnist_dir, tmp_path_factory):
+    """Lesson 07 --quick with a 2-D latent and a short latent-size sweep: (stdout, out folder)."""
+    out = tmp_path_factory.mktemp("l07")
+    return run_lesson("07_vae_mnist.py", mnist_dir, out, "--zdim", "2", "--zdim-sweep",
+                      "--sweep-zdims", "2,5"), out
+
+
+def test_07_elbo_manifold_and_sweep(lesson07, mnist_small):
+    out, tmp_path = lesson07
+    assert_pngs(tmp_path, ["07_samples", "07_nearest", "07_reconstructions", "07_loss_curves", "07_manifold"])
     ckpt = Path(grab(r"checkpoint: (\S+last\.npz)", out, str))
     model, _, meta = load_checkpoint(ckpt)
     assert model.z_dim == 2 and model.hidden == (1000, 500, 250) and meta["config"]["lr"] == 1e-3
@@ -291,6 +311,33 @@ def test_07_elbo_manifold_and_sweep(mnist_dir, mnist_small, tmp_path):
         assert float(ne) == pytest.approx(float(rc) + float(kl), abs=0.02)
         assert 0 <= int(act) <= int(z)
         assert float(behind) == pytest.approx(float(ne) - best, abs=0.011)
+
+
+def test_07_nearest_training_image_per_sample(lesson07, mnist_dir):
+    """§4.1: each Fig. 7 sample beside its nearest training image.  The lesson saves its
+    100 samples with the index and the squared distance (summed over 784 pixels, lesson
+    02's measure) of the nearest of the images it trained on.  Recomputed here by brute
+    force, one sample at a time, pixel by pixel in float64: each saved distance must be
+    that sample's minimum over the training images (to 1e-9 relative) and its saved
+    index must attain it.  The samples must be Fig. 7's own (the checkpoint's model,
+    decoding the lesson's seeded z), and the printed medians must match."""
+    from minivae.data import load_mnist
+    out, tmp_path = lesson07
+    saved = np.load(tmp_path / "07_nearest.npz")
+    n_train = int(saved["n_train"])
+    assert n_train == 1000                                       # --quick trains on the first 1,000
+    x = load_mnist("train", data_dir=mnist_dir, download=False)[0][:n_train].astype(np.float64)
+    samples, index, distance = saved["samples"], saved["index"], saved["distance"]
+    assert samples.shape == (100, 784) and index.shape == distance.shape == (100,)
+    model, _, _ = load_checkpoint(Path(grab(r"checkpoint: (\S+last\.npz)", out, str)))
+    np.testing.assert_allclose(samples, model.sample(100, np.random.default_rng([0, 7])), atol=1e-6)
+    for k, s in enumerate(samples.astype(np.float64)):
+        d = ((x - s) ** 2).sum(axis=1)                           # (n_train,) brute force
+        assert distance[k] == pytest.approx(d.min(), rel=1e-9), k
+        assert d[index[k]] == pytest.approx(d.min(), rel=1e-9), k
+    assert distance.min() > 1.0                                  # no sample is a copy of a training digit
+    median_printed = grab(r"to each of the 100 samples of Fig\. 7: median " + NUM, out)
+    assert median_printed == pytest.approx(np.median(distance), abs=0.006)
 
 
 def test_07_exercise_numbers():

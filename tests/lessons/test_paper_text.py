@@ -121,3 +121,32 @@ def test_retired_wordings_stay_out(pattern):
             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
             if re.search(pattern, line)]
     assert not hits, RETIRED[pattern] + ":\n" + "\n".join(hits)
+
+
+# Σ is the covariance of Q(z|X) (§2.2, Eqs. 6-7) and nothing else; a sum is ∑ (U+2211) or
+# words.  A sum written with Σ is Σ with an index (Σ_n, Σᵢ; Σ_jj is a covariance entry),
+# Σ before a summand (Σ exp, Σ over, Σ y ⊙ dy, Σw) or the log of a sum (log Σ;).
+SIGMA_AS_SUM = re.compile(r"Σ(?:_(?!jj\b)[a-z]|ᵢ(?!ᵢ)|w\b| over\b| (?:exp|max|[a-z])\b)|log Σ(?![\^(_′])")
+PACKAGE_FILES = sorted((REPO / "minivae").rglob("*.py"))
+
+
+def test_sigma_is_only_the_covariance():
+    hits = [f"{p.relative_to(REPO)}:{i}: {line.strip()}"
+            for p in TEXT_FILES + PACKAGE_FILES if p.is_file()
+            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+            if SIGMA_AS_SUM.search(line)]
+    assert not hits, "write a sum as ∑ (or in words); Σ is the covariance:\n" + "\n".join(hits)
+
+
+@pytest.mark.parametrize("sum_text, covariance_text", [
+    ("½ Σ_j (exp(lv_j) + mu_j² − 1 − lv_j)", "½ (Σ_jj + μ_j² − 1 − log Σ_jj)"),
+    ("P(X) ≈ (1/S) Σᵢ P(X|zᵢ)", "Σ = diag(1/(S⁻¹)ᵢᵢ)"),
+    ("differences of Σ y ⊙ dy", "a Gaussian with diagonal Σ, so"),
+    ("Σ over pixels of (a − b)²", "N(μ(X), Σ(X)), Σ^{1/2}"),
+    ("that is log Σ; the estimate", "predicts log Σ^{1/2}, the log"),
+    ("(Σw)²/Σw² is 1", "Σ′ = λ Σ (so"),
+])
+def test_sigma_as_sum_pattern(sum_text, covariance_text):
+    """The pattern above finds the sums the text used to write with Σ, and no covariance."""
+    assert SIGMA_AS_SUM.search(sum_text) and not SIGMA_AS_SUM.search(covariance_text)
+

@@ -293,7 +293,7 @@ def test_loop_matmul_rejects_bad_shapes():
 
 @pytest.mark.parametrize("shape, seed", [((3, 5, 4), 5), ((1, 1, 1), 6)])
 def test_fused_relu_dense_backward_matches_finite_differences(shape, seed):
-    """Gradients of Σ max(x W + b, 0) ⊙ dy through the active backend's fused path."""
+    """Gradients of ∑ max(x W + b, 0) ⊙ dy through the active backend's fused path."""
     N, D, H = shape
     rng = np.random.default_rng(seed)
     layer = Dense(D, H, init="glorot", rng=rng, dtype=np.float64)

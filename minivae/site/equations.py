@@ -120,6 +120,7 @@ ENTRIES = (
           (Code("cvae", "CVAE.conditional_elbo", "ELBOTerms(-recon_nll - kl, recon_nll, kl)"), CVAE_LOSS),
           ("08_cvae_mnist",),
           ("tests/unit/test_cvae.py::test_loss_is_mean_negative_conditional_elbo",
+           "tests/lessons/test_lesson_08.py::test_eq13_both_sides_agree_on_an_exact_cvae",
            "tests/lessons/test_lesson_08.py::test_likelihoods_obey_the_bounds"), "ex08_cvae_junctions"),
     Entry("Eq. 14", "Appendix A", "E_{z~Q_σ}[log P_σ(X|z)] − D[Q_σ(z|X) ‖ P(z)],  P_σ(X|z) = N(X | f(z), σ²)",
           r"E_{z \sim Q_\sigma}[\log P_\sigma(X \mid z)] - \mathcal{D}[Q_\sigma(z \mid X) \| P(z)]",
@@ -136,7 +137,7 @@ ENTRIES = (
           r"P^0_\sigma(z^0 \mid X) = C \cdot \mathcal{N}(X \mid f(r), \sigma^2) \to "
           r"\mathcal{N}(z^0 \mid g(X), g'(X)^2) = Q^0(z^0 \mid X)",
           lessons=(L09,), tests=(T09 + "test_lesson_09_posterior_gap",
-                                 T09 + "test_lesson_09_gap_parts_curvature_at_median_prior_slope_in_tails"),
+                                 T09 + "test_lesson_09_best_gaussian_q_misses_by_the_curvature_alone"),
           no_code="one of the steps from Bayes' rule through f's Taylor expansion to the limit "
                   "(the index shows the chain once for Eqs. 16–21); " + PROOF)
     for n in range(16, 22)
@@ -164,11 +165,13 @@ ENTRIES = (
            "tests/lessons/test_lessons_05_07.py::test_05_trains_two_models")),
     Entry("Fig. 6", "§3", "the conditional VAE at training time (left) and test time (right)", "",
           (CVAE_LOSS, Code("cvae", "CVAE.sample", "rng.standard_normal((x.shape[0], self.z_dim)")),
-          ("08_cvae_mnist",), ("tests/unit/test_cvae.py::test_both_junctions_feed_the_conditioning_tower",),
+          ("08_cvae_mnist",), ("tests/unit/test_cvae.py::test_both_junctions_feed_the_conditioning_tower",
+                               "tests/lessons/test_lesson_08.py::test_figures_6_and_8"),
           "ex08_cvae_junctions"),
     Entry("Fig. 7", "§4.1", "MNIST digits sampled from the trained VAE's prior", "",
           (SAMPLE,), ("07_vae_mnist",),
-          ("tests/lessons/test_lessons_05_07.py::test_07_elbo_manifold_and_sweep",)),
+          ("tests/lessons/test_lessons_05_07.py::test_07_elbo_manifold_and_sweep",
+           "tests/lessons/test_lessons_05_07.py::test_07_nearest_training_image_per_sample")),
     Entry("Fig. 8", "§4.2", "the CVAE against a regressor, completing digits from their middle column", "",
           (Code("cvae", "CVAE.sample", "rng.standard_normal((x.shape[0], self.z_dim)"),), ("08_cvae_mnist",),
           ("tests/lessons/test_lesson_08.py::test_figure_and_panels",)),

@@ -17,6 +17,8 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
+from ..errors import ArgumentError
+
 SUFFIXES = (".py", ".ipynb")
 CHECK_TAG = "minivae-check"
 INSTALL = 'pip install "minivae[notebook]" (in a clone: pip install -e ".[notebook]")'
@@ -37,7 +39,7 @@ def check_suffix(path):
     path = Path(path)
     if path.suffix not in SUFFIXES:
         hint = "; if it holds Python, rename it to end in .py" if ".py" in path.name else ""
-        raise ValueError(f"{path}: not a Python file (.py) or a notebook (.ipynb){hint}")
+        raise ArgumentError(f"{path}: not a Python file (.py) or a notebook (.ipynb){hint}")
 
 
 def read_code(path):
@@ -45,7 +47,11 @@ def read_code(path):
     path = Path(path)
     check_suffix(path)
     if path.suffix == ".py":
-        return Code(path, [(str(path), path.read_bytes())], notebook=False)
+        try:
+            source = path.read_bytes()
+        except OSError as e:
+            raise ArgumentError(f"{path}: cannot be read ({e.strerror or e})") from None
+        return Code(path, [(str(path), source)], notebook=False)
     return Code(path, notebook_chunks(path), notebook=True)
 
 
@@ -54,12 +60,12 @@ def notebook_chunks(path):
     try:
         import jupytext
     except ImportError:
-        raise ValueError(f"{path}: reading a notebook needs jupytext: {INSTALL}") from None
+        raise ArgumentError(f"{path}: reading a notebook needs jupytext: {INSTALL}") from None
     try:
         nb = jupytext.read(str(path))
     except Exception as e:                          # noqa: BLE001  JSON or format errors
-        raise ValueError(f"{path}: not a readable notebook ({type(e).__name__}: "
-                         f"{str(e).strip().splitlines()[0] if str(e).strip() else ''})") from None
+        raise ArgumentError(f"{path}: not a readable notebook ({type(e).__name__}: "
+                            f"{str(e).strip().splitlines()[0] if str(e).strip() else ''})") from None
     chunks = []
     for n, cell in enumerate(nb.cells, start=1):
         if cell.cell_type != "code" or CHECK_TAG in cell.metadata.get("tags", []):

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 
+from ..errors import GraderError
 from .wire import ModelSpec, Outcome, plain_loads, read_frame, send
 
 TIMEOUT = 10.0          # seconds a part (or the import of the file) may take; --timeout
@@ -116,7 +117,7 @@ class Sandbox:
         threading.Thread(target=_reader, args=(self.proc.stdout, self.answers), daemon=True).start()
         ready = self._await(SETUP)
         if ready.problem:               # the grader's fault, not the student's: no score
-            raise ChildProcessError(f"the grader's child process did not start: {ready.problem}")
+            raise GraderError(f"the grader's child process did not start: {ready.problem}")
 
     def _ask(self, request, limit, importing=False):
         try:

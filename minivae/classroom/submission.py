@@ -22,6 +22,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from .. import kernels
+from ..errors import ArgumentError
 from .exercises import EXERCISES
 from .materials import stubs_dir
 from .parts import ERROR, PASS, TIMEOUT, TODO
@@ -62,7 +63,7 @@ def stub_path(number):
 
 def exercise_number(number):
     if number not in EXERCISES:
-        raise ValueError(f"no exercise {number}: there are exercises {RANGE}")
+        raise ArgumentError(f"no exercise {number}: there are exercises {RANGE}")
     return number
 
 
@@ -74,10 +75,10 @@ def grade_file(path, number=None, timeout=DEFAULT_TIMEOUT):
     code = read_code(path)
     number = number or exercise_of(code)
     if number is None:
-        raise ValueError(f"cannot tell which exercise {path} is: keep its EXERCISE = N line, "
-                         f"or pass --exercise N ({RANGE})")
+        raise ArgumentError(f"cannot tell which exercise {path} is: keep its EXERCISE = N line, "
+                            f"or pass --exercise N ({RANGE})")
     if number not in EXERCISES:
-        raise ValueError(f"{path} says it is exercise {number}, but there are exercises {RANGE}")
+        raise ArgumentError(f"{path} says it is exercise {number}, but there are exercises {RANGE}")
     grader = EXERCISES[number][2]
     folder = str(Path(path).resolve().parent)
     # minivae's side of each comparison runs on the NumPy backend, as the child does
@@ -105,17 +106,15 @@ def grade_folder(folder, required=(), timeout=DEFAULT_TIMEOUT, out=None):
     it is graded, plus a zero-score Report for each `required` exercise it lacks."""
     found = [(path, n) for path, n in exercise_files(folder) if n in EXERCISES]   # not ex99_*
     if not found and not required:
-        raise ValueError(f"{folder} holds no exercise files (exNN_*.py or .ipynb, or a file "
-                         f"with an EXERCISE = N line)")
+        raise ArgumentError(f"{folder} holds no exercise files (exNN_*.py or .ipynb, or a file "
+                            f"with an EXERCISE = N line)")
     reports = []
     for path, number in sorted(found, key=lambda f: (f[1], f[0])):
         if reports:
             print(file=out or sys.stdout)
         try:
             reports.append(grade_file(path, number, timeout))
-        except ChildProcessError:                   # the grader cannot run: no one is scored
-            raise
-        except (ValueError, OSError) as e:          # unreadable: graded as not importable
+        except ArgumentError as e:                  # unreadable: graded as not importable
             reports.append(absent(number, str(e), path))
         print_report(reports[-1], out=out)
     for number in sorted(set(required) - {n for _, n in found}):

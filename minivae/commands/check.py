@@ -14,6 +14,8 @@ import re
 import time
 from pathlib import Path
 
+from ..errors import USER_ERRORS, ArgumentError
+
 
 def _seconds(text):
     try:
@@ -48,7 +50,7 @@ def run(args):
     t0 = time.perf_counter()
     try:
         reports = grade(args)
-    except (ValueError, OSError) as e:      # a usage error: one line, exit 2 (cli.py)
+    except (*USER_ERRORS, MemoryError) as e:    # one line, exit 2 (cli.py)
         if args.json:                       # an autograder still gets its results.json
             write(args.json, [], time.perf_counter() - t0, problem=" ".join(str(e).split()))
         raise
@@ -62,9 +64,9 @@ def _check_json(path):
     any grading, so a bad path neither wastes the grading nor hides another error."""
     from ..validate import writable_dir
     if path.is_dir():
-        raise ValueError(f"--json {path} is a folder; give the path of a file")
+        raise ArgumentError(f"--json {path} is a folder; give the path of a file")
     if not path.parent.is_dir():
-        raise ValueError(f"--json {path}: there is no folder {path.parent}")
+        raise ArgumentError(f"--json {path}: there is no folder {path.parent}")
     writable_dir("--json's folder", path.parent)
 
 
@@ -79,11 +81,11 @@ def grade(args):
         print_summary(target, reports)
         return reports
     if len(numbers) > 1:
-        raise ValueError("give --exercise once for a file (several only with a folder)")
+        raise ArgumentError("give --exercise once for a file (several only with a folder)")
     stub = bool(re.fullmatch(r"\d+", args.target)) and not target.exists()
     if not stub and not target.is_file():
-        raise FileNotFoundError(f"{target}: no such file or folder (give a file, a folder or "
-                                f"an exercise number {RANGE})")
+        raise ArgumentError(f"{target}: no such file or folder (give a file, a folder or "
+                            f"an exercise number {RANGE})")
     number = exercise_number(int(args.target)) if stub else (numbers[0] if numbers else None)
     report = grade_file(stub_path(number) if stub else target, number, args.timeout)
     print_report(report, stub=stub)

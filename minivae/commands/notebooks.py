@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 from ..classroom.reading import INSTALL
+from ..errors import ArgumentError
+from ..files.atomic import make_dirs
 
 EXTRA = ("jupytext", "nbclient", "nbformat", "ipykernel")
 QUICK_CELL = ('# The quick form of the lesson (seconds, not minutes): minivae.lesson reads this.\n'
@@ -51,7 +53,7 @@ def lesson_scripts(selected=()):
     by_number = {s.name[:2]: s for s in scripts}
     unknown = [n for n in selected if n.zfill(2) not in by_number]
     if unknown:
-        raise ValueError(f"no lesson {', '.join(unknown)}; the lessons are {', '.join(by_number)}")
+        raise ArgumentError(f"no lesson {', '.join(unknown)}; the lessons are {', '.join(by_number)}")
     return [by_number[n.zfill(2)] for n in selected]
 
 
@@ -66,7 +68,7 @@ def run(args):
         print(f"minivae notebooks: needs {', '.join(missing)}: {INSTALL}", file=sys.stderr)
         return 2
     scripts = lesson_scripts(args.lessons)
-    args.out.mkdir(parents=True, exist_ok=True)
+    make_dirs(args.out)
     failed = written = 0
     for i, script in enumerate(scripts, start=1):
         print(f"[{i}/{len(scripts)}] {script.stem}: ", end="", flush=True)

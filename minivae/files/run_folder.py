@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..errors import WriteError
+from ..errors import ArgumentError, WriteError
 from .atomic import remove_stale_temporaries
 
 CHECKPOINT = "last.npz"
@@ -30,8 +30,8 @@ def check_new_run(run_dir):
     """ValueError when run_dir already holds a run."""
     found = _run_files(run_dir)
     if found:
-        raise ValueError(f"{run_dir} already holds a run ({found[0]}); resume it with "
-                         f"--resume {Path(run_dir) / CHECKPOINT} or choose another --out")
+        raise ArgumentError(f"{run_dir} already holds a run ({found[0]}); resume it with "
+                            f"--resume {Path(run_dir) / CHECKPOINT} or choose another --out")
 
 
 def check_continuing(run_dir, checkpoint):
@@ -48,9 +48,9 @@ def check_continuing(run_dir, checkpoint):
         pass
     found = _run_files(run_dir)
     if found:
-        raise ValueError(f"{run_dir} already holds another run ({found[0]}), which continuing "
-                         f"{checkpoint} there would overwrite; resume that run with --resume "
-                         f"{own}, or give --out a folder that holds no run")
+        raise ArgumentError(f"{run_dir} already holds another run ({found[0]}), which continuing "
+                            f"{checkpoint} there would overwrite; resume that run with --resume "
+                            f"{own}, or give --out a folder that holds no run")
     return False
 
 

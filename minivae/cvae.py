@@ -186,8 +186,8 @@ class CVAE:
         mu, log_var, c_enc = self._encode(y, c_join)          # (N, K) each
         z, std = reparam_forward(mu, log_var, eps)            # (N, K)          Eq. 10
         y_logits, _, c_dec = self.decoder.forward(z, c_out)   # (N, Dy)         f(z, X)
-        recon_nll, dy_logits = bernoulli_nll_and_grad(y_logits, y)   # (N,), (N, Dy)  −log P(Y|z, X)
-        kl, dmu_kl, dlv_kl = kl_normal_and_grads(mu, log_var)        # (N,), (N, K)   Eq. 7
+        recon_nll, dy_logits = bernoulli_nll_and_grad(y_logits, y)  # (N,), (N, Dy) −log P(Y|z, X)
+        kl, dmu_kl, dlv_kl = kl_normal_and_grads(mu, log_var)       # (N,), (N, K)  Eq. 7
         loss = batch_loss((recon_nll, kl), ("x", "y", "eps"))
         # backward: the same arrows reversed, each gradient scaled by 1/N
         scale = self.dtype.type(1.0 / N)

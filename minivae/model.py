@@ -38,8 +38,7 @@ import numpy as np
 
 from .errors import NonFiniteError
 from .layers import INITS, sigmoid
-from .losses import (ELBOTerms, bernoulli_nll_and_grad, gaussian_nll_and_grad,  # noqa: F401
-                     kl_normal_and_grads)                                      # (ELBOTerms re-exported)
+from .losses import ELBOTerms, bernoulli_nll_and_grad, gaussian_nll_and_grad, kl_normal_and_grads
 from .mlp import MLP, MLPCache, bind_flat
 from .reparam import Reparameterize, reparam_backward, reparam_forward
 from .validate import (as_float_array, check_memory, choice, finite_result, float_dtype,
@@ -115,9 +114,8 @@ class VAE:
         head_init = "gaussian" if init == "sparse" else init
         h_last = self.hidden[-1] if self.hidden else x_dim
         self.encoder = MLP((x_dim, *self.hidden), relu_last=True, init=init, rng=rng, dtype=self.dtype)
-        self.mu_head = MLP((h_last, z_dim), relu_last=False, init=head_init, rng=rng, dtype=self.dtype)
-        self.log_var_head = MLP((h_last, z_dim), relu_last=False, init=head_init, rng=rng,
-                                dtype=self.dtype)
+        self.mu_head = MLP((h_last, z_dim), False, head_init, rng, self.dtype)
+        self.log_var_head = MLP((h_last, z_dim), False, head_init, rng, self.dtype)
         self.reparam = Reparameterize()     # the layer, for a caller outside; the model calls
                                             # reparam_forward and reparam_backward itself
         self.decoder = MLP((z_dim, *self.hidden[::-1], x_dim), relu_last=False, init=init,

@@ -103,7 +103,7 @@ def _load_data(config, x_train, x_test):
         if x_test is None:
             x_test, _ = load_mnist("test", config.data_dir, dtype=dtype)
         warm.join()         # not on a failure or Ctrl-C: the error is reported at once
-    kernels.warmup(dtype)   # done by now, unless the second thread failed: then it reports
+    kernels.warmup(dtype)   # with MNIST: done by now, unless that thread failed (then it says why)
     for name, x in (("x_train", x_train), ("x_test", x_test)):
         if x is not None and not (isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype == dtype
                                   and len(x) > 0):

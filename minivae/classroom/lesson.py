@@ -99,7 +99,10 @@ def parse_args(description, add_arguments=None, argv=None):
         _stop(e)
     if quick:
         args.quick = True
-    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        _stop(ArgumentError(f"--out {args.out} cannot be made: {e.strerror or e}"))
     print(kernels.describe())
     return args
 

@@ -3,11 +3,11 @@
 The mathematics is written once, in NumPy, in the maths modules (layers.py,
 reparam.py, losses.py, optim.py), each function under the formula it
 computes.  Where a function is on the training step's hot path, a faster twin
-exists: a function of the same name in this subpackage's module of the same
-name (minivae.losses.kl_normal_and_grads -> minivae.kernels.losses.kl_normal_and_grads).  It
-computes the same numbers (tests/unit/test_kernels.py holds the two equal,
-float64 to 1e-12), and the maths function chooses it in its own body, where a
-reader sees the choice:
+exists: a function of the same name and signature in this subpackage's module
+of the same name (minivae.losses.kl_normal_and_grads ->
+minivae.kernels.losses.kl_normal_and_grads).  It computes the same numbers
+(tests/unit/test_kernels.py holds the two equal, float64 to 1e-12), and the
+maths function chooses it in its own body, where a reader sees the choice:
 
     twin = kernels.twins(__name__)          # once, at the top of minivae/losses.py
 
@@ -87,7 +87,7 @@ def twins(module):
     if short not in _twins:
         names = [key.split(".")[1] for key in verified.COMPUTES if key.split(".")[0] == short]
         if not names:
-            raise ArgumentError(f"minivae.kernels has no twins for {module}")
+            raise ValueError(f"minivae.kernels has no twins for {module}")
         _twins[short] = Twins(short, names)
         _fill({short: _twins[short]}, _backend)
     return _twins[short]
@@ -100,12 +100,12 @@ def _fill(modules, backend):
     for short, t in modules.items():
         for name in vars(t):
             if not name.startswith("_"):
-                chosen[short, name] = twin(f"{short}.{name}") if backend == "numba" else None
+                chosen[short, name] = _twin(f"{short}.{name}") if backend == "numba" else None
     for (short, name), fn in chosen.items():
         setattr(modules[short], name, fn)
 
 
-def twin(key):
+def _twin(key):
     """The Numba twin `key` ("losses.kl_normal_and_grads") when the NumPy lines it computes
     are those it was verified against; else None, and their names on stderr, once."""
     edited = verified.edited(key)

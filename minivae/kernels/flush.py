@@ -13,8 +13,9 @@ million weights and of their first moments are subnormal (README, "Speed",
 has the counts and what they cost).
 
 So each optimizer step (minivae.optim's sgd_step, adam_step) takes one more
-step after its update, `flush_tiny` below: every parameter and every first moment (Adam's m, SGD's velocity)
-whose magnitude is below `threshold(dtype)` becomes 0.  The threshold is √tiny,
+step after its update, `flush_tiny` below: every parameter and every first
+moment (Adam's m, SGD's velocity) whose magnitude is below `threshold(dtype)`
+becomes 0.  The threshold is √tiny,
 2⁻⁶³ ≈ 1.1e-19 in float32 and 2⁻⁵¹¹ ≈ 1.5e-154 in float64: the product of two
 numbers at least that large is at least tiny, so a weight that survives the
 flush, multiplied in a matrix product by another surviving weight or by

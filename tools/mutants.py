@@ -102,7 +102,7 @@ MUTANTS = [
            ("tests/unit/test_optim.py", "tests/unit/test_kernels.py"),
            "SGD's velocity never decays (Numba)"),
     Mutant("adam-no-flush-numpy", "minivae/optim.py",
-           "            flush_tiny(self.flush_below, p, m)\n", "",
+           "        flush_tiny(flush_below, p, m)\n", "",
            ("tests/unit/test_flush.py",),
            "Adam's step without its flush of tiny weights and moments (NumPy)"),
     Mutant("flush-threshold", "minivae/kernels/flush.py",

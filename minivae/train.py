@@ -247,7 +247,8 @@ class Run:
                 t1 = time.perf_counter()
                 if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
                     try:
-                        row.update(self._evaluate(epoch))
+                        with np.errstate(all="ignore"):     # as in train_epoch: said below
+                            row.update(self._evaluate(epoch))
                     except NonFiniteError:
                         raise FloatingPointError(f"−ELBO is not finite when evaluating after "
                                                  f"epoch {epoch}; training diverged (try a "

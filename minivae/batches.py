@@ -5,13 +5,14 @@ is repeatable.
 """
 import numpy as np
 
+from .errors import ArgumentError
 from .validate import generator, positive_int
 
 
 def _float_array(x) -> np.ndarray:
     x = np.asarray(x)
     if x.dtype.kind != "f":
-        raise ValueError(f"x must be a float array, got dtype {x.dtype}")
+        raise ArgumentError(f"x must be a float array, got dtype {x.dtype}")
     return x
 
 
@@ -27,8 +28,8 @@ def binarize_dynamic(x, rng) -> np.ndarray:
     generator("rng", rng)
     x = _float_array(x)
     if x.size and not (x.min() >= 0 and x.max() <= 1):   # also catches NaN
-        raise ValueError(f"x must lie in [0, 1] (pixels scaled by 1/255), got "
-                         f"[{x.min()}, {x.max()}]")
+        raise ArgumentError(f"x must lie in [0, 1] (pixels scaled by 1/255), got "
+                            f"[{x.min()}, {x.max()}]")
     # u < x with u ~ U[0, 1) is 1 with probability x; draw u in x's precision when numpy can.
     u = rng.random(x.shape, dtype=x.dtype if x.dtype in (np.float32, np.float64) else np.float64)
     return (u < x).astype(x.dtype)

@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from .validate import choice, integer, positive_int, real
+from .errors import ArgumentError
 from .evaluate import BINARIZE
 from .layers import INITS
 from .model import LIKELIHOODS, VAE
@@ -123,7 +124,7 @@ class TrainConfig:
         if isinstance(self.hidden, (int, np.integer)):
             self.hidden = (self.hidden,)
         if not isinstance(self.hidden, (tuple, list)):
-            raise ValueError(f"hidden must be a sequence of layer sizes, got {self.hidden!r}")
+            raise ArgumentError(f"hidden must be a sequence of layer sizes, got {self.hidden!r}")
         self.hidden = tuple(positive_int("hidden sizes", h) for h in self.hidden)
         for name in ("z_dim", "batch_size", "epochs", "eval_every"):
             setattr(self, name, positive_int(name, getattr(self, name)))
@@ -162,7 +163,7 @@ class TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
-            raise ValueError(f"unknown training option(s): {', '.join(unknown)}")
+            raise ArgumentError(f"unknown training option(s): {', '.join(unknown)}")
         return cls(**d)
 
     def to_dict(self):
@@ -177,8 +178,8 @@ def check_resume(saved: TrainConfig, config: TrainConfig, path):
     diff = [f"{f}={getattr(config, f)!r} (checkpoint: {getattr(saved, f)!r})"
             for f in saved.to_dict() if f not in RESUMABLE and getattr(saved, f) != getattr(config, f)]
     if diff:
-        raise ValueError(f"cannot resume {path} with different settings: {'; '.join(diff)}; "
-                         f"only {', '.join(RESUMABLE[:-1])} may change")
+        raise ArgumentError(f"cannot resume {path} with different settings: {'; '.join(diff)}; "
+                            f"only {', '.join(RESUMABLE[:-1])} may change")
 
 
 def default_run_dir(config):

@@ -25,14 +25,14 @@ Dy = y_dim, K = z_dim.
 """
 import numpy as np
 
-from . import kernels
-from .layers import Dense, sigmoid
-from .losses import ELBOTerms, bernoulli_nll, kl_normal
-from .mlp import bind_flat
+from .errors import ArgumentError
+from .layers import sigmoid
+from .losses import ELBOTerms, bernoulli_nll_and_grad, kl_normal_and_grads
+from .mlp import MLP, bind_flat
 from .model import EncoderCache, batch_loss
-from .reparam import Reparameterize
+from .reparam import Reparameterize, reparam_backward, reparam_forward
 from .tower import Tower, check_sizes, cond_tower
-from .validate import (as_float_array, boundary, finite_result, float_dtype, generator, integer,
+from .validate import (as_float_array, finite_result, float_dtype, generator, integer,
                        positive_int)
 
 SIDE, MIDDLE = 28, 13       # MNIST's width; the reference code's input column (of 0..27)
@@ -45,7 +45,7 @@ def split_middle_column(images, side=SIDE, column=MIDDLE):
     read left to right with that column left out (the reference code's Y).
     """
     if not 0 <= column < side:
-        raise ValueError(f"column must lie in 0..{side - 1}, got {column!r}")
+        raise ArgumentError(f"column must lie in 0..{side - 1}, got {column!r}")
     images = as_float_array("images", images, None, cols=side * side)
     grid = images.reshape(-1, side, side)                           # (N, rows, cols)
     return grid[:, :, column].copy(), np.delete(grid, column, axis=2).reshape(len(grid), -1)
@@ -65,32 +65,9 @@ def _x(model, x):
     return as_float_array("x", x, model.dtype, cols=model.x_dim, min_rows=1, unit_interval=True)
 
 
-def _y(model, y, n):
-    return as_float_array("y", y, model.dtype, cols=model.y_dim, rows=n, unit_interval=True)
-
-
-def _check_x_y(model, x, y):
-    _y(model, y, _x(model, x).shape[0])
-
-
-def _check_x_z(model, x, z):
-    as_float_array("z", z, model.dtype, cols=model.z_dim, rows=_x(model, x).shape[0])
-
-
-def _check_x_rng(model, x, rng):
-    _x(model, x)
-    generator("rng", rng)
-
-
-def _check_elbo(model, x, y, rng, n_samples=1):
-    _check_x_y(model, x, y)
-    generator("rng", rng)
-    positive_int("n_samples", n_samples)
-
-
-def _check_loss(model, x, y, eps, copy=True):
-    _check_x_y(model, x, y)
-    as_float_array("eps", eps, model.dtype, cols=model.z_dim, rows=len(x))
+def _x_y(model, x, y):
+    as_float_array("y", y, model.dtype, cols=model.y_dim, rows=_x(model, x).shape[0],
+                   unit_interval=True)
 
 
 class CVAE:
@@ -112,7 +89,7 @@ class CVAE:
         self.z_dim = positive_int("z_dim", z_dim)
         join = integer("join", join, least=0)
         if join >= len(self.hidden):
-            raise ValueError(f"join must be an index into hidden (0..{len(self.hidden) - 1}), "
+            raise ArgumentError(f"join must be an index into hidden (0..{len(self.hidden) - 1}), "
                              f"got {join!r}")
         self.join, self.init, self.dtype = join, init, float_dtype(dtype)
         rng = np.random.default_rng(seed)
@@ -120,17 +97,16 @@ class CVAE:
         head_init = "gaussian" if init == "sparse" else init    # the reference's heads are dense
         self.cond = cond_tower(self.x_dim, H, init, rng, self.dtype, tap=self.join)
         self.encoder = Tower((self.y_dim, *H), [init] * L, True, rng, self.dtype, join=self.join)
-        self.mu_head = Dense(H[-1], self.z_dim, init=head_init, rng=rng, dtype=self.dtype)
-        self.log_var_head = Dense(H[-1], self.z_dim, init=head_init, rng=rng, dtype=self.dtype)
-        self.reparam = Reparameterize()
+        self.mu_head = MLP((H[-1], self.z_dim), False, head_init, rng, self.dtype)
+        self.log_var_head = MLP((H[-1], self.z_dim), False, head_init, rng, self.dtype)
+        self.reparam = Reparameterize()     # for a caller outside (see VAE)
         self.decoder = Tower((self.z_dim, *H[::-1], self.y_dim), [init] * (L + 1), False,
                              rng, self.dtype, join=0)
         named = {f"cond.{i}": l for i, l in enumerate(self.cond.layers)}
         named.update({f"encoder.{i}": l for i, l in enumerate(self.encoder.layers)})
-        named.update({"mu": self.mu_head, "log_var": self.log_var_head})
+        named.update({"mu": self.mu_head.layers[0], "log_var": self.log_var_head.layers[0]})
         named.update({f"decoder.{j}": l for j, l in enumerate(self.decoder.layers)})
         self.params, self.grads, self.flat_params, self.flat_grads = bind_flat(named, self.dtype)
-        kernels.warmup(self.dtype)      # compile/load the kernels now, not in the first epoch
 
     def config(self):
         """The constructor's arguments (without seed)."""
@@ -145,26 +121,32 @@ class CVAE:
         log_var, c_lv = self.log_var_head.forward(h)          # (N, K)
         return mu, log_var, EncoderCache(c_body, c_mu, c_lv)
 
-    @boundary(_check_x_y)
-    def encode(self, x, y):
-        """x (N, Dx), y (N, Dy) -> (mu, log_var), each (N, K): Q(z|Y, X)."""
-        _, c_join, _ = self.cond.forward(x)
-        return self._encode(y, c_join)[:2]
-
-    @boundary(_check_x_z)
-    def decode(self, x, z):
-        """x (N, Dx), z (N, K) -> y_mean (N, Dy) = sig(f(z, X)), the mean of P(Y|z, X)."""
+    def _decode(self, x, z):
+        """x (N, Dx), z (N, K) -> y_mean (N, Dy); NonFiniteError on an overflow."""
         c_out, _, _ = self.cond.forward(x)
         y_logits, _, _ = self.decoder.forward(z, c_out)
         finite_result(("x", "z"), y_logits)                 # sig(inf) would hide an overflow
         return sigmoid(y_logits)
 
-    @boundary(_check_x_rng)
+    def encode(self, x, y):
+        """x (N, Dx), y (N, Dy) -> (mu, log_var), each (N, K): Q(z|Y, X)."""
+        _x_y(self, x, y)
+        _, c_join, _ = self.cond.forward(x)
+        mu, log_var, _ = self._encode(y, c_join)
+        finite_result(("x", "y"), mu, log_var)
+        return mu, log_var
+
+    def decode(self, x, z):
+        """x (N, Dx), z (N, K) -> y_mean (N, Dy) = sig(f(z, X)), the mean of P(Y|z, X)."""
+        as_float_array("z", z, self.dtype, cols=self.z_dim, rows=_x(self, x).shape[0])
+        return self._decode(x, z)
+
     def sample(self, x, rng):
         """One z ~ N(0, I) per row of x, decoded: the test-time net (Fig. 6, right)."""
-        return self.decode(x, rng.standard_normal((x.shape[0], self.z_dim), dtype=self.dtype))
+        _x(self, x)
+        generator("rng", rng)
+        return self._decode(x, rng.standard_normal((x.shape[0], self.z_dim), dtype=self.dtype))
 
-    @boundary(_check_elbo)
     def conditional_elbo(self, x, y, rng, n_samples=1):
         """Per-example right side of Eq. 13, with its two terms, in nats.
 
@@ -172,19 +154,24 @@ class CVAE:
         kl = D[Q(z|Y, X) ‖ N(0, I)] in closed form (Eq. 7); elbo = −recon_nll − kl,
         a lower bound on log P(Y|X).
         """
+        _x_y(self, x, y)
+        generator("rng", rng)
+        positive_int("n_samples", n_samples)
         c_out, c_join, _ = self.cond.forward(x)
         mu, log_var, _ = self._encode(y, c_join)
         recon_nll = np.zeros(x.shape[0], dtype=np.float64)
         for _ in range(n_samples):
-            z, _ = self.reparam.forward(mu, log_var, rng=rng)
+            eps = rng.standard_normal(mu.shape, dtype=mu.dtype)
+            z, _ = reparam_forward(mu, log_var, eps)                   # Eq. 10
             y_logits, _, _ = self.decoder.forward(z, c_out)
-            recon_nll += bernoulli_nll(y_logits, y)[0]
+            recon_nll += bernoulli_nll_and_grad(y_logits, y)[0]
         recon_nll /= n_samples
-        kl = kl_normal(mu, log_var)[0].astype(np.float64)
-        return ELBOTerms(-recon_nll - kl, recon_nll, kl)
+        kl = kl_normal_and_grads(mu, log_var)[0].astype(np.float64)
+        terms = ELBOTerms(-recon_nll - kl, recon_nll, kl)
+        finite_result(("x", "y", "rng", "n_samples"), *terms)
+        return terms
 
     # -- training --------------------------------------------------------------
-    @boundary(_check_loss)
     def loss_and_grads(self, x, y, eps, copy=True):
         """Mean over the batch of −(Eq. 13's right side), one eps per example, in nats.
 
@@ -192,19 +179,21 @@ class CVAE:
         grads keyed like params: copies, or with copy=False the live views into
         flat_grads that the next call overwrites (see VAE.loss_and_grads).
         """
+        _x_y(self, x, y)
+        as_float_array("eps", eps, self.dtype, cols=self.z_dim, rows=len(x))
         N = x.shape[0]
         # forward (Fig. 6, left): cond → encode → reparameterize → decode → loss
         c_out, c_join, c_cond = self.cond.forward(x)          # (N, H_{L−1}), (N, H_J)
         mu, log_var, c_enc = self._encode(y, c_join)          # (N, K) each
-        z, c_z = self.reparam.forward(mu, log_var, eps)       # (N, K)          Eq. 10
+        z, std = reparam_forward(mu, log_var, eps)            # (N, K)          Eq. 10
         y_logits, _, c_dec = self.decoder.forward(z, c_out)   # (N, Dy)         f(z, X)
-        recon_nll, dy_logits = bernoulli_nll(y_logits, y)     # (N,), (N, Dy)   −log P(Y|z, X)
-        kl, dmu_kl, dlv_kl = kl_normal(mu, log_var)           # (N,), (N, K)    Eq. 7
+        recon_nll, dy_logits = bernoulli_nll_and_grad(y_logits, y)  # (N,), (N, Dy) −log P(Y|z, X)
+        kl, dmu_kl, dlv_kl = kl_normal_and_grads(mu, log_var)       # (N,), (N, K)  Eq. 7
         loss = batch_loss((recon_nll, kl), ("x", "y", "eps"))
         # backward: the same arrows reversed, each gradient scaled by 1/N
         scale = self.dtype.type(1.0 / N)
         dz, dc_out = self.decoder.backward(dy_logits * scale, c_dec)   # (N, K), (N, H_{L−1})
-        dmu, dlv = self.reparam.backward(dz, c_z)             # (N, K) each
+        dmu, dlv = reparam_backward(dz, std, eps)             # (N, K) each
         dmu = dmu + dmu_kl * scale
         dlv = dlv + dlv_kl * scale
         dh = self.mu_head.backward(dmu, c_enc.mu)             # (N, H_{L−1})

@@ -27,7 +27,7 @@ import numpy as np
 from . import environment
 from .files.download import DEADLINE, download_first
 from .validate import choice
-from .errors import DataError
+from .errors import ArgumentError, DataError
 
 __all__ = ["DataError", "FILES", "MIRRORS", "read_idx", "find_mnist", "load_mnist"]
 
@@ -231,7 +231,7 @@ def load_mnist(split="train", data_dir=None, dtype=np.float32, download=True, *,
     choice("split", split, tuple(FILES))
     dt = np.dtype(dtype)
     if dt.kind != "f":
-        raise ValueError(f"dtype must be a floating type, got {dt}")
+        raise ArgumentError(f"dtype must be a floating type, got {dt}")
     d = _locate(data_dir, download, mirrors, TIMEOUT)
     key = (str(d.resolve()), split, dt.str)
     if key not in _CACHE:

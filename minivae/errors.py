@@ -1,4 +1,8 @@
-"""Exceptions a user can cause; the command line prints them in one line."""
+"""Exceptions a user can cause; the command line prints them in one line.
+
+Any other exception is a bug, in minivae or in code a reader edited: the
+command line lets its traceback through (minivae/commands/cli.py).
+"""
 
 
 class ArgumentError(ValueError):
@@ -10,11 +14,11 @@ class ArgumentError(ValueError):
     """
 
 
-class NonFiniteError(ValueError):
+class NonFiniteError(ArgumentError):
     """Finite inputs gave an inf or NaN result (an overflow): the message names the inputs.
 
-    A ValueError like every other bad-argument error; the training loop tells
-    it apart to report a diverged run.
+    An ArgumentError like every other bad-argument error; the training loop
+    tells it apart to report a diverged run.
     """
 
 
@@ -32,6 +36,11 @@ class EnvironmentVariableError(ValueError):
     The message names the variable, its value and the values it accepts
     (minivae/environment.py reads them all).
     """
+
+
+class GraderError(RuntimeError):
+    """The grader cannot run students' code here (its child process did not start): the
+    machine's problem, not the student's, so no one is scored."""
 
 
 class RunInUseError(RuntimeError):
@@ -54,7 +63,9 @@ class Terminated(KeyboardInterrupt):
     """
 
 
-# What `python -m minivae …` reports as one line on stderr, without a traceback.
-# OSError: what the filesystem refuses (a missing or unwritable path, a directory
-# where a file should be); MemoryError: a request larger than the machine.
-USER_ERRORS = (ValueError, OSError, MemoryError, CheckpointError, DataError, RunInUseError)
+# What `python -m minivae …` reports as one line on stderr, without a traceback: minivae's
+# own errors, each raised where minivae refuses what a user gave it (what the filesystem
+# refuses for a path the user named is turned into one of them where it happens).  The
+# command line also prints a MemoryError in one line ("out of memory").
+USER_ERRORS = (ArgumentError, EnvironmentVariableError, DataError, CheckpointError,
+               RunInUseError, WriteError, GraderError)

@@ -26,6 +26,7 @@ import sys
 import numpy as np
 
 from .batches import binarize_dynamic, binarize_threshold
+from .errors import ArgumentError
 from .losses import LOG_2PI, log_normal
 from .progress import ProgressBar
 from .validate import choice, positive_int
@@ -48,7 +49,7 @@ def prepare(x, binarize, rng=None):
         return binarize_threshold(x, 0.5)
     if binarize == "dynamic":
         if rng is None:
-            raise ValueError("binarize='dynamic' needs an rng for its one fixed draw")
+            raise ArgumentError("binarize='dynamic' needs an rng for its one fixed draw")
         return binarize_dynamic(x, rng)
     choice("binarize", binarize, BINARIZE)
 

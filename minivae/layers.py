@@ -9,24 +9,35 @@ NumPy lines that compute it; a layer object holds the parameters and calls it:
 Nothing from a pass is stored on the layer, so two forwards can be in flight
 (say a training batch and a batch of prior samples) without clobbering each
 other.  Shapes: N batch, D in-features, H out-features.
+
+The pass functions trust their caller: a layer's methods check the arrays
+they are given (ArgumentError), and a network (minivae.mlp, minivae.tower)
+calls the functions on arrays its model checked at its own door.  Which lines
+run: each pass function's first line hands the work to its Numba twin
+(minivae/kernels/layers.py) when the numba backend is on, the default;
+`--backend numpy` (or MINIVAE_BACKEND=numpy) runs the NumPy lines below, and
+a function you edited runs as edited on either backend (minivae/kernels/).
 """
 from typing import NamedTuple, Optional
 
 import numpy as np
 
-from .kernels import accelerated
-from .validate import as_float_array, boundary, choice, float_dtype, positive_int
+from . import kernels
+from .errors import ArgumentError
+from .validate import as_float_array, choice, finite_result, float_dtype, positive_int
 
 INITS = ("gaussian", "sparse", "he", "glorot", "pytorch")
+twin = kernels.twins(__name__)      # each pass's Numba twin, or None: see the docstring
 
 
 # --- the passes ------------------------------------------------------------------
-@accelerated
 def dense_forward(x, W, b, relu=False, out=None):
     """y = x W + b, then y = max(y, 0) when relu is True (a ReLU fused in).
 
     x (N, D), W (D, H), b (H,) -> y (N, H), written into `out` when given.
     """
+    if twin.dense_forward:
+        return twin.dense_forward(x, W, b, relu, out)
     y = np.matmul(x, W, out=out)
     y += b
     if relu:
@@ -34,7 +45,6 @@ def dense_forward(x, W, b, relu=False, out=None):
     return y
 
 
-@accelerated
 def dense_backward(x, W, dy, dW, db, need_dx=True, relu_y=None):
     """Backward of y = x W + b, writing dW (D, H) and db (H,) in place; returns dx (N, D).
 
@@ -44,6 +54,8 @@ def dense_backward(x, W, dy, dW, db, need_dx=True, relu_y=None):
     respect to it, masked first: dy ← dy ⊙ [relu_y > 0].  need_dx=False skips
     dx (returns None) for an input that needs no gradient, as the data does.
     """
+    if twin.dense_backward:
+        return twin.dense_backward(x, W, dy, dW, db, need_dx, relu_y)
     if relu_y is not None:
         dy = dy * (relu_y > 0)
     np.matmul(x.T, dy, out=dW)
@@ -51,21 +63,24 @@ def dense_backward(x, W, dy, dW, db, need_dx=True, relu_y=None):
     return dy @ W.T if need_dx else None
 
 
-@accelerated
 def relu_forward(x):
     """y = max(x, 0)."""
+    if twin.relu_forward:
+        return twin.relu_forward(x)
     return np.maximum(x, 0)
 
 
-@accelerated
 def relu_backward(dy, y):
     """dx = dy ⊙ [y > 0], written with the ReLU's output y."""
+    if twin.relu_backward:
+        return twin.relu_backward(dy, y)
     return dy * (y > 0)
 
 
-@accelerated
 def sigmoid(x):
     """sig(x) = 1 / (1 + exp(−x)), as e/(1 + e) with e = exp(x) for x < 0, so no exp overflows."""
+    if twin.sigmoid:
+        return twin.sigmoid(x)
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
@@ -109,16 +124,11 @@ class DenseCache(NamedTuple):
     y: Optional[np.ndarray] = None  # (N, H) the output, kept only when a ReLU is fused in
 
 
-def _check_forward(layer, x, relu=False):
-    as_float_array("x", x, layer.dtype, cols=layer.in_dim)
-
-
-def _check_backward(layer, dy, cache, need_dx=True):
+def _check_backward(layer, dy, cache):
     if not isinstance(cache, DenseCache):
-        raise ValueError(f"cache must be the DenseCache forward returned, got "
-                         f"{type(cache).__name__}")
+        raise ArgumentError(f"cache must be the DenseCache forward returned, got "
+                            f"{type(cache).__name__}")
     as_float_array("dy", dy, layer.dtype, cols=layer.out_dim, rows=cache.x.shape[0])
-    return layer.grads["W"], layer.grads["b"]        # filled in place: checked too
 
 
 class Dense:
@@ -133,20 +143,23 @@ class Dense:
         self.params = {"W": W, "b": b}
         self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
 
-    @boundary(_check_forward, blame=("x", "W", "b"))
     def forward(self, x, relu=False):
         """x (N, D) -> (y (N, H), cache); relu=True fuses a ReLU in: y = max(x W + b, 0)."""
+        as_float_array("x", x, self.dtype, cols=self.in_dim)
         y = dense_forward(x, self.params["W"], self.params["b"], relu=relu)
+        finite_result(("x", "W", "b"), y)
         return y, DenseCache(x, y if relu else None)
 
-    @boundary(_check_backward, blame=("dy", "cache"))
     def backward(self, dy, cache, need_dx=True):
         """dy (N, H) -> dx (N, D), or None when need_dx is False (the input is data).
 
         With a fused ReLU, dy is the gradient with respect to the ReLU's output.
         """
-        return dense_backward(cache.x, self.params["W"], dy, self.grads["W"], self.grads["b"],
-                              need_dx, relu_y=cache.y)
+        _check_backward(self, dy, cache)
+        dx = dense_backward(cache.x, self.params["W"], dy, self.grads["W"], self.grads["b"],
+                            need_dx, relu_y=cache.y)
+        finite_result(("dy", "cache"), self.grads["W"], self.grads["b"], *([dx] if need_dx else []))
+        return dx
 
 
 class ActivationCache(NamedTuple):

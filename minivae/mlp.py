@@ -10,7 +10,7 @@ from typing import List, NamedTuple
 
 import numpy as np
 
-from .layers import Dense
+from .layers import Dense, DenseCache, dense_backward, dense_forward
 
 
 class MLPCache(NamedTuple):
@@ -21,8 +21,10 @@ class MLP:
     """sizes = (d0, d1, ..., dL): L Dense layers, ReLU after each hidden one.
 
     relu_last=True puts a ReLU after the last layer too (an encoder body whose
-    output feeds the mu / log_var heads).  Each ReLU is fused into its Dense
-    layer (one pass adds the bias and clips; one pass masks dy and sums db).
+    output feeds the mu / log_var heads).  Each ReLU is fused into its layer's
+    pass (dense_forward adds the bias and clips; dense_backward masks dy and
+    sums db).  The layers hold the parameters; the passes are called directly,
+    unchecked: the model checked the input at its own door.
     """
 
     def __init__(self, sizes, relu_last, init, rng, dtype):
@@ -32,15 +34,20 @@ class MLP:
         self.relu = [i < n - 1 or relu_last for i in range(n)]    # a ReLU after layer i?
 
     def forward(self, x):
+        """x (N, d0) -> (y (N, dL), cache)."""
         caches = []
         for layer, relu in zip(self.layers, self.relu):
-            x, c = layer.forward(x, relu=relu)
-            caches.append(c)
+            y = dense_forward(x, layer.params["W"], layer.params["b"], relu=relu)
+            caches.append(DenseCache(x, y if relu else None))
+            x = y
         return x, MLPCache(caches)
 
     def backward(self, dy, cache, need_dx=True):
+        """dy (N, dL) -> dx (N, d0), or None when need_dx is False; fills each layer's grads."""
         for i in reversed(range(len(self.layers))):
-            dy = self.layers[i].backward(dy, cache.dense[i], need_dx=need_dx or i > 0)
+            layer, c = self.layers[i], cache.dense[i]
+            dy = dense_backward(c.x, layer.params["W"], dy, layer.grads["W"], layer.grads["b"],
+                                need_dx=need_dx or i > 0, relu_y=c.y)
         return dy
 
 

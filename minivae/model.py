@@ -17,11 +17,13 @@ How every model is built (VAE here; CVAE and Regressor the same way):
   * Parameters live on the layers, and `bind_flat` gathers them into one flat
     vector (`flat_params`, `flat_grads`) that the optimizer updates in one pass;
     `params` and `grads` are dicts of views into it, keyed "layer.W" / "layer.b".
-  * Checked at the boundary, unchecked inside.  Each public method is a
-    `@boundary` (minivae.validate): called from outside, it checks its
-    arguments (dtype, shape, finite, in [0, 1] for binary data) and raises
-    NonFiniteError if its result overflowed.  The layers and losses it calls
-    are boundaries too, but called from inside one they just compute.
+  * Checked at the door, unchecked inside.  Each public method's first line
+    checks its arguments (dtype, shape, finite, in [0, 1] for binary data:
+    ArgumentError, minivae.validate), and where an overflow could hide, a last
+    line raises NonFiniteError for a result that is not finite.  Inside, the
+    model calls the maths functions themselves (the MLPs' passes, the
+    reparameterization, the losses' formulas), which check nothing: no
+    training step scans an activation twice.
   * What one pass must remember is a NamedTuple cache per layer (a layer's
     forward returns (y, cache), its backward takes (dy, cache)), grouped in
     the model's own NamedTuples (EncoderCache); nothing is stored on self.
@@ -34,14 +36,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import kernels
 from .errors import NonFiniteError
-from .layers import INITS, Dense, DenseCache, sigmoid
-from .losses import ELBOTerms, bernoulli_nll, gaussian_nll, kl_normal  # noqa: F401 (ELBOTerms re-exported)
-from .mlp import MLP, bind_flat
-from .reparam import Reparameterize
-from .validate import (as_float_array, boundary, check_memory, choice, finite_result,
-                       float_dtype, generator, positive_int, real)
+from .layers import INITS, sigmoid
+from .losses import ELBOTerms, bernoulli_nll_and_grad, gaussian_nll_and_grad, kl_normal_and_grads
+from .mlp import MLP, MLPCache, bind_flat
+from .reparam import Reparameterize, reparam_backward, reparam_forward
+from .validate import (as_float_array, check_memory, choice, finite_result, float_dtype,
+                       generator, positive_int, real)
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 
@@ -49,8 +50,8 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 class EncoderCache(NamedTuple):
     """What the encoder's backward needs: the body's cache and the two heads'."""
     body: object            # the MLP's (VAE) or Tower's (CVAE) cache: X → last hidden layer
-    mu: DenseCache          # the mu head
-    log_var: DenseCache     # the log_var head
+    mu: MLPCache            # the mu head (a one-layer MLP)
+    log_var: MLPCache       # the log_var head
 
 
 # -- checks at the door of the public methods ------------------------------------
@@ -63,33 +64,10 @@ def _z(model, z, n, name="z"):
     return as_float_array(name, z, model.dtype, cols=model.z_dim, rows=n, min_rows=1)
 
 
-def _check_x(model, x):
-    _x(model, x)
-
-
-def _check_z(model, z):
-    _z(model, z, None)
-
-
-def _check_x_rng(model, x, rng, n_samples=1):
+def _x_rng(model, x, rng, n_samples=1):
     _x(model, x)
     generator("rng", rng)
     positive_int("n_samples", n_samples)
-
-
-def _check_x_eps(model, x, eps, copy=True):
-    _z(model, eps, _x(model, x).shape[0], "eps")
-
-
-def _check_x_z(model, x, z):
-    _z(model, z, _x(model, x).shape[0])
-
-
-def _check_sample(model, n, rng):
-    n = positive_int("n", n)
-    generator("rng", rng)
-    widest = max((model.z_dim, model.x_dim, *model.hidden))
-    check_memory(f"{n:,} samples (n)", 2 * n * widest * model.dtype.itemsize)
 
 
 def batch_loss(terms, inputs):
@@ -137,16 +115,16 @@ class VAE:
         head_init = "gaussian" if init == "sparse" else init
         h_last = self.hidden[-1] if self.hidden else x_dim
         self.encoder = MLP((x_dim, *self.hidden), relu_last=True, init=init, rng=rng, dtype=self.dtype)
-        self.mu_head = Dense(h_last, z_dim, init=head_init, rng=rng, dtype=self.dtype)
-        self.log_var_head = Dense(h_last, z_dim, init=head_init, rng=rng, dtype=self.dtype)
-        self.reparam = Reparameterize()
+        self.mu_head = MLP((h_last, z_dim), False, head_init, rng, self.dtype)
+        self.log_var_head = MLP((h_last, z_dim), False, head_init, rng, self.dtype)
+        self.reparam = Reparameterize()     # the layer, for a caller outside; the model calls
+                                            # reparam_forward and reparam_backward itself
         self.decoder = MLP((z_dim, *self.hidden[::-1], x_dim), relu_last=False, init=init,
                            rng=rng, dtype=self.dtype)
         named = {f"encoder.{i}": l for i, l in enumerate(self.encoder.layers)}
-        named.update({"mu": self.mu_head, "log_var": self.log_var_head})
+        named.update({"mu": self.mu_head.layers[0], "log_var": self.log_var_head.layers[0]})
         named.update({f"decoder.{j}": l for j, l in enumerate(self.decoder.layers)})
         self.params, self.grads, self.flat_params, self.flat_grads = bind_flat(named, self.dtype)
-        kernels.warmup(self.dtype)      # compile/load the kernels now, not in the first epoch
 
     def _check_size(self):
         """Say at once how much memory the network needs if more than there is.
@@ -180,59 +158,72 @@ class VAE:
         """−log P(X|z) per example (N,) and its gradient w.r.t. f(z), the decoder's output:
         x_logits for the Bernoulli likelihood, x_mean for the Gaussian."""
         if self.likelihood == "bernoulli":
-            return bernoulli_nll(f_z, x)
-        return gaussian_nll(f_z, x, self.sigma)
+            return bernoulli_nll_and_grad(f_z, x)
+        return gaussian_nll_and_grad(f_z, x, self.sigma)
 
-    @boundary(_check_x)
-    def encode(self, x):
-        """x (N, D) -> (mu, log_var), each (N, K): the parameters of Q(z|X)."""
-        return self._encode(x)[:2]
-
-    @boundary(_check_z)
-    def decode(self, z):
-        """z (N, K) -> x_mean (N, D): E[X|z], i.e. sig(x_logits) or f(z)."""
+    def _decode(self, z):
+        """z (N, K) -> E[X|z] (N, D); NonFiniteError on an overflow."""
         f_z, _ = self.decoder.forward(z)
         finite_result(("z",), f_z)                          # sig(inf) would hide an overflow
         return sigmoid(f_z) if self.likelihood == "bernoulli" else f_z
 
-    @boundary(_check_x_z)
+    def encode(self, x):
+        """x (N, D) -> (mu, log_var), each (N, K): the parameters of Q(z|X)."""
+        _x(self, x)
+        mu, log_var, _ = self._encode(x)
+        finite_result(("x",), mu, log_var)
+        return mu, log_var
+
+    def decode(self, z):
+        """z (N, K) -> x_mean (N, D): E[X|z], i.e. sig(x_logits) or f(z)."""
+        _z(self, z, None)
+        return self._decode(z)
+
     def log_likelihood(self, x, z):
         """log P(X|z) per example (N,), for x (N, D) and z (N, K)."""
+        _z(self, z, _x(self, x).shape[0])
         f_z, _ = self.decoder.forward(z)
-        return -self._recon_nll(f_z, x)[0]
+        log_p = -self._recon_nll(f_z, x)[0]
+        finite_result(("x", "z"), log_p)
+        return log_p
 
-    @boundary(_check_sample)
     def sample(self, n, rng):
         """n images decoded from z ~ N(0, I): the test-time network (Fig. 5)."""
+        n = positive_int("n", n)
+        generator("rng", rng)
+        widest = max((self.z_dim, self.x_dim, *self.hidden))
+        check_memory(f"{n:,} samples (n)", 2 * n * widest * self.dtype.itemsize)
         z = rng.standard_normal((n, self.z_dim), dtype=self.dtype)
-        return self.decode(z)
+        return self._decode(z)
 
-    @boundary(_check_x_rng)
     def reconstruct(self, x, rng):
         """Decode one z ~ Q(z|X) per example: x (N, D) -> x_mean (N, D)."""
-        mu, log_var = self.encode(x)
-        z, _ = self.reparam.forward(mu, log_var, rng=rng)
-        return self.decode(z)
+        _x_rng(self, x, rng)
+        mu, log_var, _ = self._encode(x)
+        eps = rng.standard_normal(mu.shape, dtype=mu.dtype)
+        return self._decode(reparam_forward(mu, log_var, eps)[0])      # z ~ Q(z|X), Eq. 10
 
-    @boundary(_check_x_rng)
     def elbo(self, x, rng, n_samples=1):
         """Per-example ELBO (Eq. 5, right side) with its two terms, in nats.
 
         recon_nll = −E_{z~Q}[log P(X|z)] is averaged over n_samples draws
         z ~ Q(z|X); the KL term is exact (Eq. 7); elbo = −recon_nll − kl.
         """
-        mu, log_var = self.encode(x)
-        kl = kl_normal(mu, log_var)[0].astype(np.float64)              # Eq. 7
+        _x_rng(self, x, rng, n_samples)
+        mu, log_var, _ = self._encode(x)
+        kl = kl_normal_and_grads(mu, log_var)[0].astype(np.float64)    # Eq. 7
         recon_nll = np.zeros(x.shape[0], dtype=np.float64)
         for _ in range(n_samples):
-            z, _ = self.reparam.forward(mu, log_var, rng=rng)
+            eps = rng.standard_normal(mu.shape, dtype=mu.dtype)
+            z, _ = reparam_forward(mu, log_var, eps)                   # Eq. 10
             f_z, _ = self.decoder.forward(z)
             recon_nll += self._recon_nll(f_z, x)[0]
         recon_nll /= n_samples
-        return ELBOTerms(-recon_nll - kl, recon_nll, kl)
+        terms = ELBOTerms(-recon_nll - kl, recon_nll, kl)
+        finite_result(("x", "rng", "n_samples"), *terms)
+        return terms
 
     # -- training --------------------------------------------------------------
-    @boundary(_check_x_eps)
     def loss_and_grads(self, x, eps, copy=True):
         """Mean over the batch of −(Eq. 9) with one eps per example (Eq. 10), in nats.
 
@@ -244,18 +235,19 @@ class VAE:
         copy=False the returned arrays ARE those views, and the next call
         overwrites them (the training loop's choice: no 11 MB copy per step).
         """
+        _z(self, eps, _x(self, x).shape[0], "eps")
         N = x.shape[0]
         # forward: encode -> reparameterize -> decode -> loss (Fig. 4, right)
         mu, log_var, c_enc = self._encode(x)                # (N, K) each
-        z, c_z = self.reparam.forward(mu, log_var, eps)     # (N, K)          Eq. 10
+        z, std = reparam_forward(mu, log_var, eps)          # (N, K)          Eq. 10
         f_z, c_dec = self.decoder.forward(z)                # (N, D)          f(z)
         recon_nll, df_z = self._recon_nll(f_z, x)           # (N,), (N, D)    −log P(X|z)
-        kl, dmu_kl, dlv_kl = kl_normal(mu, log_var)         # (N,), (N, K)    Eq. 7
+        kl, dmu_kl, dlv_kl = kl_normal_and_grads(mu, log_var)   # (N,), (N, K)  Eq. 7
         loss = batch_loss((recon_nll, kl), ("x", "eps"))
         # backward: the same arrows in reverse, each gradient scaled by 1/N
         scale = self.dtype.type(1.0 / N)
         dz = self.decoder.backward(df_z * scale, c_dec)     # (N, K)
-        dmu, dlv = self.reparam.backward(dz, c_z)           # (N, K) each
+        dmu, dlv = reparam_backward(dz, std, eps)           # (N, K) each
         dmu = dmu + dmu_kl * scale
         dlv = dlv + dlv_kl * scale
         dh = self.mu_head.backward(dmu, c_enc.mu)           # (N, H)

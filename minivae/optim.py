@@ -4,21 +4,32 @@ Both add L2 weight decay to the gradient before the update (g̃ = g + wd·θ),
 as the reference code's Caffe solver does (`weight_decay: 0.0005`), rather
 than decaying the weights separately (AdamW).  They update the parameters in
 place, in one pass over the one contiguous vector that every layer's W and b
-are views of (mlp.bind_flat).  After each update both flush: every
-parameter and moment below `flush_below` (√ of the smallest normal number;
-Adam's v, which holds squares, below (2·flush_below)²) becomes 0, the rest
-stays bit for bit.  minivae/kernels/flush.py says why (subnormal numbers are
-slow on many CPUs) and why those thresholds; flush_below = 0 turns it off.
+are views of (mlp.bind_flat).
+
+`sgd_update` and `adam_update` are the two rules, nothing else.  One step of
+an optimizer, `sgd_step` or `adam_step`, takes one more, named step after the
+update: the flush of tiny values, `flush_tiny` (minivae/kernels/flush.py says
+why subnormal numbers are worth it and why these thresholds), which sets
+every parameter and first moment below `flush_below` (√ of the smallest
+normal number) to 0, and Adam's v, which holds squares, below
+(2·flush_below)²; the rest stays bit for bit.  flush_subnormal=False turns it
+off.  On the numba backend, the default, a step hands the update and the
+flush to one Numba twin that does both in one pass (minivae/kernels/optim.py);
+`--backend numpy` (or MINIVAE_BACKEND=numpy) runs the NumPy lines below, and
+a step, update or flush you edited runs as edited on either backend
+(minivae/kernels/).
 """
 import numpy as np
 
-from .kernels import accelerated
-from .kernels.flush import threshold
+from . import kernels
+from .errors import ArgumentError
+from .kernels.flush import flush_tiny, threshold, v_threshold
 from .validate import real
 
+twin = kernels.twins(__name__)      # each step's Numba twin, or None: see the docstring
 
-@accelerated
-def sgd_update(p, g, velocity, lr, momentum, weight_decay, flush_below=0.0):
+
+def sgd_update(p, g, velocity, lr, momentum, weight_decay):
     """One step of SGD with momentum, in place:
 
         v ← momentum·v + (g + wd·θ);    θ ← θ − lr·v
@@ -30,13 +41,9 @@ def sgd_update(p, g, velocity, lr, momentum, weight_decay, flush_below=0.0):
     if weight_decay:
         velocity += weight_decay * p
     p -= lr * velocity
-    if flush_below:                             # the flush (see the module docstring)
-        for a in (velocity, p):
-            a *= np.abs(a) >= flush_below
 
 
-@accelerated
-def adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay, flush_below=0.0):
+def adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay):
     """One step of Adam (Kingma & Ba 2015, Algorithm 1), step t ≥ 1, in place:
 
         g̃ = g + wd·θ
@@ -54,9 +61,27 @@ def adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay, flush_b
     v += (1 - beta2) * g * g
     step = lr * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
     p -= step * m / (np.sqrt(v) + adam_eps)
-    if flush_below:                             # the flush; v holds squares
-        for a, below in ((p, flush_below), (m, flush_below), (v, (2 * flush_below) ** 2)):
-            a *= np.abs(a) >= below
+
+
+def sgd_step(p, g, velocity, lr, momentum, weight_decay, flush_below):
+    """sgd_update, then the flush of every |value| below flush_below (0: none) to 0."""
+    if twin.sgd_step:                   # the numba backend: both in one pass
+        return twin.sgd_step(p, g, velocity, lr, momentum, weight_decay, flush_below)
+    sgd_update(p, g, velocity, lr, momentum, weight_decay)
+    if flush_below:
+        flush_tiny(flush_below, velocity, p)
+
+
+def adam_step(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay, flush_below):
+    """adam_update, then the flush of every |value| below flush_below (0: none) to 0; v,
+    which holds squares, below v_threshold(flush_below) = (2·flush_below)²."""
+    if twin.adam_step:                  # the numba backend: both in one pass
+        return twin.adam_step(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay,
+                              flush_below)
+    adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay)
+    if flush_below:
+        flush_tiny(flush_below, p, m)
+        flush_tiny(v_threshold(flush_below), v)
 
 
 def _check_flat(params, grads):
@@ -68,15 +93,15 @@ def _check_flat(params, grads):
     """
     for name, a in (("params", params), ("grads", grads)):
         if not isinstance(a, np.ndarray) or a.ndim != 1 or not a.flags.c_contiguous:
-            raise ValueError(f"{name} must be a contiguous 1-D array (e.g. model.flat_{name})")
+            raise ArgumentError(f"{name} must be a contiguous 1-D array (e.g. model.flat_{name})")
         if a.dtype not in (np.float32, np.float64) or not a.flags.writeable:
-            raise ValueError(f"{name} must be a writable float32 or float64 array, got "
-                             f"{a.dtype}{'' if a.flags.writeable else ', read-only'}")
+            raise ArgumentError(f"{name} must be a writable float32 or float64 array, got "
+                                f"{a.dtype}{'' if a.flags.writeable else ', read-only'}")
     if params.shape != grads.shape or params.dtype != grads.dtype:
-        raise ValueError(f"params {params.shape} {params.dtype} and grads "
-                         f"{grads.shape} {grads.dtype} must match")
+        raise ArgumentError(f"params {params.shape} {params.dtype} and grads "
+                            f"{grads.shape} {grads.dtype} must match")
     if not np.isfinite(params).all():
-        raise ValueError("params contains NaN or inf")
+        raise ArgumentError("params contains NaN or inf")
 
 
 def _check_hyper(**values):
@@ -86,7 +111,7 @@ def _check_hyper(**values):
 
 
 class SGD:
-    """SGD with momentum over flat params/grads (sgd_update)."""
+    """SGD with momentum over flat params/grads: each step() an sgd_step."""
 
     def __init__(self, params, grads, lr=0.01, momentum=0.9, weight_decay=0.0,
                  flush_subnormal=True):
@@ -102,8 +127,8 @@ class SGD:
 
     def step(self):
         self.t += 1
-        sgd_update(self.params, self.grads, self.velocity, self.lr, self.momentum,
-                   self.weight_decay, self.flush_below)
+        sgd_step(self.params, self.grads, self.velocity, self.lr, self.momentum,
+                 self.weight_decay, self.flush_below)
 
     def state_dict(self):
         return {"t": np.int64(self.t), "velocity": self.velocity}
@@ -114,7 +139,7 @@ class SGD:
 
 
 class Adam:
-    """Adam over flat params/grads (adam_update), with bias correction.
+    """Adam over flat params/grads, with bias correction: each step() an adam_step.
 
     ε̂ is added to √v after folding the bias correction into the step size:
     the reference code's Caffe form.  PyTorch's Adam adds ε to
@@ -142,8 +167,8 @@ class Adam:
 
     def step(self):
         self.t += 1
-        adam_update(self.params, self.grads, self.m, self.v, self.lr, self.beta1, self.beta2,
-                    self.adam_eps, self.t, self.weight_decay, self.flush_below)
+        adam_step(self.params, self.grads, self.m, self.v, self.lr, self.beta1, self.beta2,
+                  self.adam_eps, self.t, self.weight_decay, self.flush_below)
 
     def state_dict(self):
         return {"t": np.int64(self.t), "m": self.m, "v": self.v}

@@ -16,13 +16,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import kernels
 from .layers import sigmoid
-from .losses import bernoulli_nll
+from .losses import bernoulli_nll_and_grad
 from .mlp import bind_flat
 from .model import batch_loss
 from .tower import Tower, TowerCache, check_sizes, cond_tower
-from .validate import as_float_array, boundary, finite_result, float_dtype
+from .validate import as_float_array, finite_result, float_dtype
 
 
 class RegressorCache(NamedTuple):
@@ -35,11 +34,7 @@ def _x(model, x):
     return as_float_array("x", x, model.dtype, cols=model.x_dim, min_rows=1, unit_interval=True)
 
 
-def _check_x(model, x):
-    _x(model, x)
-
-
-def _check_x_y(model, x, y, copy=True):
+def _x_y(model, x, y):
     as_float_array("y", y, model.dtype, cols=model.y_dim, rows=_x(model, x).shape[0],
                    unit_interval=True)
 
@@ -65,7 +60,6 @@ class Regressor:
         named = {f"cond.{i}": l for i, l in enumerate(self.cond.layers)}
         named.update({f"decoder.{j + 1}": l for j, l in enumerate(self.decoder.layers)})
         self.params, self.grads, self.flat_params, self.flat_grads = bind_flat(named, self.dtype)
-        kernels.warmup(self.dtype)      # compile/load the kernels now, not in the first epoch
 
     def config(self):
         """The constructor's arguments (without seed)."""
@@ -78,20 +72,21 @@ class Regressor:
         y_logits, _, c_dec = self.decoder.forward(h)        # (N, Dy)
         return y_logits, RegressorCache(c_cond, c_dec)
 
-    @boundary(_check_x)
     def predict(self, x):
         """x (N, Dx) -> y_mean (N, Dy) = sig(r(X)): the per-pixel probabilities."""
+        _x(self, x)
         y_logits = self._forward(x)[0]
         finite_result(("x",), y_logits)                     # sig(inf) would hide an overflow
         return sigmoid(y_logits)
 
-    @boundary(_check_x_y)
     def nll(self, x, y):
         """−log P(Y|X) per example (N,), in nats (exact: P(Y|X) is factorized)."""
+        _x_y(self, x, y)
         y_logits, _ = self._forward(x)
-        return bernoulli_nll(y_logits, y)[0].astype(np.float64)
+        nll = bernoulli_nll_and_grad(y_logits, y)[0].astype(np.float64)
+        finite_result(("x", "y"), nll)
+        return nll
 
-    @boundary(_check_x_y)
     def loss_and_grads(self, x, y, copy=True):
         """Mean over the batch of −log P(Y|X), in nats; x (N, Dx), y (N, Dy) in [0, 1].
 
@@ -99,9 +94,10 @@ class Regressor:
         copy=False the live views into flat_grads that the next call
         overwrites (see VAE.loss_and_grads).
         """
+        _x_y(self, x, y)
         N = x.shape[0]
         y_logits, cache = self._forward(x)                  # (N, Dy)
-        recon_nll, dy_logits = bernoulli_nll(y_logits, y)   # (N,), (N, Dy)  −log P(Y|X)
+        recon_nll, dy_logits = bernoulli_nll_and_grad(y_logits, y)   # (N,), (N, Dy)  −log P(Y|X)
         loss = batch_loss((recon_nll,), ("x", "y"))
         dh, _ = self.decoder.backward(dy_logits * self.dtype.type(1.0 / N), cache.decoder)
         self.cond.backward(dh, cache.cond, need_dx=False)   # (N, H_{L−1}) in, nothing out

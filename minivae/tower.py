@@ -2,20 +2,22 @@
 
 The CVAE of Fig. 6 joins two networks by adding one tower's layer into
 another's pre-activation, before its ReLU (the reference code's design, see
-minivae.config).  That junction sits between a Dense layer and its ReLU, so a
-Tower keeps the ReLU as a layer of its own (minivae.layers.ReLU), where the
-VAE's MLP fuses each ReLU into its Dense layer for speed: the junction is
-the one reason for two styles.
+minivae.config).  A Tower runs the same passes as the VAE's MLP (minivae.mlp),
+with the ReLU fused into the layer's pass, except at a layer whose
+pre-activation is joined or handed out (its tap): there the pass runs without
+the ReLU, the sum is taken, and relu_forward / relu_backward run after it.
 """
 from typing import List, NamedTuple
 
+from .errors import ArgumentError
+from .layers import (INITS, Dense, DenseCache, dense_backward, dense_forward, relu_backward,
+                     relu_forward)
 from .validate import choice, positive_int
-from .layers import INITS, Dense, ReLU
 
 
 class TowerCache(NamedTuple):
-    dense: List                 # one DenseCache per layer
-    relu: List                  # one ActivationCache per ReLU (None where there is none)
+    dense: List                 # one DenseCache per layer (with the ReLU's output where fused)
+    relu: List                  # the ReLU's output after a junction or tap, else None
 
 
 class Tower:
@@ -23,28 +25,31 @@ class Tower:
 
     join: index of the layer whose pre-activation gets an outside signal added
     (before its ReLU); tap: index of the layer whose pre-activation is handed out.
+    Called unchecked, like minivae.mlp.MLP: the model checks at its own door.
     """
 
     def __init__(self, sizes, inits, relu_last, rng, dtype, join=None, tap=None):
         self.layers = [Dense(a, b, init=i, rng=rng, dtype=dtype)
                        for a, b, i in zip(sizes[:-1], sizes[1:], inits)]
         n = len(self.layers)
-        self.relus = [ReLU() if (k < n - 1 or relu_last) else None for k in range(n)]
+        self.relu = [k < n - 1 or relu_last for k in range(n)]     # a ReLU after layer k?
         self.join, self.tap = join, tap
+        self.fused = [relu and k not in (join, tap) for k, relu in enumerate(self.relu)]
 
     def forward(self, x, extra=None):
         """x (N, d0), extra (N, d_join) or None -> (y, tapped pre-activation or None, cache)."""
         dense, relu, tapped = [], [], None
-        for k, (layer, act) in enumerate(zip(self.layers, self.relus)):
-            x, c = layer.forward(x)
-            dense.append(c)
+        for k, layer in enumerate(self.layers):
+            y = dense_forward(x, layer.params["W"], layer.params["b"], relu=self.fused[k])
+            dense.append(DenseCache(x, y if self.fused[k] else None))
             if k == self.join:
-                x = x + extra                               # the junction ⊕
+                y = y + extra                               # the junction ⊕
             if k == self.tap:
-                tapped = x
-            if act is not None:
-                x, c = act.forward(x)
-            relu.append(c if act is not None else None)
+                tapped = y
+            if self.relu[k] and not self.fused[k]:
+                y = relu_forward(y)                         # after the junction
+            relu.append(y if self.relu[k] and not self.fused[k] else None)
+            x = y
         return x, tapped, TowerCache(dense, relu)
 
     def backward(self, dy, cache, dtap=None, need_dx=True):
@@ -55,13 +60,15 @@ class Tower:
         """
         dextra = None
         for k in reversed(range(len(self.layers))):
-            if self.relus[k] is not None:
-                dy = self.relus[k].backward(dy, cache.relu[k])
+            if cache.relu[k] is not None:
+                dy = relu_backward(dy, cache.relu[k])
             if k == self.tap and dtap is not None:
                 dy = dy + dtap
             if k == self.join:
                 dextra = dy
-            dy = self.layers[k].backward(dy, cache.dense[k], need_dx=need_dx or k > 0)
+            layer, c = self.layers[k], cache.dense[k]
+            dy = dense_backward(c.x, layer.params["W"], dy, layer.grads["W"], layer.grads["b"],
+                                need_dx=need_dx or k > 0, relu_y=c.y)
         return dy, dextra
 
 
@@ -79,6 +86,6 @@ def check_sizes(x_dim, y_dim, hidden, init):
     """Validate the shared constructor arguments; return (x_dim, y_dim, hidden)."""
     hidden = tuple(positive_int("hidden", h) for h in hidden)
     if not hidden:
-        raise ValueError("hidden must list at least one layer width")
+        raise ArgumentError("hidden must list at least one layer width")
     choice("init", init, INITS)
     return positive_int("x_dim", x_dim), positive_int("y_dim", y_dim), hidden

@@ -36,7 +36,7 @@ from .batches import binarize_dynamic, binarize_threshold, iterate_minibatches
 from .config import (STREAMS, TrainConfig, build_model, build_optimizer, check_resume,
                      default_run_dir, derived_rng, streams_from_seed)
 from .data import load_mnist
-from .errors import CheckpointError, NonFiniteError, Terminated, WriteError
+from .errors import ArgumentError, CheckpointError, NonFiniteError, Terminated, WriteError
 from .evaluate import evaluate_elbo, prepare
 from .files.checkpoint import (checkpoint_bytes, load_checkpoint, rng_from_state, rng_state,
                                save_checkpoint)
@@ -97,7 +97,8 @@ def train_epoch(model, optimizer, x, batch_size, streams, dynamic=False, desc="e
 def _load_data(config, x_train, x_test):
     """(x_train, x_test or None): given arrays, else MNIST; subsets applied.
 
-    While MNIST is read, the kernels compile or load on a second thread
+    The kernels are warmed up first (compiled, or loaded from Numba's cache), so
+    that no epoch compiles; while MNIST is read, that happens on a second thread
     (minivae/kernels/precompile.py).
     """
     dtype = np.dtype(config.dtype)
@@ -107,19 +108,20 @@ def _load_data(config, x_train, x_test):
         if x_test is None:
             x_test, _ = load_mnist("test", config.data_dir, dtype=dtype)
         warm.join()         # not on a failure or Ctrl-C: the error is reported at once
+    kernels.warmup(dtype)   # with MNIST: done by now, unless that thread failed (then it says why)
     for name, x in (("x_train", x_train), ("x_test", x_test)):
         if x is not None and not (isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype == dtype
                                   and len(x) > 0):
-            raise ValueError(f"{name} must be a non-empty 2-D {dtype} array (the config's "
-                             f"dtype), got {getattr(x, 'dtype', type(x).__name__)} "
-                             f"{getattr(x, 'shape', '')}")
+            raise ArgumentError(f"{name} must be a non-empty 2-D {dtype} array (the config's "
+                                f"dtype), got {getattr(x, 'dtype', type(x).__name__)} "
+                                f"{getattr(x, 'shape', '')}")
     for name, x, n in (("subset", x_train, config.subset), ("test_subset", x_test, config.test_subset)):
         if n is not None and x is not None and n > len(x):
-            raise ValueError(f"{name} is {n}, but only {len(x)} images are there")
+            raise ArgumentError(f"{name} is {n}, but only {len(x)} images are there")
     x_train = x_train[:config.subset]
     x_test = None if x_test is None else x_test[:config.test_subset]
     if x_test is not None and x_test.shape[1] != x_train.shape[1]:
-        raise ValueError(f"x_test has {x_test.shape[1]} columns, x_train {x_train.shape[1]}")
+        raise ArgumentError(f"x_test has {x_test.shape[1]} columns, x_train {x_train.shape[1]}")
     return x_train, x_test
 
 
@@ -152,8 +154,8 @@ class Run:
     def resumed(cls, config, run_dir, model, optimizer, meta, x_train=None, x_test=None):
         x_train, x_test = _load_data(config, x_train, x_test)
         if x_train.shape[1] != model.x_dim:
-            raise ValueError(f"the checkpoint's model takes {model.x_dim} inputs, the data has "
-                             f"{x_train.shape[1]}")
+            raise ArgumentError(f"the checkpoint's model takes {model.x_dim} inputs, the data has "
+                                f"{x_train.shape[1]}")
         missing = [s for s in STREAMS if s not in meta["rng_states"]]
         if missing:
             raise CheckpointError(f"the checkpoint lacks the state of stream(s) {missing}")
@@ -231,6 +233,11 @@ class Run:
             f"{m.flat_params.size:,} parameters); {len(self.x_train)} training images, "
             f"{len(self.eval_sets.get('test', ()))} test images; epochs {self.epoch + 1}..{cfg.epochs}",
             flush=True)
+        say(kernels.describe())
+        seconds = kernels.warmup(m.dtype)           # ran in _load_data: this only says how long
+        if seconds is not None:
+            say(f"the Numba twins for {m.dtype.name}: compiled, or loaded from Numba's disk "
+                f"cache, before the first step ({seconds:.1f} s)", flush=True)
         if kernels.jit_disabled():
             print(f"minivae: {kernels.JIT_DISABLED}", file=sys.stderr, flush=True)
         epoch = self.epoch + 1
@@ -246,7 +253,8 @@ class Run:
                 t1 = time.perf_counter()
                 if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
                     try:
-                        row.update(self._evaluate(epoch))
+                        with np.errstate(all="ignore"):     # as in train_epoch: said below
+                            row.update(self._evaluate(epoch))
                     except NonFiniteError:
                         raise FloatingPointError(f"−ELBO is not finite when evaluating after "
                                                  f"epoch {epoch}; training diverged (try a "
@@ -297,7 +305,7 @@ def train(config: TrainConfig | None = None, resume=None, progress=True,
     process holds it).
     """
     if resume is None and config is None:
-        raise ValueError("pass a TrainConfig, or resume= a checkpoint")
+        raise ArgumentError("pass a TrainConfig, or resume= a checkpoint")
     if config is not None and config.out_dir is not None:
         run_dir = Path(config.out_dir)
     else:

@@ -1,18 +1,17 @@
-"""Checked at the boundary, unchecked inside: input validation and the decorator that applies it.
+"""The checks a public function or method makes of its arguments, and of its result.
 
-Every public function and method of the maths (layers, losses, models) is
-marked `@boundary(check)`.  Called from outside (a user, a lesson, the
-training loop), it checks its arguments, runs with NumPy's floating-point
-warnings off, and raises NonFiniteError when what it returns has overflowed
-to inf or NaN.  Called from inside another boundary (a model calling its
-layers and losses), it just runs: the model has checked what came in at its
-own door, so no training step scans an activation twice.  The checks raise
-a ValueError that names the argument and says what was expected, so a wrong
-call fails at the door instead of deep in a matrix product.
+Each public method of the maths (a layer's forward and backward, a model's
+loss_and_grads, encode, sample, ...) and each loss function a user calls
+checks its arguments in its first lines with the functions below, which
+raise an ArgumentError (a ValueError) that names the argument and says what
+was expected, so a wrong call fails at the door instead of deep in a matrix
+product.  Where a result can overflow to inf or NaN, a last line
+(`finite_result`) raises NonFiniteError naming the inputs.  Inside, a model
+calls the maths functions themselves, which check nothing: no training step
+scans an activation twice.  NumPy's floating-point settings are the
+caller's: with np.seterr(over="raise") an overflow raises FloatingPointError
+where it happens.
 """
-import contextvars
-import functools
-import inspect
 import math
 import operator
 import os
@@ -22,43 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .environment import existing_ancestor
-from .errors import NonFiniteError
-
-_INSIDE = contextvars.ContextVar("minivae_inside_a_boundary", default=False)
-
-
-def boundary(check=None, blame=None):
-    """Decorator: `check(*args, **kwargs)` validates a call from outside (see above).
-
-    check may return arrays the call fills in place (a layer's gradients);
-    they are checked for overflow with what the call returns: arrays and
-    numbers, alone or as the items of a returned tuple.  blame: the argument
-    names an overflow message gives (default: the function's parameters).
-    """
-    def decorate(fn):
-        names = blame or tuple(p for p in inspect.signature(fn).parameters if p != "self")
-
-        @functools.wraps(fn)
-        def entry(*args, **kwargs):
-            if _INSIDE.get():
-                return fn(*args, **kwargs)
-            token = _INSIDE.set(True)
-            try:
-                with np.errstate(all="ignore"):     # an overflow is reported just below
-                    filled = check(*args, **kwargs) if check is not None else None
-                    result = fn(*args, **kwargs)
-                    finite_result(names, *_numbers(result), *(filled or ()))
-                return result
-            finally:
-                _INSIDE.reset(token)
-        return entry
-    return decorate
-
-
-def _numbers(result):
-    """The arrays and numbers of a returned value, or of the items of a returned tuple."""
-    items = result if isinstance(result, tuple) else (result,)
-    return [a for a in items if isinstance(a, (np.ndarray, float, np.floating))]
+from .errors import ArgumentError, NonFiniteError
 
 
 def as_float_array(name, a, dtype, ndim=2, cols=None, rows=None, unit_interval=False,
@@ -70,26 +33,26 @@ def as_float_array(name, a, dtype, ndim=2, cols=None, rows=None, unit_interval=F
     min_rows: the least number of rows (1 for a batch a mean is taken over).
     """
     if not isinstance(a, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array, got {type(a).__name__}")
+        raise ArgumentError(f"{name} must be a numpy array, got {type(a).__name__}")
     if dtype is None:
         if a.dtype not in (np.float32, np.float64):
-            raise ValueError(f"{name} must be float32 or float64, got dtype {a.dtype}")
+            raise ArgumentError(f"{name} must be float32 or float64, got dtype {a.dtype}")
     elif a.dtype != dtype:
-        raise ValueError(f"{name} has dtype {a.dtype}, expected {np.dtype(dtype)} "
+        raise ArgumentError(f"{name} has dtype {a.dtype}, expected {np.dtype(dtype)} "
                          f"(the model's dtype; convert with {name}.astype(np.{np.dtype(dtype)}))")
     if a.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+        raise ArgumentError(f"{name} must be {ndim}-D, got shape {a.shape}")
     if cols is not None and a.shape[-1] != cols:
-        raise ValueError(f"{name} must have {cols} columns, got shape {a.shape}")
+        raise ArgumentError(f"{name} must have {cols} columns, got shape {a.shape}")
     if rows is not None and a.shape[0] != rows:
-        raise ValueError(f"{name} must have {rows} rows (one per example), got shape {a.shape}")
+        raise ArgumentError(f"{name} must have {rows} rows (one per example), got shape {a.shape}")
     if min_rows and a.shape[0] < min_rows:
-        raise ValueError(f"{name} has {a.shape[0]} rows, at least {min_rows} needed "
+        raise ArgumentError(f"{name} has {a.shape[0]} rows, at least {min_rows} needed "
                          f"(an empty batch has no mean)")
     if not np.isfinite(a).all():
-        raise ValueError(f"{name} contains NaN or inf")
+        raise ArgumentError(f"{name} contains NaN or inf")
     if unit_interval and a.size and (a.min() < 0 or a.max() > 1):
-        raise ValueError(f"{name} must lie in [0, 1] for the Bernoulli likelihood, "
+        raise ArgumentError(f"{name} must lie in [0, 1] for the Bernoulli likelihood, "
                          f"got values in [{a.min():.4g}, {a.max():.4g}]")
     return a
 
@@ -97,7 +60,7 @@ def as_float_array(name, a, dtype, ndim=2, cols=None, rows=None, unit_interval=F
 def same_array(name, a, like_name, like, unit_interval=False):
     """`a` checked like as_float_array, with the dtype and shape of the checked array `like`."""
     if isinstance(a, np.ndarray) and a.ndim == like.ndim and a.shape != like.shape:
-        raise ValueError(f"{name} has shape {a.shape}, {like_name} {like.shape}; they must match")
+        raise ArgumentError(f"{name} has shape {a.shape}, {like_name} {like.shape}; they must match")
     return as_float_array(name, a, like.dtype, ndim=like.ndim, unit_interval=unit_interval)
 
 
@@ -109,7 +72,7 @@ def float_operand(name, a, dtype=None):
     if isinstance(a, (int, float, np.integer, np.floating)) and not isinstance(a, (bool, np.bool_)):
         a = np.asarray(a, dtype=np.float64 if dtype is None else dtype)
         if not np.isfinite(a):
-            raise ValueError(f"{name} must be finite, got {a}")
+            raise ArgumentError(f"{name} must be finite, got {a}")
         return a
     return as_float_array(name, a, dtype, ndim=np.ndim(a) if isinstance(a, np.ndarray) else 2)
 
@@ -138,14 +101,14 @@ def available_memory():
 
 
 def check_memory(what, nbytes):
-    """Raise a ValueError saying how much memory `what` needs when more than is available.
+    """Raise an ArgumentError saying how much memory `what` needs when more than is available.
 
     Called before a large allocation, so the answer comes at once instead of
     as a MemoryError (or the system's out-of-memory killer) later.
     """
     free = available_memory()
     if free is not None and nbytes > free:
-        raise ValueError(f"{what} would need {nbytes / 2**30:,.1f} GiB of memory, but only "
+        raise ArgumentError(f"{what} would need {nbytes / 2**30:,.1f} GiB of memory, but only "
                          f"{free / 2**30:,.1f} GiB is available")
 
 
@@ -159,15 +122,15 @@ def writable_dir(what, path):
     path = Path(path)
     try:
         if path.exists() and not path.is_dir():
-            raise ValueError(f"{what} {path} is a file, not a directory")
+            raise ArgumentError(f"{what} {path} is a file, not a directory")
         ancestor = existing_ancestor(path)
         if not ancestor.is_dir():
-            raise ValueError(f"{what} {path} cannot be made: {ancestor} is "
+            raise ArgumentError(f"{what} {path} cannot be made: {ancestor} is "
                              f"{'a file' if ancestor.exists() else 'missing'}")
         with tempfile.TemporaryFile(dir=ancestor):
             pass
     except OSError as e:
-        raise ValueError(f"{what} {path} is not writable ({e.strerror or e})") from None
+        raise ArgumentError(f"{what} {path} is not writable ({e.strerror or e})") from None
     return path
 
 
@@ -180,10 +143,10 @@ def integer(name, n, least=1, allow_none=False):
             raise TypeError
         n = operator.index(n)
     except TypeError:
-        raise ValueError(f"{name} must be an integer, got {n!r}") from None
+        raise ArgumentError(f"{name} must be an integer, got {n!r}") from None
     if n < least:
         what = "a positive integer" if least == 1 else f"an integer >= {least}"
-        raise ValueError(f"{name} must be {what}, got {n!r}")
+        raise ArgumentError(f"{name} must be {what}, got {n!r}")
     return n
 
 
@@ -198,23 +161,23 @@ def real(name, v, low=-math.inf, high=math.inf, low_open=False):
             raise TypeError
         v = float(v)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {v!r}") from None
+        raise ArgumentError(f"{name} must be a number, got {v!r}") from None
     if not (math.isfinite(v) and (v > low if low_open else v >= low) and v < high):
         interval = f"{'(' if low_open else '['}{low}, {high})"
-        raise ValueError(f"{name} must lie in {interval}, got {v!r}")
+        raise ArgumentError(f"{name} must lie in {interval}, got {v!r}")
     return v
 
 
 def generator(name, rng):
     """A np.random.Generator: every random draw in minivae comes from one passed in."""
     if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"{name} must be a np.random.Generator, got {rng!r:.40}")
+        raise ArgumentError(f"{name} must be a np.random.Generator, got {rng!r:.40}")
     return rng
 
 
 def choice(name, v, options):
     if v not in options:
-        raise ValueError(f"{name} must be one of {', '.join(map(str, options))}; got {v!r}")
+        raise ArgumentError(f"{name} must be one of {', '.join(map(str, options))}; got {v!r}")
     return v
 
 
@@ -222,7 +185,7 @@ def float_dtype(dtype):
     try:
         dt = np.dtype(dtype)
     except TypeError:
-        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}") from None
+        raise ArgumentError(f"dtype must be float32 or float64, got {dtype!r}") from None
     if dt not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dt}")
+        raise ArgumentError(f"dtype must be float32 or float64, got {dt}")
     return dt

@@ -3,6 +3,9 @@
 Each lesson (lessons/NN_topic.py) calls `args = lesson.parse_args(__doc__)`,
 does its work, and hands each figure to `lesson.save(fig, args, "name")`,
 which writes args.out/name.png and shows the figure only when a display exists.
+parse_args prints the lesson's first line: which backend computes the maths
+(`--backend numpy` runs the NumPy lines the lesson points you to; the default,
+numba, their Numba twins: minivae/kernels/).
 
 In a Jupyter notebook (`python -m minivae notebooks`) there is no command
 line, so the flags come from the environment instead:
@@ -28,8 +31,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from .. import environment
-from ..errors import EnvironmentVariableError
+from .. import environment, kernels
+from ..errors import ArgumentError, EnvironmentVariableError
 
 QUICK_ENV, ARGS_ENV = "MINIVAE_QUICK", "MINIVAE_ARGS"
 
@@ -66,11 +69,12 @@ def _flags_from_environment():
 
 
 def parse_args(description, add_arguments=None, argv=None):
-    """--quick, --seed, --out (default lessons/out/), plus the lesson's own flags.
+    """--quick, --seed, --out (default lessons/out/), --backend, plus the lesson's own flags.
 
     argv defaults to the command line, or to $MINIVAE_ARGS in a notebook;
     $MINIVAE_QUICK=1 turns on --quick either way.  Uses parse_known_args, so
-    flags another program adds do no harm.
+    flags another program adds do no harm.  Sets the backend and prints the
+    line that names it.
     """
     environment.escape_unencodable_output()
     from_environment = argv is None and in_notebook()
@@ -80,6 +84,7 @@ def parse_args(description, add_arguments=None, argv=None):
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", type=Path, default=_default_out(),
                         help="folder for the figures (default lessons/out/)")
+    parser.add_argument("--backend", choices=kernels.BACKENDS, help=kernels.FLAG_HELP)
     if add_arguments:
         add_arguments(parser)
     try:
@@ -88,11 +93,17 @@ def parse_args(description, add_arguments=None, argv=None):
         quick = environment.switch(QUICK_ENV)
         environment.import_matplotlib()         # it checks MPLBACKEND
         args, _ = parser.parse_known_args(argv)
-    except EnvironmentVariableError as e:
+        if args.backend:
+            kernels.set_backend(args.backend)
+    except (EnvironmentVariableError, ArgumentError) as e:
         _stop(e)
     if quick:
         args.quick = True
-    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        _stop(ArgumentError(f"--out {args.out} cannot be made: {e.strerror or e}"))
+    print(kernels.describe())
     return args
 
 

@@ -63,7 +63,10 @@ def read_bytes(path):
     so neither a pipe nor a sparse file of gigabytes can stop the grader.
     """
     limit = LIMITS[Path(path).suffix]
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        raise ArgumentError(f"{path}: cannot be read ({e.strerror or e})") from None
     with os.fdopen(fd, "rb") as f:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):

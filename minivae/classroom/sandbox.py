@@ -33,6 +33,7 @@ import threading
 from importlib import resources
 from pathlib import Path
 
+from ..errors import GraderError
 from .guard import MEMORY
 from .untrusted import checked, shown
 from .wire import FAILED, Outcome, plain_loads, read_frame, send
@@ -136,7 +137,7 @@ class Sandbox:
         threading.Thread(target=_reader, args=(self.proc.stdout, self.answers), daemon=True).start()
         ready = self._await(SETUP)
         if ready.problem:               # the grader's fault, not the student's: no score
-            raise ChildProcessError(f"the grader's child process did not start: {ready.problem}")
+            raise GraderError(f"the grader's child process did not start: {ready.problem}")
 
     def _ask(self, request, limit, importing=False):
         try:

@@ -143,9 +143,7 @@ def grade_folder(folder, required=(), timeout=DEFAULT_TIMEOUT, out=None, memory=
         try:
             reports.append(absent(number, refused, path) if refused
                            else grade_file(path, number, timeout, memory))
-        except ChildProcessError:                   # the grader cannot run: no one is scored
-            raise
-        except (ValueError, OSError) as e:          # unreadable: graded as not importable
+        except ArgumentError as e:                  # unreadable: graded as not importable
             reports.append(absent(number, str(e), path))
         print_report(reports[-1], out=out)
     for number in sorted(set(required) - {f.number for f in found}):

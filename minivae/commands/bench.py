@@ -45,7 +45,8 @@ import numpy as np
 
 from .. import kernels
 from ..config import PRESETS
-from ..files.atomic import atomic_write_text
+from ..errors import ArgumentError
+from ..files.atomic import atomic_write_text, make_dirs
 from ..files.overwrite import check_target
 from ..kernels.flush import threshold as flush_threshold
 from ..model import VAE
@@ -118,32 +119,40 @@ def kernel_cases(rng, n_params):
     logits, target = f(100, 784), rng.random((100, 784), dtype=np.float32)
     mu, lv = f(100, 30), f(100, 30)
     p, g, m, v = f(n_params), f(n_params), f(n_params), np.abs(f(n_params))
+    flush = flush_threshold(np.float32)         # the optimizer steps as training runs them
     return [
         ("layers.dense_forward", "100×500 @ 500×1000, +b, ReLU", (x, W, b), {"relu": True}),
         ("layers.dense_backward", "same; ReLU mask, dW, db, dx", (x, W, dy, W.copy(), b.copy()),
          {"relu_y": np.maximum(x @ W + b, 0)}),
         ("layers.relu_forward", "100×1000", (dy,), {}),
         ("layers.sigmoid", "100×784", (logits,), {}),
-        ("losses.bernoulli_nll", "100×784", (logits, target), {}),
+        ("losses.bernoulli_nll_and_grad", "100×784", (logits, target), {}),
         ("reparam.reparam_forward", "100×30", (mu, lv, f(100, 30)), {}),
         ("reparam.reparam_backward", "100×30", (mu, np.exp(lv), f(100, 30)), {}),
-        ("losses.kl_normal", "100×30", (mu, lv), {}),
-        ("optim.adam_update", f"{n_params:,} params", (p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 5, 5e-4), {}),
-        ("optim.sgd_update", f"{n_params:,} params", (p.copy(), g, m.copy(), 1e-3, 0.9, 5e-4), {}),
+        ("losses.kl_normal_and_grads", "100×30", (mu, lv), {}),
+        ("optim.adam_step", f"{n_params:,} params",
+         (p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 5, 5e-4, flush), {}),
+        ("optim.sgd_step", f"{n_params:,} params", (p.copy(), g, m.copy(), 1e-3, 0.9, 5e-4, flush), {}),
         ("matmul", "100×784 @ 784×1000; numba: loops", (logits, f(784, 1000)), {}),
     ]
 
 
 def _implementations(key):
-    """{backend: function} for an accelerated function's key, or "matmul" (BLAS against
-    the loops of minivae/kernels/matmul.py)."""
+    """{backend: function} for a twin's key ("losses.kl_normal_and_grads": the maths
+    function, which computes its NumPy lines on the numpy backend, and the Numba twin
+    where numba imports), or "matmul" (BLAS against the loops of minivae/kernels/matmul.py).
+    Call the numpy one with the numpy backend on."""
     if key == "matmul":
         fns = {"numpy": np.matmul}
         if "numba" in kernels.available_backends():
             from ..kernels.matmul import matmul
             fns["numba"] = matmul
         return fns
-    return {b: kernels.implementation(key, b) for b in kernels.available_backends()}
+    module, name = key.split(".")
+    fns = {"numpy": getattr(importlib.import_module(f"minivae.{module}"), name)}
+    if "numba" in kernels.available_backends():
+        fns["numba"] = getattr(importlib.import_module(f"minivae.kernels.{module}"), name)
+    return fns
 
 
 def bench_kernels(n_params, repeats, budget):
@@ -151,12 +160,14 @@ def bench_kernels(n_params, repeats, budget):
     for key, shape, args, kw in kernel_cases(np.random.default_rng(0), n_params):
         fns = _implementations(key)
         t = time.perf_counter()
-        fns["numpy"](*args, **kw)
+        with kernels.using("numpy"):
+            fns["numpy"](*args, **kw)
         calls = max(1, int(budget / (time.perf_counter() - t)))    # ~budget seconds per sample
-        def runner(n, fn):
-            for _ in range(n * calls):      # results dropped at once, as a training loop does
-                fn(*args, **kw)
-        runners = {b: (lambda n, fn=fn: runner(n, fn)) for b, fn in fns.items()}
+        def runner(n, fn, backend):
+            with kernels.using(backend):    # the numpy one's NumPy lines
+                for _ in range(n * calls):  # results dropped at once, as a training loop does
+                    fn(*args, **kw)
+        runners = {b: (lambda n, fn=fn, b=b: runner(n, fn, b)) for b, fn in fns.items()}
         times = interleaved(runners, 1, repeats, 0)
         us = {b: 1e6 * np.median(ts) / calls for b, ts in times.items()}
         rows.append(dict(kernel=key.split(".")[-1], shape=shape, numpy_us=us["numpy"], numba_us=us.get("numba"),
@@ -168,7 +179,8 @@ def bench_kernels(n_params, repeats, budget):
 def gemm_floor_runner(model, batch):
     """Steps of the model's matrix products alone, (run, flop per step): per layer
     y = x W, dW = xᵀ dy and, except for the layer reading the data, dx = dy Wᵀ."""
-    layers = model.encoder.layers + [model.mu_head, model.log_var_head] + model.decoder.layers
+    layers = (model.encoder.layers + model.mu_head.layers + model.log_var_head.layers
+              + model.decoder.layers)
     rng, f = np.random.default_rng(1), model.dtype
     work = [(i > 0, rng.random((batch, l.in_dim), dtype=f), l.params["W"].copy(),
              rng.random((batch, l.out_dim), dtype=f), np.empty((batch, l.out_dim), f),
@@ -191,16 +203,17 @@ def adam_floor_runner(gemm_run, n_params, backend, cfg):
     training runs it) over n_params float32 numbers per step: what a step costs
     with nothing but the matrix products and the optimizer's pass through memory
     (parameters, gradients and both moments: 7 × 4 bytes each)."""
-    update = kernels.implementation("optim.adam_update", backend)
+    update = _implementations("optim.adam_step")[backend]
     rng = np.random.default_rng(2)      # not zeros: untouched zero pages would read for free
     p, g, m = (rng.standard_normal(n_params, dtype=np.float32) for _ in range(3))
     v = np.abs(rng.standard_normal(n_params, dtype=np.float32))
 
     def run(n):
-        for t in range(1, n + 1):
-            gemm_run(1)
-            update(p, g, m, v, cfg["lr"], cfg["beta1"], cfg["beta2"], 1e-8, t,
-                   cfg["weight_decay"], flush_threshold(np.float32))
+        with kernels.using(backend):
+            for t in range(1, n + 1):
+                gemm_run(1)
+                update(p, g, m, v, cfg["lr"], cfg["beta1"], cfg["beta2"], 1e-8, t,
+                       cfg["weight_decay"], flush_threshold(np.float32))
     return run
 
 
@@ -396,9 +409,9 @@ def run(args):
     repeats = args.repeats if args.repeats is not None else (2 if args.quick else 21)
     warmup = args.warmup_epochs if args.warmup_epochs is not None else (1 if args.quick else 3)
     if steps < 1 or repeats < 1:
-        raise ValueError("--steps and --repeats must be positive")
+        raise ArgumentError("--steps and --repeats must be positive")
     if warmup < 0:
-        raise ValueError("--warmup-epochs must be 0 or more")
+        raise ArgumentError("--warmup-epochs must be 0 or more")
     out = Path(args.json)
     check_target(out, "bench", "--json", force=args.force)     # before minutes of timing
     writable_dir("--json's directory", out.parent)
@@ -433,7 +446,7 @@ def run(args):
     kernels.set_backend(backend_before)
     r["targets"] = check_targets(r)
     report(r)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(out.parent)
     atomic_write_text(out, json.dumps(r, indent=1) + "\n")
     print(f"\nsaved {out}")
     return 0

@@ -14,7 +14,8 @@ import re
 import time
 from pathlib import Path
 
-from ..errors import ArgumentError
+from ..errors import USER_ERRORS, ArgumentError
+
 
 
 def _positive(unit):
@@ -59,7 +60,7 @@ def run(args):
     t0 = time.perf_counter()
     try:
         reports = grade(args)
-    except (ValueError, OSError) as e:      # a usage error: one line, exit 2 (cli.py)
+    except (*USER_ERRORS, MemoryError) as e:    # one line, exit 2 (cli.py)
         if args.json:                       # an autograder still gets its results.json
             write(args.json, [], time.perf_counter() - t0, problem=" ".join(str(e).split()))
         raise

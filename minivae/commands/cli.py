@@ -2,9 +2,11 @@
 
 Each command lives in its own module, imported only when it runs, which
 exposes `add_arguments(parser)` and `run(args) -> exit code`.  Errors a user
-can cause (bad flags, missing data, a damaged checkpoint) end in one line on
-stderr and a non-zero exit, never a traceback.  Ctrl-C exits 130; SIGTERM is
-turned into the same clean stop (errors.Terminated) and exits 143.
+can cause (bad flags, missing data, a damaged checkpoint: minivae's own error
+classes, errors.USER_ERRORS) end in one line on stderr and exit status 2.
+Any other exception is a bug, in minivae or in code you edited: its full
+traceback, then one line saying so, and exit status 1.  Ctrl-C exits 130;
+SIGTERM is turned into the same clean stop (errors.Terminated) and exits 143.
 """
 import argparse
 import contextlib
@@ -12,6 +14,7 @@ import importlib
 import signal
 import sys
 import threading
+import traceback
 
 # command -> (module, one-line help)
 COMMANDS = {
@@ -66,7 +69,7 @@ def _main(argv):
     with _sigterm_raises(Terminated):
         try:
             return int(args._module.run(args) or 0)
-        except USER_ERRORS as e:
+        except (*USER_ERRORS, MemoryError) as e:
             message = " ".join(str(e).split()) or type(e).__name__       # always one line
             if isinstance(e, MemoryError):
                 message = f"out of memory ({message})"
@@ -78,6 +81,14 @@ def _main(argv):
         except KeyboardInterrupt:
             print(f"minivae {args.command}: interrupted", file=sys.stderr)
             return 130
+        except Exception:                   # noqa: BLE001  a bug: its traceback, then one line
+            traceback.print_exc()
+            print(f"minivae {args.command}: {BUG}", file=sys.stderr)
+            return 1
+
+
+BUG = ("this looks like a bug in the code (minivae's, or lines you edited), not in your "
+       "input: the traceback above shows where it happened")
 
 
 @contextlib.contextmanager

@@ -7,6 +7,8 @@ import time
 
 import numpy as np
 
+from ..errors import ArgumentError
+
 
 def add_arguments(p):
     p.add_argument("--checkpoint", required=True, metavar="CKPT", help="a checkpoint (last.npz)")
@@ -37,7 +39,7 @@ def run(args):
     x, _ = load_mnist("test", args.data or config.get("data_dir"), dtype=model.dtype)
     x = x[:args.subset]
     if x.shape[1] != model.x_dim:
-        raise ValueError(f"the model takes {model.x_dim} inputs, the test images have {x.shape[1]}")
+        raise ArgumentError(f"the model takes {model.x_dim} inputs, the test images have {x.shape[1]}")
     bin_rng, eps_rng, is_rng = (np.random.default_rng(s)
                                 for s in np.random.SeedSequence(args.seed).spawn(3))
     x = prepare(x, binarize, bin_rng)

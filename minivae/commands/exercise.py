@@ -8,9 +8,10 @@ markdown, the stub as code, and a last cell that checks the notebook
 """
 import importlib.util
 import shlex
-import shutil
 import sys
 from pathlib import Path
+
+from ..files.atomic import atomic_write, atomic_write_text, make_dirs
 
 
 def add_arguments(p):
@@ -38,16 +39,16 @@ def run(args):
         print(f"minivae exercise: error: {target} exists (your work?); "
               f"pass --force to overwrite it", file=sys.stderr)
         return 2
-    args.out.mkdir(parents=True, exist_ok=True)
+    make_dirs(args.out)
     if args.notebook:
         import nbformat
         from ..classroom.handout import stub_notebook
-        nbformat.write(stub_notebook(stub, target.name), str(target))
+        atomic_write_text(target, nbformat.writes(stub_notebook(stub, target.name)))
         print(f"wrote {stub.name} as the notebook {target}")
         print("open it, work in it, save it and run its last cell to check it; or: "
               f"python -m minivae check {shlex.quote(str(target))}")
         return 0
-    shutil.copyfile(stub, target)
+    atomic_write(target, lambda f: f.write(stub.read_bytes()))
     print(f"copied {stub.name} to {target}")
     print(f"edit it, then check it with: python -m minivae check {shlex.quote(str(target))}")
     return 0

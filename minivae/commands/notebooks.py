@@ -20,6 +20,8 @@ from pathlib import Path
 
 from ..classroom.kernel import execute, to_notebook, write
 from ..classroom.reading import INSTALL
+from ..errors import ArgumentError
+from ..files.atomic import make_dirs
 
 EXTRA = ("jupytext", "nbclient", "nbformat", "ipykernel")
 
@@ -68,7 +70,7 @@ def run(args):
     from ..files.overwrite import check_target
     for script in scripts:              # every target, before any lesson is converted or run
         check_target(args.out / f"{script.stem}.ipynb", "notebook", "--out", force=args.force)
-    args.out.mkdir(parents=True, exist_ok=True)
+    make_dirs(args.out)
     failed = written = 0
     for i, script in enumerate(scripts, start=1):
         print(f"[{i}/{len(scripts)}] {script.stem}: ", end="", flush=True)

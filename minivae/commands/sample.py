@@ -3,6 +3,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ArgumentError
+
 
 def add_arguments(p):
     p.add_argument("--checkpoint", required=True, metavar="CKPT", help="a checkpoint (last.npz)")
@@ -23,12 +25,12 @@ def run(args):
     integer("--seed", args.seed, least=0)
     out = Path(args.out)
     if not out.parent.is_dir():
-        raise FileNotFoundError(f"--out: directory {out.parent} does not exist")
+        raise ArgumentError(f"--out: directory {out.parent} does not exist")
     check_target(out, "png", "--out", inputs=[args.checkpoint], force=args.force)
     writable_dir("--out: directory", out.parent)
     model, _, meta = load_checkpoint(args.checkpoint)
     if model.x_dim != 784:
-        raise ValueError(f"the model's images have {model.x_dim} pixels, not 28×28")
+        raise ArgumentError(f"the model's images have {model.x_dim} pixels, not 28×28")
     x_mean = model.sample(args.n, np.random.default_rng(args.seed))     # (n, 784)
     cols = min(10, args.n)
     save_grid(x_mean, out, rows=-(-args.n // cols), cols=cols,

@@ -11,8 +11,10 @@ One train at a time per run directory: a second one is refused (files/run_lock.p
 import dataclasses
 import sys
 
-from ..files.checkpoint import read_meta
+from .. import kernels
 from ..config import DEPARTURES, PRESETS, TrainConfig
+from ..errors import ArgumentError
+from ..files.checkpoint import read_meta
 
 # flag -> TrainConfig field, for the flags that set one directly
 _FIELDS = ("epochs", "batch_size", "lr", "z_dim", "likelihood", "sigma", "binarize", "seed",
@@ -49,14 +51,15 @@ def add_arguments(p):
     p.add_argument("--no-flush", action="store_true",
                    help="keep subnormal weights and moments (to see what they cost; see README, Speed)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    p.add_argument("--backend", choices=kernels.BACKENDS, help=kernels.FLAG_HELP)
 
 
 def _hidden(text):
     try:
         sizes = tuple(int(s) for s in text.replace(" ", "").split(",") if s)
     except ValueError:
-        raise ValueError(f"--hidden must be comma-separated layer sizes like 1000,500,250, "
-                         f"got {text!r}") from None
+        raise ArgumentError(f"--hidden must be comma-separated layer sizes like 1000,500,250, "
+                            f"got {text!r}") from None
     return sizes
 
 
@@ -75,8 +78,8 @@ def config_from_args(args):
         overrides["flush_subnormal"] = False
     if args.resume:
         if args.preset:
-            raise ValueError("--preset and --resume do not go together: a resumed run keeps "
-                             "its checkpoint's settings")
+            raise ArgumentError("--preset and --resume do not go together: a resumed run keeps "
+                                "its checkpoint's settings")
         saved = TrainConfig.from_dict(read_meta(args.resume)["config"])
         return dataclasses.replace(saved, **{"out_dir": None, **overrides})
     if args.preset:
@@ -86,6 +89,8 @@ def config_from_args(args):
 
 def run(args):
     from ..train import train
+    if args.backend:
+        kernels.set_backend(args.backend)
     config = config_from_args(args)
     if args.preset and not args.quiet:
         notes = DEPARTURES.get(args.preset) or ["none"]

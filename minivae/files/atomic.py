@@ -68,6 +68,16 @@ def atomic_write_text(path, text):
     atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
+def make_dirs(path):
+    """Make folder `path` and its missing parents; a WriteError naming it when refused."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        error = WriteError(f"cannot make the folder {path}: {e.strerror or e}")
+        error.errno = e.errno
+        raise error from None
+
+
 def _own(path, step, *args):
     """step(*args), a file operation of atomic_write's own: its OSError becomes a WriteError."""
     try:

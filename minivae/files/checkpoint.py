@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write
-from ..errors import CheckpointError
+from ..errors import ArgumentError, CheckpointError
 from ..model import VAE
 from ..optim import SGD, Adam
 
@@ -57,7 +57,7 @@ def _optimizer_spec(optimizer):
     for name, (cls, hyper) in _OPTIMIZERS.items():
         if type(optimizer) is cls:
             return {"name": name, **{h: getattr(optimizer, h) for h in hyper}}
-    raise ValueError(f"cannot checkpoint an optimizer of type {type(optimizer).__name__}")
+    raise ArgumentError(f"cannot checkpoint an optimizer of type {type(optimizer).__name__}")
 
 
 def save_checkpoint(path, model, optimizer, config: dict, epoch: int, rng_states: dict, history):

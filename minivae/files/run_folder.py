@@ -14,7 +14,7 @@ import shlex
 import shutil
 from pathlib import Path
 
-from ..errors import WriteError
+from ..errors import ArgumentError, WriteError
 from .atomic import remove_stale_temporaries
 
 CHECKPOINT = "last.npz"
@@ -28,18 +28,18 @@ def _run_files(run_dir):
 
 
 def check_new_run(run_dir):
-    """ValueError when run_dir already holds a run."""
+    """ArgumentError when run_dir already holds a run."""
     found = _run_files(run_dir)
     if found:
-        raise ValueError(f"{run_dir} already holds a run ({found[0]}); resume it with "
-                         f"--resume {shlex.quote(str(Path(run_dir) / CHECKPOINT))} or choose another --out")
+        raise ArgumentError(f"{run_dir} already holds a run ({found[0]}); resume it with "
+                            f"--resume {shlex.quote(str(Path(run_dir) / CHECKPOINT))} or choose another --out")
 
 
 def check_continuing(run_dir, checkpoint):
     """Whether run_dir's last.npz is `checkpoint` (the run continues where it was).
 
     Otherwise run_dir must hold no run: a copy of the checkpoint's run starts
-    there.  A ValueError refuses a folder that holds another run.
+    there.  An ArgumentError refuses a folder that holds another run.
     """
     own = Path(run_dir) / CHECKPOINT
     try:
@@ -49,9 +49,9 @@ def check_continuing(run_dir, checkpoint):
         pass
     found = _run_files(run_dir)
     if found:
-        raise ValueError(f"{run_dir} already holds another run ({found[0]}), which continuing "
-                         f"{checkpoint} there would overwrite; resume that run with --resume "
-                         f"{shlex.quote(str(own))}, or give --out a folder that holds no run")
+        raise ArgumentError(f"{run_dir} already holds another run ({found[0]}), which continuing "
+                            f"{checkpoint} there would overwrite; resume that run with --resume "
+                            f"{shlex.quote(str(own))}, or give --out a folder that holds no run")
     return False
 
 

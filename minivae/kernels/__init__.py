@@ -2,30 +2,42 @@
 
 The mathematics is written once, in NumPy, in the maths modules (layers.py,
 reparam.py, losses.py, optim.py), each function under the formula it
-computes.  Where a function is on the training step's hot path it carries
-one extra line, the decorator `@accelerated`, which says that a faster twin
-exists: a function of the same name in this subpackage's module of the same
-name (minivae.losses.kl_normal -> minivae.kernels.losses.kl_normal).  The
-twin computes the same numbers (tests/unit/test_kernels.py holds the two
-equal, float64 to 1e-12) and runs when the numba backend is on:
+computes.  Where a function is on the training step's hot path, a faster twin
+exists: a function of the same name and signature in this subpackage's module
+of the same name (minivae.losses.kl_normal_and_grads ->
+minivae.kernels.losses.kl_normal_and_grads).  It computes the same numbers
+(tests/unit/test_kernels.py holds the two equal, float64 to 1e-12), and the
+maths function chooses it in its own body, where a reader sees the choice:
+
+    twin = kernels.twins(__name__)          # once, at the top of minivae/losses.py
+
+    def kl_normal_and_grads(mu, log_var):
+        if twin.kl_normal_and_grads:        # the numba backend: the twin computes it
+            return twin.kl_normal_and_grads(mu, log_var)
+        var = np.exp(log_var)               # the NumPy lines
+        ...
+
+`twin.NAME` is the twin while the numba backend is on, None under numpy.  The
+two backends:
 
     numpy   the NumPy lines under the formula: what a reader reads
     numba   BLAS for the matrix products, fused @njit passes for the
             elementwise work around them and for the optimizer update
 
-`set_backend(name)` chooses (`with using(name):` for one block); at import the backend is $MINIVAE_BACKEND when
-set ("numpy" or "numba"; any other value is an error, see
-minivae/environment.py), else DEFAULT, the faster one in `python -m minivae
-bench` (README, "Speed").  Without numba installed everything runs on numpy.
-Nothing rebinds a module's names: each accelerated function keeps its own
-one-element slot holding the implementation in use, and set_backend fills
-the slots.
+`set_backend(name)` chooses (`with using(name):` for one block); at import the
+backend is $MINIVAE_BACKEND when set ("numpy" or "numba"; any other value is
+an error, see minivae/environment.py), else DEFAULT, the faster one in
+`python -m minivae bench` (README, "Speed").  Without numba installed
+everything runs on numpy.  set_backend fills in every module's `twin`
+attributes at once; nothing rebinds a module's names.  A function whose
+NumPy lines were edited since its twin was verified runs those lines on
+either backend, and says so once (verified.py).
 
 The machinery behind the speed is explained where it lives:
 
     blas_threads.py    OpenBLAS's idle worker threads, told to nap sooner
     update_threads.py  the optimizer update on two threads
-    flush.py           why tiny weights and moments are flushed to zero, and where
+    flush.py           why tiny weights and moments are flushed to zero, and how
     precompile.py      compiling (or loading) the twins before a run needs them,
                        and doing it on a second thread while MNIST is read
     jit.py             the Numba options every twin is compiled with
@@ -34,46 +46,76 @@ The machinery behind the speed is explained where it lives:
 from . import blas_threads  # noqa: F401  isort: skip
 
 import contextlib
-import functools
 import importlib
 import os
+import sys
 
 import numpy as np
 
 from .. import environment
-from . import precompile
+from ..errors import ArgumentError
+from . import precompile, verified
 
 BACKENDS = ("numpy", "numba")
 DEFAULT = "numba"          # faster on both presets in `python -m minivae bench`
 ENV_VAR = "MINIVAE_BACKEND"
+FLAG_HELP = ("numpy: run the NumPy lines of the maths modules, as you read them; numba: "
+             "their Numba twins, faster (the default; as $MINIVAE_BACKEND, which it overrides)")
 
 _backend = "numpy"
-_slots = {}                # "losses.kl_normal" -> [the implementation in use], one per function
-_numpy = {}                # "losses.kl_normal" -> the NumPy function itself
+_twins = {}                # "losses" -> the Twins that minivae/losses.py holds
+_announced = set()         # the edited functions already named on stderr
 
 
-def accelerated(numpy_fn):
-    """Decorator: `numpy_fn` has a Numba twin of the same name in minivae.kernels.
+class Twins:
+    """A maths module's Numba twins, by name: the twin when the numba backend is on and
+    the module's NumPy lines are the ones it was verified against, else None."""
 
-    The decorated function calls whichever implementation the active backend
-    names; `numpy_fn` itself stays reachable as `.numpy`, for tests and readers.
-    """
-    key = f"{numpy_fn.__module__.rsplit('.', 1)[-1]}.{numpy_fn.__name__}"
-    slot = _slots[key] = [numpy_fn]
-    _numpy[key] = numpy_fn
-    if _backend == "numba":
-        slot[0] = _twin(key)
+    def __init__(self, module, names):
+        self._module = module
+        for name in names:
+            setattr(self, name, None)
 
-    @functools.wraps(numpy_fn)
-    def call(*args, **kwargs):
-        return slot[0](*args, **kwargs)
-    call.numpy = numpy_fn
-    call.kernel = key
-    return call
+    def __repr__(self):
+        on = [n for n, f in vars(self).items() if not n.startswith("_") and f is not None]
+        return f"<twins of minivae.{self._module}: {', '.join(on) or 'none'} on>"
+
+
+def twins(module):
+    """The Twins of maths module `module` (its __name__), filled for the active backend."""
+    short = module.rsplit(".", 1)[-1]
+    if short not in _twins:
+        names = [key.split(".")[1] for key in verified.COMPUTES if key.split(".")[0] == short]
+        if not names:
+            raise ValueError(f"minivae.kernels has no twins for {module}")
+        _twins[short] = Twins(short, names)
+        _fill({short: _twins[short]}, _backend)
+    return _twins[short]
+
+
+def _fill(modules, backend):
+    """Set every twin attribute of `modules` ({"losses": Twins, ...}) for `backend`:
+    all twins found first, so a failure leaves nothing half switched."""
+    chosen = {}
+    for short, t in modules.items():
+        for name in vars(t):
+            if not name.startswith("_"):
+                chosen[short, name] = _twin(f"{short}.{name}") if backend == "numba" else None
+    for (short, name), fn in chosen.items():
+        setattr(modules[short], name, fn)
 
 
 def _twin(key):
-    """The Numba twin of the accelerated function `key` ("module.name")."""
+    """The Numba twin `key` ("losses.kl_normal_and_grads") when the NumPy lines it computes
+    are those it was verified against; else None, and their names on stderr, once."""
+    edited = verified.edited(key)
+    for function in edited:
+        if function not in _announced:
+            _announced.add(function)
+            print(f"minivae: {function} was edited: running your NumPy lines; its Numba twin "
+                  "computes the original", file=sys.stderr, flush=True)
+    if edited:
+        return None
     module, name = key.split(".")
     return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
@@ -96,55 +138,45 @@ def get_backend():
     return _backend
 
 
-def implementation(key, backend):
-    """The function computing accelerated function `key` ("losses.kl_normal") in `backend`."""
-    if key not in _numpy:
-        raise ValueError(f"no accelerated function {key!r}; there are {', '.join(sorted(_numpy))}")
-    if backend not in available_backends():
-        raise ValueError(f"backend {backend!r} is not available here: {available_backends()}")
-    return _numpy[key] if backend == "numpy" else _twin(key)
-
-
 def set_backend(name):
-    """Make `name` ("numpy" or "numba") compute every accelerated function from now on."""
-    _switch(name)
-    precompile.rewarm(name)             # models already built must not compile mid-epoch
+    """Make `name` ("numpy" or "numba") compute every function that has a twin, from now on.
 
-
-def _switch(name):
+    Compiles nothing: a twin compiles (or loads from Numba's disk cache) when first
+    called, unless warmup() ran first, as train() does.
+    """
     global _backend
     if name not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+        raise ArgumentError(f"backend must be one of {', '.join(BACKENDS)}, got {name!r}")
     if name == "numba" and not _numba_importable():
-        raise ValueError("backend 'numba' needs the numba package, which cannot be "
-                         "imported here; use 'numpy' or `pip install numba`")
-    chosen = {key: _numpy[key] if name == "numpy" else _twin(key) for key in _slots}
-    for key, slot in _slots.items():        # all twins found first: never half switched
-        slot[0] = chosen[key]
+        raise ArgumentError("backend 'numba' needs the numba package, which cannot be "
+                            "imported here; use 'numpy' or `pip install numba`")
+    _fill(_twins, name)
     _backend = name
 
 
 @contextlib.contextmanager
 def using(name):
-    """Within a with block, set_backend(name); after it, the backend that was active before.
-
-    The switch back compiles nothing: models built before the block were warmed
-    for that backend already, and those the block builds are its own.
-    """
+    """Within a with block, set_backend(name); after it, the backend that was active before."""
     before = _backend
     set_backend(name)
     try:
         yield
     finally:
-        _switch(before)
+        set_backend(before)
+
+
+def describe():
+    """One line for the start of a run: the backend in use, and how to run the NumPy lines."""
+    if _backend == "numpy":
+        return "backend numpy: the NumPy lines of the maths modules run, as you read them"
+    return ("backend numba: the maths modules' Numba twins (minivae/kernels/) run; "
+            "--backend numpy or MINIVAE_BACKEND=numpy runs the NumPy lines you read")
 
 
 def warmup(dtype=np.float32):
-    """Compile (or load from the disk cache) the active backend's twins for dtype.
-
-    A no-op under numpy and on every call after the first per backend and dtype.
-    """
-    precompile.warmup(dtype, _backend)
+    """Compile (or load from the disk cache) the active backend's twins for dtype, once;
+    return the seconds that took, or None under numpy."""
+    return precompile.warmup(dtype, _backend)
 
 
 def warmup_in_background(dtype=np.float32):
@@ -157,7 +189,7 @@ def set_update_threads(n=None):
     update_threads.py); returns the count before.  The numpy backend's update is one
     NumPy expression after another and is not affected."""
     if not _numba_importable():
-        raise ValueError("update threads are a numba-backend setting; numba is not importable")
+        raise ArgumentError("update threads are a numba-backend setting; numba is not importable")
     from . import update_threads
     return update_threads.set_threads(n)
 

@@ -12,16 +12,18 @@ away.  Within a few epochs of the doersch preset about a fifth of its 2.8
 million weights and of their first moments are subnormal (README, "Speed",
 has the counts and what they cost).
 
-So after each update the optimizers set every parameter and every first
+So each optimizer step (minivae.optim's sgd_step, adam_step) takes one more
+step after its update, `flush_tiny` below: every parameter and every first
 moment (Adam's m, SGD's velocity) whose magnitude is below `threshold(dtype)`
-to 0.  The threshold is √tiny, 2⁻⁶³ ≈ 1.1e-19 in float32 and 2⁻⁵¹¹ ≈ 1.5e-154
-in float64: the product of two numbers at least that large is at least tiny,
-so a weight that survives the flush, multiplied in a matrix product by another
-surviving weight or by anything larger (a pixel is 0 or ≥ 1/255), cannot
-underflow; flushing only the subnormals themselves would leave such products
-underflowing.  Adam's v holds squared gradients, so it is flushed below
-`v_threshold` = (2·√tiny)² = 4·tiny, the same threshold on the scale of a
-square; with v ≥ 4·tiny, β2·v stays normal.
+becomes 0.  The threshold is √tiny,
+2⁻⁶³ ≈ 1.1e-19 in float32 and 2⁻⁵¹¹ ≈ 1.5e-154 in float64: the product of two
+numbers at least that large is at least tiny, so a weight that survives the
+flush, multiplied in a matrix product by another surviving weight or by
+anything larger (a pixel is 0 or ≥ 1/255), cannot underflow; flushing only
+the subnormals themselves would leave such products underflowing.  Adam's v
+holds squared gradients, so it is flushed below `v_threshold` = (2·√tiny)² =
+4·tiny, the same threshold on the scale of a square; with v ≥ 4·tiny, β2·v
+stays normal.
 
 Every value that stays is exactly what the update computes without the
 flush.  What is flushed is too small for a float32 network to feel directly,
@@ -31,7 +33,9 @@ step for step at first, then drifts off as runs do whose rounding differs.
 In float64 the threshold lies 150 orders of magnitude below any trained
 weight, and results are unchanged bit for bit.  The flush is one compare per
 element in a pass bound by memory, not arithmetic; `flush_subnormal=False`
-(`train --no-flush`) turns it off.
+(`train --no-flush`) turns it off.  The numba backend does the update and the
+flush in one pass (the twins of kernels/optim.py), so each array is read and
+written once.
 
 One more step keeps the numba update itself free of subnormal arithmetic:
 `adam_skip_limits` says where the term (1−β2) g̃² may be left out of v's
@@ -40,6 +44,17 @@ The NumPy Adam of minivae.optim computes the term everywhere; the tests hold
 the two equal bit for bit.
 """
 import numpy as np
+
+
+def flush_tiny(below, *arrays):
+    """Set the entries of `arrays` whose magnitude is below `below` to 0, in place:
+
+        a ← a ⊙ [|a| ≥ below]
+
+    Every other entry stays bit for bit (NaN and ±inf included).
+    """
+    for a in arrays:
+        a *= np.abs(a) >= below
 
 
 def threshold(dtype):

@@ -35,7 +35,7 @@ def _xent_combine(logits, x, e, log_u, nll, dlogits):
         nll[n] = acc
 
 
-def bernoulli_nll(x_logits, x):
+def bernoulli_nll_and_grad(x_logits, x):
     e = exp_neg_abs(x_logits)
     log_u = np.add(e, 1, out=like(e))
     nll, dlogits = np.empty(x_logits.shape[0], x_logits.dtype), like(x_logits)
@@ -56,7 +56,7 @@ def _kl(mu, log_var, var, kl, dlog_var):
         kl[n] = 0.5 * acc
 
 
-def kl_normal(mu, log_var):
+def kl_normal_and_grads(mu, log_var):
     kl, dlog_var = np.empty(mu.shape[0], mu.dtype), like(mu)
     _kl(mu, log_var, np.exp(log_var), kl, dlog_var)
     return kl, mu.copy(), dlog_var

@@ -6,6 +6,7 @@ faster than this loop; `python -m minivae bench` shows by how much.
 """
 import numpy as np
 
+from ..errors import ArgumentError
 from .jit import jit
 
 
@@ -29,7 +30,7 @@ def _matmul_loops(a, b, c):
 def matmul(a, b, out=None):
     """a (N, D) @ b (D, H) by the loops above."""
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not multiply")
+        raise ArgumentError(f"matmul: shapes {a.shape} and {b.shape} do not multiply")
     c = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b)) if out is None else out
     _matmul_loops(a, b, c)
     return c

@@ -1,13 +1,17 @@
-"""Numba twins of minivae.optim's updates: SGD and Adam in one pass over the flat vector.
+"""Numba twins of minivae.optim's steps: SGD's or Adam's update, then the flush, in one pass.
 
-Each element's update, the flush of flush.py included, is computed in one go,
-so the pass reads and writes every array once; update_threads.py splits it
-over two threads.  The loops walk the vector from its end: measured 5–15%
-faster than from its start, as the first layers' arrays, touched last by
-backward and first by the next forward, then stay in cache.
+`sgd_step` and `adam_step` compute what minivae.optim's functions of the same
+names do: the update (sgd_update, adam_update), then the flush of tiny values
+(flush.flush_tiny).  Each element's update and flush are computed in one go,
+so the pass reads and writes every array once;
+update_threads.py splits it over two threads.  The loops walk the vector from
+its end: measured 5–15% faster than from its start, as the first layers'
+arrays, touched last by backward and first by the next forward, then stay in
+cache.
 """
 import math
 
+from ..errors import ArgumentError
 from . import update_threads
 from .flush import adam_skip_limits, v_threshold
 from .jit import jit
@@ -47,18 +51,18 @@ def _adam(p, g, m, v, step, beta1, beta2, c1, c2, adam_eps, weight_decay, flush_
 
 def _contiguous(*arrays):
     if not all(a.flags.c_contiguous for a in arrays):
-        raise ValueError("the numba optimizer update needs C-contiguous arrays "
-                         "(as model.flat_params and model.flat_grads are)")
+        raise ArgumentError("the numba optimizer update needs C-contiguous arrays "
+                            "(as model.flat_params and model.flat_grads are)")
     return arrays[0].dtype.type    # scalars go in at the arrays' precision, as NumPy's do
 
 
-def sgd_update(p, g, velocity, lr, momentum, weight_decay, flush_below=0.0):
+def sgd_step(p, g, velocity, lr, momentum, weight_decay, flush_below):
     f = _contiguous(p, g, velocity)
     update_threads.run(_sgd, (p, g, velocity),
                        (f(lr), f(momentum), f(weight_decay), f(flush_below)))
 
 
-def adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay, flush_below=0.0):
+def adam_step(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay, flush_below):
     f = _contiguous(p, g, m, v)
     step = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
     g_small, v_large = adam_skip_limits(p.dtype, beta2, adam_eps, flush_below)

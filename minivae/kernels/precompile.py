@@ -3,38 +3,36 @@
 Numba compiles a function the first time it sees a type signature (seconds,
 once: jit.py keeps the machine code on disk) and loads it from that cache on
 every later first call (tens of milliseconds for all of them).  Either way it
-should not happen inside a training epoch: VAE() calls kernels.warmup(dtype),
-which calls `warmup` below, and set_backend("numba") repeats it for every
-dtype warmed so far (`rewarm`).
+should not happen inside a training epoch, so train() calls kernels.warmup(dtype),
+which calls `warmup` below, before its first step.  Building a model compiles
+nothing: a lesson or a user's script that skips the warm-up just compiles (or
+loads) each twin at its first call.
 
 `in_background` starts that work on a second thread, for a caller that has
 something else to do first: `train` reads MNIST meanwhile (decompression,
 hashing and NumPy's casts release the GIL, so the two overlap; README,
-"Speed", has the measurement).  A failure there stays quiet: VAE() warms up
-again and reports it.
+"Speed", has the measurement).  A failure there stays quiet: the caller then
+calls warmup() itself, which tries again and reports it.
 """
 import threading
+import time
 
 import numpy as np
 
-_warm = set()              # (backend, dtype name) pairs already compiled or loaded
-_dtypes = set()            # every dtype warmed so far, warmed again on a backend switch
+_seconds = {}              # dtype name -> seconds its twins took to compile or load
 
 
 def warmup(dtype, backend):
-    """Compile (or load) `backend`'s twins for dtype: once per backend and dtype."""
-    key = (backend, np.dtype(dtype).name)
-    _dtypes.add(key[1])
-    if key not in _warm:
-        if backend == "numba":
-            compile_for(np.dtype(dtype))
-        _warm.add(key)
-
-
-def rewarm(backend):
-    """warmup every dtype warmed so far for `backend` (after a switch of backends)."""
-    for dtype in sorted(_dtypes):
-        warmup(dtype, backend)
+    """Compile (or load) `backend`'s twins for dtype, once per dtype; return the seconds
+    that took (the first time), or None under numpy, which has nothing to compile."""
+    if backend != "numba":
+        return None
+    name = np.dtype(dtype).name
+    if name not in _seconds:
+        t0 = time.perf_counter()
+        compile_for(np.dtype(dtype))
+        _seconds[name] = time.perf_counter() - t0
+    return _seconds[name]
 
 
 def compile_for(dtype):
@@ -53,12 +51,12 @@ def compile_for(dtype):
     layers.relu_backward(layers.relu_forward(a), a)
     layers.sigmoid(a)
     for x in (a, ro):
-        losses.bernoulli_nll(a, x)
+        losses.bernoulli_nll_and_grad(a, x)
         z, std = reparam.reparam_forward(a, a, x)
     reparam.reparam_backward(z, std, a)
-    losses.kl_normal(a, a)
-    optim.sgd_update(w.copy(), w, w.copy(), 0.1, 0.9, 0.0)
-    optim.adam_update(w.copy(), w, w.copy(), w.copy(), 0.1, 0.9, 0.999, 1e-8, 1, 0.0)
+    losses.kl_normal_and_grads(a, a)
+    optim.sgd_step(w.copy(), w, w.copy(), 0.1, 0.9, 0.0, 0.0)
+    optim.adam_step(w.copy(), w, w.copy(), w.copy(), 0.1, 0.9, 0.999, 1e-8, 1, 0.0, 0.0)
 
 
 def in_background(dtype, backend):
@@ -66,7 +64,7 @@ def in_background(dtype, backend):
     def quietly():
         try:
             warmup(dtype, backend)
-        except Exception:       # noqa: BLE001  VAE() warms up again and reports it there
+        except Exception:       # noqa: BLE001  the caller's warmup() tries again and reports it
             pass
     thread = threading.Thread(target=quietly, name="minivae-warmup", daemon=True)
     thread.start()

@@ -18,6 +18,7 @@ import threading
 
 import numba
 
+from ..errors import ArgumentError
 from .blas_threads import update_threads
 
 
@@ -89,7 +90,7 @@ def set_threads(n=None):
     before = threads_now()
     n = update_threads() if n is None else n
     if n not in (1, 2):
-        raise ValueError(f"update threads must be 1 or 2, got {n!r}")
+        raise ArgumentError(f"update threads must be 1 or 2, got {n!r}")
     if n != before:
         run = Halves() if n == 2 else one_thread
     return before

@@ -17,9 +17,9 @@ import pytest
 from minivae import kernels
 
 REPO = Path(__file__).resolve().parents[2]
-KERNELS = {"dense_forward", "dense_backward", "relu_forward", "sigmoid", "bernoulli_nll",
-           "reparam_forward", "reparam_backward", "kl_normal", "adam_update",
-           "sgd_update", "matmul"}
+KERNELS = {"dense_forward", "dense_backward", "relu_forward", "sigmoid", "bernoulli_nll_and_grad",
+           "reparam_forward", "reparam_backward", "kl_normal_and_grads", "adam_step",
+           "sgd_step", "matmul"}
 
 
 def positive(v):

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from minivae.files.checkpoint import read_meta
-from minivae.commands.cli import main
+from minivae.commands.cli import BUG, main
+from minivae.errors import ArgumentError
 
 
 def _env(**extra):
@@ -92,6 +93,7 @@ def test_train_evaluate_sample_resume(tmp_path, mnist_dir):
                            "--out", run])
     assert code == 0, err
     assert "departures" in out and "epoch 1/1" in out
+    assert re.search(r"^backend (numpy|numba): .*NumPy lines", out, re.M), out    # it names it
     assert {"last.npz", "history.csv", "history.json", "loss_curve.png", "recon_epoch001.png",
             "samples_epoch001.png"} <= {p.name for p in run.iterdir()}
     ckpt = run / "last.npz"
@@ -110,3 +112,52 @@ def test_train_evaluate_sample_resume(tmp_path, mnist_dir):
     code, out, err = _run(["train", "--resume", ckpt, "--epochs", "2", "--data", mnist_dir, "--quiet"])
     assert code == 0, err
     assert read_meta(ckpt)["epoch"] == 2
+
+
+@pytest.mark.parametrize("error, code", [
+    (TypeError("planted in run"), 1),
+    (ValueError("operands could not be broadcast together"), 1),    # NumPy's, not minivae's
+    (OSError(5, "Input/output error"), 1),
+    (ArgumentError("--k must be an integer >= 0, got -5"), 2),
+    (MemoryError("Unable to allocate 8.00 EiB"), 2),
+])
+def test_only_minivae_s_own_errors_are_one_line_a_bug_keeps_its_traceback(monkeypatch, capsys,
+                                                                          error, code):
+    """errors.USER_ERRORS (and a MemoryError) print as one line and exit 2; any other
+    exception is a bug, in minivae or in code a reader edited: its whole traceback, then
+    one line saying so, and exit status 1."""
+    from minivae.commands import gradcheck
+
+    def planted(args):
+        raise error
+    monkeypatch.setattr(gradcheck, "run", planted)
+    assert main(["gradcheck"]) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    if code == 2:
+        assert len(err) == 1 and err[0].startswith("minivae gradcheck: error: "), err
+        assert str(error) in err[0]
+    else:
+        assert err[0] == "Traceback (most recent call last):"
+        assert err[-2] == f"{type(error).__name__}: {error}" and "in planted" in "\n".join(err)
+        assert err[-1] == f"minivae gradcheck: {BUG}"
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_train_takes_backend_and_says_which_runs(backend, mnist_dir, tmp_path, capsys):
+    """--backend does what MINIVAE_BACKEND does; the header names the backend, and on
+    numba says that the twins were compiled (or loaded) before the first step."""
+    from minivae import kernels
+    if backend not in kernels.available_backends():
+        pytest.skip("numba is not importable")
+    before = kernels.get_backend()
+    try:
+        assert main(["train", "--backend", backend, "--data", str(mnist_dir), "--hidden", "8",
+                     "--z-dim", "2", "--subset", "60", "--test-subset", "30", "--epochs", "1",
+                     "--batch-size", "30", "--no-images", "--out", str(tmp_path / "run")]) == 0
+        assert kernels.get_backend() == backend
+    finally:
+        kernels.set_backend(before)
+    out = capsys.readouterr().out.splitlines()
+    assert out[2].startswith(f"backend {backend}: ") and "NumPy lines" in out[2], out
+    warmed = [line for line in out if line.startswith("the Numba twins for float32: compiled")]
+    assert len(warmed) == (backend == "numba"), out

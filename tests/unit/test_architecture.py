@@ -23,7 +23,7 @@ LAYERS = [
     {"errors", "validate", "environment", "progress",
      "kernels.blas_threads", "kernels.jit", "kernels.flush", "kernels.update_threads",
      "kernels.layers", "kernels.reparam", "kernels.losses", "kernels.optim", "kernels.matmul",
-     "kernels.precompile",
+     "kernels.precompile", "kernels.verified",
      "files.atomic", "files.download", "files.plots", "files.run_lock", "files.run_folder",
      "files.overwrite"},
     {"kernels"},                                                # the backend switch

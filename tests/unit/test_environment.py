@@ -129,6 +129,30 @@ def test_minivae_args_flags_a_lesson_lacks_are_skipped(monkeypatch, tmp_path):
     assert lesson.parse_args("doc").seed == 7
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("notebook", [False, True])
+def test_a_lesson_takes_backend_and_names_it_in_its_first_line(monkeypatch, tmp_path, capsys,
+                                                                backend, notebook):
+    """--backend, on the command line or in $MINIVAE_ARGS, does what MINIVAE_BACKEND does,
+    and parse_args' line is the lesson's first: the backend, and how to read the NumPy lines."""
+    from minivae import kernels
+    if backend not in kernels.available_backends():
+        pytest.skip("numba is not importable")
+    monkeypatch.setattr(lesson, "in_notebook", lambda: notebook)
+    monkeypatch.setenv("MINIVAE_ARGS", f"--backend {backend} --out {tmp_path}")
+    before = kernels.get_backend()
+    kernels.set_backend("numba" if backend == "numpy" and "numba" in kernels.available_backends()
+                        else "numpy")
+    try:
+        lesson.parse_args("doc", argv=None if notebook else ["--backend", backend, "--out",
+                                                             str(tmp_path)])
+        assert kernels.get_backend() == backend
+    finally:
+        kernels.set_backend(before)
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith(f"backend {backend}: ") and "NumPy lines" in first, first
+
+
 def test_mplbackend():
     proc = _start("from minivae.environment import import_matplotlib; import_matplotlib()",
                   MPLBACKEND="nonsense")
@@ -172,5 +196,7 @@ def test_unencodable_output_is_escaped(tmp_path):
     proc = _start([script], LC_ALL="C", PYTHONUTF8="0", PYTHONIOENCODING="")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
+    backend_line, out = out.split("\n", 1)         # parse_args names the backend first
+    assert backend_line.startswith("backend ")
     assert out == "KL = \\xbd \\u03a3 (\\u03bc\\xb2 + \\u03c3\\xb2 \\u2212 1 \\u2212 log \\u03c3\\xb2) \\xb1 0\n"
     assert err == "\\u03b5 ~ N(0, I)\n"

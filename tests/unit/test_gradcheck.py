@@ -28,9 +28,20 @@ def test_rel_error_is_scale_normalized():
 
 
 def test_command_passes_and_prints_table():
+    """By default a column per backend, after a line that says what they are; --backend
+    checks one, after the line that names it."""
+    from minivae import kernels
     out = subprocess.run([sys.executable, "-m", "minivae", "gradcheck"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "VAE bernoulli, all params" in out.stdout and "FAIL" not in out.stdout
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("checking the NumPy lines you read (numpy)")
+    assert lines[1].split()[1:] == [w for b in kernels.available_backends()
+                                    for w in (b, "(max", "rel.", "error)")] + ["threshold"]
+    one = subprocess.run([sys.executable, "-m", "minivae", "gradcheck", "--backend", "numpy"],
+                         capture_output=True, text=True)
+    assert one.returncode == 0 and one.stdout.splitlines()[0].startswith("backend numpy: ")
+    assert one.stdout.splitlines()[-1] == "numpy: 11 passed, 0 failed"
 
 
 def test_thresholds_are_the_documented_ones():
@@ -40,7 +51,7 @@ def test_thresholds_are_the_documented_ones():
     assert gradcheck.LAYER_THRESHOLD == 1e-7 and gradcheck.MODEL_THRESHOLD == 1e-6
     rows = gradcheck.run_all()
     assert len(rows) == 11
-    for name, _, threshold in rows:
+    for name, _, threshold, _ in rows:
         whole = "all params" in name
         assert threshold == (gradcheck.MODEL_THRESHOLD if whole else gradcheck.LAYER_THRESHOLD), name
 

@@ -1,8 +1,12 @@
 """The VAE's public contract and its whole-model gradient (Eqs. 5, 7, 10)."""
+import warnings
+
 import numpy as np
 import pytest
 
-from minivae import VAE
+from minivae import VAE, kernels
+from minivae.errors import NonFiniteError
+from minivae.losses import kl_normal
 from fd import assert_model_gradients
 
 MODEL_THRESHOLD = 1e-6      # whole model, float64, h = 1e-5
@@ -144,3 +148,42 @@ def test_gaussian_likelihood_accepts_values_outside_unit_interval():
     model = small("gaussian")
     loss, _ = model.loss_and_grads(np.full((2, 7), 3.0), np.zeros((2, 2)))
     assert np.isfinite(loss)
+
+
+def _deepest_minivae_frame(error):
+    """(module, function) of the deepest minivae frame in an exception's traceback."""
+    import traceback
+    frames = [f for f, _ in traceback.walk_tb(error.__traceback__)
+              if f.f_globals.get("__name__", "").startswith("minivae.")]
+    return frames[-1].f_globals["__name__"], frames[-1].f_code.co_name
+
+
+@pytest.mark.parametrize("backend", kernels.available_backends())
+def test_the_callers_numpy_error_settings_hold_inside_the_maths(backend):
+    """np.seterr / np.errstate chosen by the caller are in force inside minivae: with
+    over="raise", an overflow raises FloatingPointError from inside the formula that
+    overflows (its NumPy lines, or on the numba backend its twin); with NumPy's default
+    settings it warns, and the call then refuses its input with NonFiniteError."""
+    twin = "minivae.kernels." if backend == "numba" else "minivae."
+    mu, log_var = np.zeros((2, 3)), np.full((2, 3), 1000.0)         # exp(1000) overflows
+    model = small()
+    for p in model.params.values():
+        p[...] = 1e200                                              # so do the products
+    x, eps = np.full((2, 7), 0.5), np.zeros((2, 2))
+    with kernels.using(backend):
+        with np.errstate(over="raise"), pytest.raises(FloatingPointError) as raised:
+            kl_normal(mu, log_var)
+        assert _deepest_minivae_frame(raised.value) == (twin + "losses", "kl_normal_and_grads")
+        before = np.seterr(all="raise")
+        try:
+            with pytest.raises(FloatingPointError) as raised:
+                model.loss_and_grads(x, eps)
+        finally:
+            np.seterr(**before)
+        assert _deepest_minivae_frame(raised.value) == (twin + "layers", "dense_forward")
+        for call in (lambda: kl_normal(mu, log_var), lambda: model.loss_and_grads(x, eps)):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                with pytest.raises(NonFiniteError):
+                    call()
+            assert caught and all(issubclass(w.category, RuntimeWarning) for w in caught)

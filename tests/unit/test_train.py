@@ -130,6 +130,25 @@ def test_divergence_stops_with_a_clear_error(tmp_path, small64, monkeypatch):
         train(tiny(tmp_path / "a"), progress=False, x_train=x_train, x_test=x_test)
 
 
+def test_an_overflow_in_evaluation_is_reported_as_divergence_without_numpy_s_warning(
+        tmp_path, small64, monkeypatch):
+    """The training loop is the maths' caller and chooses NumPy's error settings: an
+    overflow while it evaluates is reported once, as a diverged run, not also as a
+    RuntimeWarning (the maths leaves the caller's settings as they are)."""
+    import warnings
+    x_train, x_test = small64
+
+    def overflowing_elbo(self, x, rng, n_samples=1):
+        np.exp(np.full(len(x), 1000.0))                 # warns under NumPy's default settings
+        raise model_module.NonFiniteError("the result for these x is not finite")
+    monkeypatch.setattr(model_module.VAE, "elbo", overflowing_elbo)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(FloatingPointError, match="not finite when evaluating"):
+            train(tiny(tmp_path / "a", epochs=1), progress=False, x_train=x_train, x_test=x_test)
+    assert caught == []
+
+
 # --- a real run -------------------------------------------------------------------
 def test_one_epoch_on_mnist_learns_more_than_the_mean_image(tmp_path, mnist_small):
     x_train, _, x_test, _ = mnist_small                  # 2000 / 500 digits, float32

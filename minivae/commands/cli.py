@@ -11,6 +11,7 @@ SIGTERM is turned into the same clean stop (errors.Terminated) and exits 143.
 import argparse
 import contextlib
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -81,6 +82,9 @@ def _main(argv):
         except KeyboardInterrupt:
             print(f"minivae {args.command}: interrupted", file=sys.stderr)
             return 130
+        except BrokenPipeError:             # the reader went away (`| head`): nothing to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            return 128 + signal.SIGPIPE
         except Exception:                   # noqa: BLE001  a bug: its traceback, then one line
             traceback.print_exc()
             print(f"minivae {args.command}: {BUG}", file=sys.stderr)

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ArgumentError
-from ..files.atomic import atomic_write_text
+from ..files.atomic import atomic_write_text, make_dirs
 from ..files.checkpoint import load_checkpoint, read_meta
 from ..model import VAE
 from ..validate import writable_dir
@@ -110,7 +110,7 @@ def write_explorer(model, x, labels, out_dir, name="explorer", about=""):
         if labels.dtype.kind not in "iu" or (labels.size and (labels.min() < 0 or labels.max() > 9)):
             raise ArgumentError("labels must be the digits' classes, integers 0 to 9")
     out = writable_dir("explorer folder", out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dirs(out)
     weights, page = out / f"{name}_weights.js", out / f"{name}.html"
     text = json.dumps(weights_object(model, mu, labels, about), separators=(",", ":"))
     atomic_write_text(weights, "// the decoder of a VAE with a 2-D latent, and its test encodings: "

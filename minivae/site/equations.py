@@ -39,7 +39,8 @@ DERIVATION = ("a step of the derivation of Eq. 5, about the true posterior P(z|X
 SAMPLE = Code("model", "VAE.sample", "rng.standard_normal((n, self.z_dim)")
 ELBO = Code("model", "VAE.elbo", "ELBOTerms(-recon_nll - kl, recon_nll, kl)")
 LOSS = Code("model", "VAE.loss_and_grads", "loss = batch_loss((recon_nll, kl)")
-KL = Code("losses", "kl_normal", "0.5 * (var + mu * mu - 1 - log_var).sum(axis=1)")
+KL = Code("losses", "kl_normal_and_grads", "0.5 * (var + mu * mu - 1 - log_var).sum(axis=1)")
+KL_CHECKED = Code("losses", "kl_normal", "kl_normal_and_grads(mu, log_var)")   # its checked face
 REPARAM = Code("reparam", "reparam_forward", "mu + std * eps")
 CVAE_LOSS = Code("cvae", "CVAE.loss_and_grads", "self.cond.backward(dc_out, c_cond, dtap=dc_join")
 
@@ -80,7 +81,7 @@ ENTRIES = (
     Entry("Eq. 7", "§2.2", "D[N(μ(X), Σ(X)) ‖ N(0, I)] = ½ (tr(Σ(X)) + μ(X)ᵀμ(X) − k − log det(Σ(X)))",
           r"\mathcal{D}[\mathcal{N}(\mu(X), \Sigma(X)) \| \mathcal{N}(0, I)] = \frac{1}{2}"
           r"\left(\operatorname{tr}(\Sigma(X)) + \mu(X)^\top \mu(X) - k - \log\det(\Sigma(X))\right)",
-          (KL,), (L04, "06_interpreting"),
+          (KL, KL_CHECKED), (L04, "06_interpreting"),
           ("tests/unit/test_losses.py::test_kl_normal_gradients",
            "tests/unit/test_losses.py::test_kl_normal_matches_monte_carlo_within_standard_error"),
           "ex04_kl"),
@@ -111,7 +112,7 @@ ENTRIES = (
                   "its hand-set λ with the VAE, which has no such parameter (lesson 06 discusses it)"),
     Entry("Eq. 12", "§3", "P(Y|X) = N(f(z, X), σ² ∗ I)",
           r"P(Y \mid X) = \mathcal{N}(f(z, X), \sigma^2 * I)",
-          (Code("cvae", "CVAE.loss_and_grads", "bernoulli_nll(y_logits, y)"),), ("08_cvae_mnist",),
+          (Code("cvae", "CVAE.loss_and_grads", "bernoulli_nll_and_grad(y_logits, y)"),), ("08_cvae_mnist",),
           ("tests/unit/test_cvae.py::test_cvae_whole_model_gradient",), "ex08_cvae_junctions"),
     Entry("Eq. 13", "§3",
           "log P(Y|X) − D[Q(z|Y, X) ‖ P(z|Y, X)] = E_{z~Q(·|Y,X)}[log P(Y|z, X)] − D[Q(z|Y, X) ‖ P(z|X)]",
@@ -124,7 +125,7 @@ ENTRIES = (
            "tests/lessons/test_lesson_08.py::test_likelihoods_obey_the_bounds"), "ex08_cvae_junctions"),
     Entry("Eq. 14", "Appendix A", "E_{z~Q_σ}[log P_σ(X|z)] − D[Q_σ(z|X) ‖ P(z)],  P_σ(X|z) = N(X | f(z), σ²)",
           r"E_{z \sim Q_\sigma}[\log P_\sigma(X \mid z)] - \mathcal{D}[Q_\sigma(z \mid X) \| P(z)]",
-          (Code("losses", "gaussian_nll", "0.5 * (r * r).sum(axis=1) / var"), ELBO), (L09,),
+          (Code("losses", "gaussian_nll_and_grad", "0.5 * (r * r).sum(axis=1) / var"), ELBO), (L09,),
           (T09 + "test_lesson_09_vae_bound_and_fit",
            "tests/unit/test_losses.py::test_gaussian_nll_equals_log_density_and_gradient")),
     Entry("Eq. 15", "Appendix A", "D[Q_σ(z|X) ‖ P_σ(z|X)] = D[Q⁰(z⁰|X) ‖ P⁰_σ(z⁰|X)]",
@@ -154,7 +155,7 @@ ENTRIES = (
           tests=("tests/lessons/test_lesson_02.py::test_fig3_rebuilt_with_an_erased_stroke",),
           no_code="the shifts and distances are lesson 02's own functions (shift_diag, erase_stroke)"),
     Entry("Fig. 4", "§2.2", "the training-time VAE without (left) and with (right) the reparameterization trick",
-          "", (Code("model", "VAE.loss_and_grads", "z, c_z = self.reparam.forward(mu, log_var, eps)"), REPARAM),
+          "", (Code("model", "VAE.loss_and_grads", "z, std = reparam_forward(mu, log_var, eps)"), REPARAM),
           ("03_reparam",),
           ("tests/unit/test_model.py::test_whole_model_gradient",
            "tests/lessons/test_lessons_01_03.py::test_03_only_the_trick_learns_a_code"),

@@ -1,7 +1,7 @@
 """Maths as MathML at build time (latex2mathml): no script, no font, no network in the page.
 
 The index's equations are LaTeX.  The docstrings write their formulas in plain
-Unicode ("KL = ½ Σ_j (exp(lv_j) + mu_j² − 1 − lv_j)"), so `unicode_to_latex`
+Unicode ("KL = ½ ∑_j (exp(lv_j) + mu_j² − 1 − lv_j)"), so `unicode_to_latex`
 reads that house notation: Greek letters and operators, x_j and E_{z~Q}
 subscripts, superscript digits, ½ and √(…), code names such as log_var kept
 upright.  A docstring's formula lines (its indented lines with =, ← or ≈) are
@@ -65,13 +65,12 @@ def unicode_to_latex(text):
         elif tok[0].isalpha() and tok.isascii():
             out.append(_word(tok))
         elif tok in GREEK:
-            if tok == "Σ" and text[i:i + 1] in ("_", *SUBSCRIPTS):      # Σ_j, Σᵢ: a sum
-                out.append(r"\sum")
-            else:
-                out.append(GREEK[tok] + " ")
+            out.append(GREEK[tok] + " ")      # Σ is the covariance; a sum is ∑ (below)
             if i < len(text) and text[i] in "0123456789":      # β2 -> β_2
                 out.append("_{" + text[i] + "}")
                 i += 1
+        elif tok == "∑":                         # ∑_j, ∑ᵢ: its index follows as a subscript
+            out.append(r"\sum" if text[i:i + 1] in ("_", *SUBSCRIPTS) else r"\sum ")
         elif tok == "√":
             if text.startswith("(", i):
                 end = _group(text, i)

@@ -40,8 +40,8 @@ def section(page, name):
 
 def test_each_function_is_a_section_holding_its_code_and_its_typeset_docstring():
     page = maths_pages.page_html("losses")
-    kl = section(page, "kl_normal")
-    assert "def kl_normal(mu, log_var):" in text_of(kl)
+    kl = section(page, "kl_normal_and_grads")
+    assert "def kl_normal_and_grads(mu, log_var):" in text_of(kl)
     assert "def bernoulli_nll" not in text_of(kl)
     assert 'href="../equations.html#eq-7"' in kl          # the index's Eq. 7, typeset
     assert kl.count("<math") >= 4                         # Eq. 7 and the docstring's three formulas

@@ -12,7 +12,7 @@ pytest.importorskip("latex2mathml", reason="the site extra is missing: pip insta
 
 
 @pytest.mark.parametrize("text, latex", [
-    ("KL = ½ Σ_j (exp(lv_j) + mu_j² − 1 − lv_j)",
+    ("KL = ½ ∑_j (exp(lv_j) + mu_j² − 1 − lv_j)",
      r"\mathrm{KL} = \tfrac{1}{2} \sum_{j} (\exp (\mathrm{lv}_{j}) + \mathrm{mu}_{j}^{2} - 1 - \mathrm{lv}_{j})"),
     ("dW = xᵀ dy", r"\mathrm{dW} = x^{\top} \mathrm{dy}"),
     ("z = mu + Σ^{1/2} ⊙ eps", r"z = \mathrm{mu} + \Sigma ^{1/2} \odot  \mathrm{eps}"),
@@ -22,7 +22,7 @@ pytest.importorskip("latex2mathml", reason="the site extra is missing: pip insta
      r"\partial \mathrm{nll}/\partial \mathrm{x\_mean} = (\mathrm{x\_mean} - x) / \sigma ^{2}"),
     ("P(X) = E_{z~Q(z|X)}[P(X|z)]", r"P(X) = E_{z\sim Q(z\mid X)}[P(X\mid z)]"),
     ("e^(lv0−lv1)", r"e^{\mathrm{lv0}-\mathrm{lv1}}"),
-    ("Σᵢ exp(zᵢ)", r"\sum_{i} \exp (z_{i})"),
+    ("∑ᵢ exp(zᵢ)", r"\sum_{i} \exp (z_{i})"),
 ])
 def test_unicode_to_latex(text, latex):
     assert unicode_to_latex(text) == latex
@@ -53,7 +53,7 @@ def test_latex_to_mathml_builds_real_mathml():
 
 def test_docstring_html_typesets_the_formula_lines_and_keeps_the_rest_as_text():
     doc = ("D[N(mu, Σ) ‖ N(0, I)] per example.\n\n"
-           "    KL = ½ Σ_j (exp(lv_j) + mu_j² − 1 − lv_j)        [Eq. 7: the terms]\n"
+           "    KL = ½ ∑_j (exp(lv_j) + mu_j² − 1 − lv_j)        [Eq. 7: the terms]\n"
            "    ∂KL/∂mu = mu\n\nmu, log_var (N, K) -> kl (N,).")
     out = docstring_html(doc)
     assert out.count('<span class="formula"><math') == 2

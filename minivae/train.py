@@ -8,8 +8,9 @@ bound.  Each step estimates it on a minibatch, one ε per example: the loss is
 −(Eq. 9) averaged over the batch, and its gradient comes from
 `model.loss_and_grads(x, eps)` (Fig. 4, right); `optimizer.step()` then moves
 the weights.  With weight decay (the `doersch` preset's 5e-4) the optimizer
-also adds wd·θ to that gradient, the gradient of an L2 penalty (wd/2)‖θ‖²
-that is not part of Eq. 8.  The same step written out by hand, with nothing
+also adds wd·θ to the gradient of each weight (not of the biases, as in the
+reference code), the gradient of an L2 penalty (wd/2)‖W‖² that is not part
+of Eq. 8.  The same step written out by hand, with nothing
 hidden, is in lessons/03_reparam.py (its own `loss_and_grads` and `train`):
 read that first.
 

@@ -27,8 +27,7 @@ import minivae  # first, before NumPy, as `python -m minivae` imports it (kernel
 import sys, time
 import numpy as np
 from minivae import VAE
-from minivae.config import PRESETS
-from minivae.optim import Adam
+from minivae.config import PRESETS, TrainConfig, build_optimizer
 preset, steps, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 p = PRESETS[preset]
 rng = np.random.default_rng(0)
@@ -39,8 +38,7 @@ except Exception:           # no MNIST here: random pixels time the same product
     x_all = rng.random((10000, 784), dtype=np.float32)
 model = VAE(x_dim=784, hidden=p["hidden"], z_dim=p["z_dim"], likelihood=p["likelihood"],
             init=p["init"], dtype=np.float32, seed=0)
-opt = Adam(model.flat_params, model.flat_grads, lr=p["lr"], beta1=p["beta1"], beta2=p["beta2"],
-           weight_decay=p["weight_decay"])
+opt = build_optimizer(TrainConfig.from_preset(preset), model)   # as `train` builds it
 batch = p["batch_size"]
 batches = [(x_all[i:i + batch], rng.standard_normal((batch, p["z_dim"]), dtype=np.float32))
            for i in range(0, len(x_all) - batch + 1, batch)]

@@ -49,6 +49,7 @@ from ..errors import ArgumentError
 from ..files.atomic import atomic_write_text, make_dirs
 from ..files.overwrite import check_target
 from ..kernels.flush import threshold as flush_threshold
+from ..mlp import weight_mask
 from ..model import VAE
 from ..optim import Adam
 from ..validate import writable_dir
@@ -120,6 +121,7 @@ def kernel_cases(rng, n_params):
     mu, lv = f(100, 30), f(100, 30)
     p, g, m, v = f(n_params), f(n_params), f(n_params), np.abs(f(n_params))
     flush = flush_threshold(np.float32)         # the optimizer steps as training runs them
+    decayed = np.ones(n_params, bool)
     return [
         ("layers.dense_forward", "100×500 @ 500×1000, +b, ReLU", (x, W, b), {"relu": True}),
         ("layers.dense_backward", "same; ReLU mask, dW, db, dx", (x, W, dy, W.copy(), b.copy()),
@@ -131,8 +133,9 @@ def kernel_cases(rng, n_params):
         ("reparam.reparam_backward", "100×30", (mu, np.exp(lv), f(100, 30)), {}),
         ("losses.kl_normal_and_grads", "100×30", (mu, lv), {}),
         ("optim.adam_step", f"{n_params:,} params",
-         (p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 5, 5e-4, flush), {}),
-        ("optim.sgd_step", f"{n_params:,} params", (p.copy(), g, m.copy(), 1e-3, 0.9, 5e-4, flush), {}),
+         (p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 5, 5e-4, decayed, flush), {}),
+        ("optim.sgd_step", f"{n_params:,} params",
+         (p.copy(), g, m.copy(), 1e-3, 0.9, 5e-4, decayed, flush), {}),
         ("matmul", "100×784 @ 784×1000; numba: loops", (logits, f(784, 1000)), {}),
     ]
 
@@ -207,13 +210,14 @@ def adam_floor_runner(gemm_run, n_params, backend, cfg):
     rng = np.random.default_rng(2)      # not zeros: untouched zero pages would read for free
     p, g, m = (rng.standard_normal(n_params, dtype=np.float32) for _ in range(3))
     v = np.abs(rng.standard_normal(n_params, dtype=np.float32))
+    decayed = np.ones(n_params, bool)
 
     def run(n):
         with kernels.using(backend):
             for t in range(1, n + 1):
                 gemm_run(1)
                 update(p, g, m, v, cfg["lr"], cfg["beta1"], cfg["beta2"], 1e-8, t,
-                       cfg["weight_decay"], flush_threshold(np.float32))
+                       cfg["weight_decay"], decayed, flush_threshold(np.float32))
     return run
 
 
@@ -233,7 +237,8 @@ def minivae_runner(cfg, X, backend, flush=True, update_threads=None):
     model = VAE(x_dim=X.shape[1], hidden=cfg["hidden"], z_dim=cfg["z_dim"], init=cfg["init"],
                 likelihood=cfg["likelihood"], dtype=np.float32)
     opt = Adam(model.flat_params, model.flat_grads, lr=cfg["lr"], beta1=cfg["beta1"],
-               beta2=cfg["beta2"], weight_decay=cfg["weight_decay"], flush_subnormal=flush)
+               beta2=cfg["beta2"], weight_decay=cfg["weight_decay"],
+               decayed=weight_mask(model.params), flush_subnormal=flush)
     stream, shape = _batches(X, cfg["batch_size"]), (cfg["batch_size"], cfg["z_dim"])
 
     def run(n):

@@ -4,7 +4,8 @@ Layout (all plain arrays, read with allow_pickle=False):
 
     format            "minivae-checkpoint"        format_version  1
     model             JSON: VAE constructor arguments (VAE.config())
-    optimizer         JSON: optimizer name and hyperparameters
+    optimizer         JSON: optimizer name, hyperparameters, and where weight decay
+                      applies ("decayed": "weights", the model's W, or "all")
     config            JSON: the training configuration (TrainConfig as a dict)
     epoch             epochs completed
     rng_states        JSON: {stream: bit-generator state} for every random stream
@@ -26,6 +27,7 @@ import numpy as np
 
 from .atomic import atomic_write
 from ..errors import ArgumentError, CheckpointError
+from ..mlp import weight_mask
 from ..model import VAE
 from ..optim import SGD, Adam
 
@@ -53,11 +55,23 @@ def rng_from_state(state):
 
 
 # --- writing -------------------------------------------------------------------
-def _optimizer_spec(optimizer):
+def _optimizer_spec(optimizer, model):
     for name, (cls, hyper) in _OPTIMIZERS.items():
         if type(optimizer) is cls:
-            return {"name": name, **{h: getattr(optimizer, h) for h in hyper}}
+            return {"name": name, **{h: getattr(optimizer, h) for h in hyper},
+                    "decayed": _decayed(optimizer, model)}
     raise ArgumentError(f"cannot checkpoint an optimizer of type {type(optimizer).__name__}")
+
+
+def _decayed(optimizer, model):
+    """Where the optimizer's weight decay applies: "weights" (the model's W, mlp.weight_mask)
+    or "all" (every parameter); another mask cannot be written down."""
+    if np.array_equal(optimizer.decayed, weight_mask(model.params)):
+        return "weights"
+    if optimizer.decayed.all():
+        return "all"
+    raise ArgumentError("cannot checkpoint an optimizer whose weight decay applies to neither "
+                        "the model's weights alone nor to every parameter")
 
 
 def save_checkpoint(path, model, optimizer, config: dict, epoch: int, rng_states: dict, history):
@@ -65,7 +79,7 @@ def save_checkpoint(path, model, optimizer, config: dict, epoch: int, rng_states
     arrays = {
         "format": np.array(FORMAT), "format_version": np.int64(FORMAT_VERSION),
         "model": np.array(json.dumps(model.config())),
-        "optimizer": np.array(json.dumps(_optimizer_spec(optimizer))),
+        "optimizer": np.array(json.dumps(_optimizer_spec(optimizer, model))),
         "config": np.array(json.dumps(config)),
         "epoch": np.int64(epoch),
         "rng_states": np.array(json.dumps(rng_states)),
@@ -180,11 +194,13 @@ def load_checkpoint(path):
             _fill(p, _get(npz, f"param/{name}", path), f"parameter {name}", path)
         spec = dict(meta["optimizer"])
         spec.setdefault("flush_subnormal", True)    # checkpoints from before the flush
+        decayed = spec.pop("decayed", "all")        # and from before decay spared the biases
         cls, hyper = _OPTIMIZERS.get(spec.pop("name", None), (None, ()))
-        if cls is None or set(spec) != set(hyper):
+        if cls is None or set(spec) != set(hyper) or decayed not in ("weights", "all"):
             raise CheckpointError(f"{path}: unknown optimizer specification {meta['optimizer']}")
+        decayed = weight_mask(model.params) if decayed == "weights" else None
         try:
-            optimizer = cls(model.flat_params, model.flat_grads, **spec)
+            optimizer = cls(model.flat_params, model.flat_grads, decayed=decayed, **spec)
         except (TypeError, ValueError) as e:
             raise CheckpointError(f"{path}: optimizer settings are not valid ({e})") from e
         state = {}

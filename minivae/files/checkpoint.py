@@ -10,6 +10,8 @@ Layout (all plain arrays, read with allow_pickle=False):
     epoch             epochs completed
     rng_states        JSON: {stream: bit-generator state} for every random stream
     history           JSON: one dict per finished epoch
+    threads           JSON: {"blas": the BLAS threads the run was trained with}
+                      (optional; kernels/threads.py keeps them on resuming)
     param/<name>      every entry of model.params, e.g. param/decoder.0.W
     optim/<key>       every entry of optimizer.state_dict(), e.g. optim/m
 
@@ -74,8 +76,10 @@ def _decayed(optimizer, model):
                         "the model's weights alone nor to every parameter")
 
 
-def save_checkpoint(path, model, optimizer, config: dict, epoch: int, rng_states: dict, history):
-    """Write model, optimizer state, config, epoch, stream states and history to path."""
+def save_checkpoint(path, model, optimizer, config: dict, epoch: int, rng_states: dict, history,
+                    threads=None):
+    """Write model, optimizer state, config, epoch, stream states, history and (when
+    given) the threads the run was trained with to path."""
     arrays = {
         "format": np.array(FORMAT), "format_version": np.int64(FORMAT_VERSION),
         "model": np.array(json.dumps(model.config())),
@@ -85,6 +89,8 @@ def save_checkpoint(path, model, optimizer, config: dict, epoch: int, rng_states
         "rng_states": np.array(json.dumps(rng_states)),
         "history": np.array(json.dumps(list(history))),
     }
+    if threads is not None:
+        arrays["threads"] = np.array(json.dumps(threads))
     arrays.update({f"param/{k}": v for k, v in model.params.items()})
     arrays.update({f"optim/{k}": np.asarray(v) for k, v in optimizer.state_dict().items()})
     atomic_write(path, lambda f: np.savez(f, **arrays))
@@ -149,6 +155,12 @@ def _read_meta(npz, path):
             and isinstance(meta["history"], list) and isinstance(meta["model"], dict)
             and isinstance(meta["optimizer"], dict)):
         raise CheckpointError(f"{path}: its JSON entries have the wrong types")
+    if "threads" in npz.files:          # absent from checkpoints older than the thread policy
+        meta["threads"] = _json(npz, "threads", path)
+        blas = meta["threads"].get("blas") if isinstance(meta["threads"], dict) else 0
+        if blas is not None and not (type(blas) is int and blas >= 1):
+            raise CheckpointError(f"{path}: 'threads' should say how many BLAS threads "
+                                  "trained the run")
     meta.update(epoch=int(epoch), format_version=FORMAT_VERSION)
     return meta
 

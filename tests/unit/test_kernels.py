@@ -279,20 +279,6 @@ def test_thread_info_reports_the_update_threads_under_either_backend():
         kernels.set_update_threads(before)
 
 
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
-@pytest.mark.parametrize("code, preset, want", [
-    ("import minivae", None, "16 2"),               # minivae first: it sets the timeout
-    ("import numpy; import minivae", None, "None 1"),   # NumPy first: OpenBLAS spins
-    ("import minivae", "28", "28 1"),               # the user's setting is kept
-    ("import numpy; import minivae", "12", "12 2"),     # set in the shell: in effect
-])
-def test_blas_timeout_and_update_threads_in_a_fresh_interpreter(code, preset, want):
-    show = ("; import os; from minivae import kernels; kernels.set_backend('numba'); "
-            "print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'), "
-            "kernels.thread_info()['update_threads'])")
-    assert python(code + show, OPENBLAS_THREAD_TIMEOUT=preset).split() == want.split()
-
-
 def test_loop_matmul_rejects_bad_shapes():
     with pytest.raises(ValueError, match="multiply"):
         nb.matmul(np.ones((2, 3)), np.ones((2, 3)))

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from minivae import model as model_module
+from minivae import train as train_module
+from minivae.kernels import threads as kernel_threads
 from minivae.files.checkpoint import load_checkpoint, read_meta
 from minivae.evaluate import evaluate_elbo
 from minivae.files.history import COLUMNS
@@ -88,6 +90,7 @@ def test_interrupt_keeps_the_last_checkpoint_and_resume_finishes_exactly(tmp_pat
     straight = train(tiny(tmp_path / "a", epochs=3), progress=False, x_train=x_train, x_test=x_test)
     calls = {"n": 0}
     real = model_module.VAE.loss_and_grads
+    monkeypatch.setattr(train_module, "scratch_steps", lambda config, x: None)   # its steps count
 
     def flaky(self, x, eps, copy=True):      # Ctrl-C in the middle of epoch 2 (5 steps/epoch)
         calls["n"] += 1
@@ -188,3 +191,48 @@ def test_flush_setting_reaches_the_optimizer():
         model = build_model(on, x_dim=6)
         assert build_optimizer(on, model).flush_below == flush_threshold(np.float32) > 0
         assert build_optimizer(off, model).flush_below == 0.0
+
+
+# --- the thread policy (kernels/threads.py) -------------------------------------------
+@pytest.mark.skipif(kernel_threads.cores.usable() < 2 or kernel_threads.openblas.find() is None,
+                    reason="needs OpenBLAS and two cores")
+def test_a_run_keeps_the_blas_threads_it_was_trained_with(tmp_path, small64, monkeypatch, capsys):
+    """The checkpoint records the BLAS threads the policy chose; resumed, the run keeps
+    them (they change a product's last bits) even where the policy would now choose
+    otherwise, and says so in its header."""
+    x_train, x_test = small64
+    for name in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS",
+                 "OPENBLAS_THREAD_TIMEOUT", "NUMBA_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    timed, alone = [], [True]
+
+    def measure(options, run_steps):         # seconds a step: more threads slower, or faster
+        timed.append(options)
+        return {s: 1.0 if s.blas == 1 else 2.0 if alone[0] else 0.5 for s in options}
+    monkeypatch.setattr(kernel_threads, "measure", measure)
+    train(tiny(tmp_path / "a", epochs=1), x_train=x_train, x_test=x_test)
+    assert read_meta(tmp_path / "a" / "last.npz")["threads"] == {"blas": 1}
+    assert "threads: matrix products on 1 BLAS thread" in capsys.readouterr().out
+    alone[0] = False                           # now 2 threads would win ...
+    train(tiny(tmp_path / "a", epochs=2), resume=tmp_path / "a" / "last.npz", x_train=x_train,
+          x_test=x_test)
+    out = capsys.readouterr().out
+    assert "threads: matrix products on 1 BLAS thread" in out          # ... but it keeps 1
+    assert "as the run was trained, so that it continues bit for bit" in out
+    assert len(timed) == 1                     # one thread kept: nothing left to time
+    assert read_meta(tmp_path / "a" / "last.npz")["threads"] == {"blas": 1}
+    train(tiny(tmp_path / "b", epochs=1), x_train=x_train, x_test=x_test)    # a fresh run
+    assert read_meta(tmp_path / "b" / "last.npz")["threads"]["blas"] > 1
+
+
+def test_a_checkpoint_from_before_the_thread_policy_resumes(tmp_path, small64):
+    x_train, x_test = small64
+    train(tiny(tmp_path / "a", epochs=1), progress=False, x_train=x_train, x_test=x_test)
+    ckpt = tmp_path / "a" / "last.npz"
+    with np.load(ckpt, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != "threads"}
+    np.savez(ckpt, **arrays)
+    assert "threads" not in read_meta(ckpt)
+    r = train(tiny(tmp_path / "a", epochs=2), resume=ckpt, progress=False, x_train=x_train,
+              x_test=x_test)
+    assert len(r.history) == 2 and "threads" in read_meta(ckpt)

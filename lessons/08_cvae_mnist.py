@@ -76,7 +76,6 @@ Run:  python lessons/08_cvae_mnist.py [--quick] [--seed S] [--out DIR] [--full |
 import sys
 import time
 
-import minivae  # noqa: F401  first, before NumPy loads: see minivae/kernels/blas_threads.py
 import numpy as np
 from scipy import stats
 from tqdm.auto import tqdm

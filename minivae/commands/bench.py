@@ -327,7 +327,7 @@ def bench_preset(name, X, steps, repeats, threads, x_path, warmup_epochs):
     print(f"  {thread_policy.describe(policy)}", file=sys.stderr, flush=True)
     for b in kernels.available_backends():
         runners[b], opt = minivae_runner(cfg, X, b)
-    if "numba" in runners and kernels.thread_info()["update_threads"] == 2:
+    if "numba" in runners and policy.setting.update == 2:
         runners["numba_1thread"], _ = minivae_runner(cfg, X, "numba", update_threads=1)
     d = kernels.DEFAULT if kernels.DEFAULT in runners else "numpy"
     n_params = opt.params.size

@@ -53,9 +53,16 @@ def stop(procs):
         p.wait()
 
 
-def _worker(name, cores, x_path, preset):
-    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+def worker_env(name, cores, environ=os.environ):
+    """The environment of setting `name`'s worker: this one without thread variables, then
+    the setting's own."""
+    env = {k: v for k, v in environ.items() if k not in THREAD_VARS}
     env.update({k: v.format(cores=cores) for k, v in SETTINGS[name].items()})
+    return env
+
+
+def _worker(name, cores, x_path, preset):
+    env = worker_env(name, cores)
     proc = subprocess.Popen([sys.executable, "-m", "minivae.commands.bench_load", "--serve"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     proc.stdin.write(json.dumps({"x_path": x_path, "preset": preset}) + "\n")

@@ -194,6 +194,19 @@ def set_update_threads(n):
     return update_threads.set_threads(n)
 
 
+def set_blas_threads(n):
+    """The matrix products on n OpenBLAS threads from now on (threads.py chooses when a run
+    starts); returns the count before, or None (and changes nothing) when NumPy's BLAS
+    is not OpenBLAS."""
+    from . import openblas
+    blas = openblas.find()
+    if blas is None:
+        return None
+    before = blas.threads()
+    blas.set_threads(n)
+    return before
+
+
 def thread_info():
     """CPU count, the cores a run may use, OpenBLAS's threads and its idle workers' timeout
     N (2ᴺ ticks; None: not OpenBLAS) and, when numba is importable (whichever backend is

@@ -36,6 +36,11 @@ DEFAULT_TIMEOUT = 28            # what OpenBLAS uses when the variable is unset,
 TIMEOUT_RANGE = (4, 30)         # OpenBLAS clamps a setting to these
 
 
+def as_read(n):
+    """The timeout N that OpenBLAS makes of a setting n: its default for 0, else n clamped."""
+    return min(max(n, TIMEOUT_RANGE[0]), TIMEOUT_RANGE[1]) if n else DEFAULT_TIMEOUT
+
+
 def _candidates():
     """Paths of the loaded (or NumPy-bundled) shared libraries that look like OpenBLAS,
     NumPy's own first."""
@@ -83,9 +88,8 @@ class OpenBLAS:
         self._set(ctypes.c_int(int(n)))
 
     def timeout(self):
-        """N: idle workers spin for 2ᴺ ticks before they sleep (OpenBLAS's clamp applied)."""
-        n = int(self._timeout()) if self.steers_timeout else 0
-        return min(max(n, TIMEOUT_RANGE[0]), TIMEOUT_RANGE[1]) if n else DEFAULT_TIMEOUT
+        """N: idle workers spin for 2ᴺ ticks before they sleep."""
+        return as_read(int(self._timeout()) if self.steers_timeout else 0)
 
     def set_timeout(self, n):
         """Workers started from now on spin for 2ⁿ ticks; those running are stopped (the

@@ -90,20 +90,21 @@ class Machine(NamedTuple):
 
 
 class User(NamedTuple):
-    blas: Optional[str]         # "OPENBLAS_NUM_THREADS=2": the variable that fixes them, or None
+    blas: Optional[tuple]       # ("OPENBLAS_NUM_THREADS", 2): the variable that fixes them
     wait: Optional[int]         # OPENBLAS_THREAD_TIMEOUT when set
     update: Optional[int]       # NUMBA_NUM_THREADS when set
 
 
 # --- the facts ----------------------------------------------------------------------
 def user_settings():
-    """The thread variables the user set (User), each checked: whole numbers only."""
+    """The thread variables the user set (User), each checked: whole numbers only.  Of the
+    BLAS ones, the first set in OpenBLAS's order counts."""
     blas = None
     for name in BLAS_VARS:
         value = environment.whole_number(name, "threads for matrix products; 0: OpenBLAS's "
                                          "default, one per core")
         if value is not None and blas is None:
-            blas = f"{name}={value}"
+            blas = (name, value)
     wait = environment.whole_number(openblas.TIMEOUT_VAR, "OpenBLAS's idle threads sleep after "
                                     "2^N clock ticks; 4-30, 0: its default 28")
     update = environment.whole_number("NUMBA_NUM_THREADS", "threads for numba's parallel loops",
@@ -135,15 +136,20 @@ def candidates(m, user, keep_blas=None):
     if m.blas is None:                                  # not OpenBLAS: nothing to steer
         return [Setting(None, None, update_count(None, None, m.cores, user))]
     if user.blas is not None:
-        counts = [m.blas]                               # as OpenBLAS read the user's variable
+        counts = [user.blas[1] or m.cores]              # 0: OpenBLAS's default, one per core
     elif keep_blas is not None:
         counts = [keep_blas]
     else:
         counts = sorted({1, min(2, m.cores), m.cores})
-    steer_wait = user.wait is None and m.wait is not None
+    if m.wait is None:
+        waits = [None]                                  # cannot be steered: as it is
+    elif user.wait is not None:
+        waits = [openblas.as_read(user.wait)]
+    else:
+        waits = [NAP, SPIN]
     out = []
-    for n in counts:            # one thread: no worker waits; else both waits, or as it is
-        for wait in ([None] if n == 1 else [NAP, SPIN] if steer_wait else [m.wait]):
+    for n in counts:            # one thread: no worker waits
+        for wait in ([None] if n == 1 else waits):
             out.append(Setting(n, wait, update_count(n, wait, m.cores, user)))
     return out
 
@@ -215,8 +221,10 @@ def _why(m, user, keep_blas, keep, seconds):
     said = [f"{m.cores} core{'s' if m.cores > 1 else ''} to use"]
     if m.blas is None:
         said.append("NumPy's BLAS is not OpenBLAS: left as it is")
-    said += [v for v in (user.blas, user.wait is not None and f"{openblas.TIMEOUT_VAR}={user.wait}",
-                         user.update is not None and f"NUMBA_NUM_THREADS={user.update}") if v]
+    said += [f"{name}={value}" for name, value in (
+        user.blas or (None, None), (openblas.TIMEOUT_VAR, user.wait),
+        ("NUMBA_NUM_THREADS", user.update))
+        if value is not None]
     if keep is not None:
         said.append("BLAS threads as the run was trained, so that it continues bit for bit")
     elif keep_blas is not None:

@@ -103,3 +103,14 @@ def test_the_workers_wait_as_told():
         BLAS.set_timeout(before)
         BLAS.set_threads(threads)
     assert spinning >= 0.01 and napping <= 0.005, (spinning, napping)
+
+
+def test_kernels_set_blas_threads_returns_the_count_before():
+    from minivae import kernels
+    before = BLAS.threads()
+    assert kernels.set_blas_threads(1) == before
+    try:
+        assert BLAS.threads() == 1
+        assert kernels.set_blas_threads(2) == 1 and BLAS.threads() == 2
+    finally:
+        kernels.set_blas_threads(before)

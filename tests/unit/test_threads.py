@@ -29,19 +29,22 @@ def test_more_cores_add_two_threads_and_all_of_them():
         (1, None), (2, NAP), (2, SPIN), (8, NAP), (8, SPIN)]
 
 
-@pytest.mark.parametrize("variable, blas, want", [
-    ("OPENBLAS_NUM_THREADS=1", 1, [Setting(1, None, 2)]),
-    ("OMP_NUM_THREADS=2", 2, [Setting(2, NAP, 2), Setting(2, SPIN, 1)]),   # the wait still chosen
+@pytest.mark.parametrize("variable, want", [
+    (("OPENBLAS_NUM_THREADS", 1), [Setting(1, None, 2)]),
+    (("OMP_NUM_THREADS", 2), [Setting(2, NAP, 2), Setting(2, SPIN, 1)]),   # the wait still chosen
+    (("OPENBLAS_NUM_THREADS", 0), [Setting(4, NAP, 2), Setting(4, SPIN, 1)]),  # one per core
 ])
-def test_the_users_blas_threads_win(variable, blas, want):
-    assert options(blas=blas, user=User(variable, None, None)) == want
+def test_the_users_blas_threads_win(variable, want):
+    assert options(cores=4, blas=1, user=User(variable, None, None)) == want
 
 
-def test_the_users_timeout_wins_and_decides_the_update():
-    spins = options(wait=SPIN, user=User(None, SPIN, None))
-    assert spins == [Setting(1, None, 2), Setting(2, SPIN, 1)]
-    naps = options(wait=12, user=User(None, 12, None))
-    assert naps == [Setting(1, None, 2), Setting(2, 12, 2)]
+@pytest.mark.parametrize("timeout, wait, update", [
+    (28, 28, 1), (0, 28, 1), (12, 12, 2), (20, 20, 2), (21, 21, 1), (3, 4, 2), (40, 30, 1)])
+def test_the_users_timeout_wins_as_openblas_reads_it_and_decides_the_update(timeout, wait, update):
+    """0 is OpenBLAS's default 2²⁸; other values are clamped to 4..30; up to 2²⁰ ticks
+    the workers nap, and the update may take the second core."""
+    assert options(user=User(None, timeout, None)) == [Setting(1, None, 2),
+                                                       Setting(2, wait, update)]
 
 
 @pytest.mark.parametrize("numba_threads, update", [(1, 1), (2, 2), (8, 2)])
@@ -108,7 +111,7 @@ def test_settle_times_the_candidates_applies_the_choice_and_says_why(monkeypatch
 
 def test_settle_with_the_users_variables_times_nothing(monkeypatch):
     policy, applied, timed = settle_with(
-        monkeypatch, Machine(2, 1, SPIN), {"OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"})
+        monkeypatch, Machine(2, 2, SPIN), {"OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"})
     assert timed == [] and applied == [Setting(1, None, 1)]
     assert threads.describe(policy) == (
         "threads: matrix products on 1 BLAS thread, the optimizer update on 1 thread; "

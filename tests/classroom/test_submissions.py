@@ -6,7 +6,6 @@ import subprocess
 import sys
 import time
 
-import nbformat
 import pytest
 
 from minivae import kernels
@@ -17,7 +16,10 @@ from student_code import STUBS, check, failing_line, result_rows, solved, write
 
 
 def notebook_of(tmp_path, n, code, extra_cells=(), name=None):
-    """Exercise n handed out as a notebook (exercise --notebook), its code cell replaced."""
+    """Exercise n handed out as a notebook (exercise --notebook), its code cell replaced;
+    the test skips where nbformat (the notebook extra) is missing."""
+    nbformat = pytest.importorskip("nbformat", reason="the notebook extra is missing: "
+                                                      'pip install -e ".[notebook]"')
     assert main(["exercise", str(n), "--notebook", "--out", str(tmp_path), "--force"]) == 0
     path = tmp_path / (STUBS / EXERCISES[n][0]).with_suffix(".ipynb").name
     nb = nbformat.read(path, as_version=4)
@@ -111,8 +113,10 @@ def test_grading_a_notebook_needs_no_notebook_package(tmp_path, capsys, monkeypa
 def test_the_handed_out_notebook_checks_itself(tmp_path, capsys):
     """exercise --notebook: the task as markdown, the stub as code, a last cell that checks;
     graded as it is, then solved; and run in a real kernel (nbclient, ipykernel)."""
-    nbclient = pytest.importorskip("nbclient")
+    nbclient = pytest.importorskip("nbclient", reason="the notebook extra is missing: "
+                                                      'pip install -e ".[notebook]"')
     path = notebook_of(tmp_path, 5, stub_code(5))
+    import nbformat
     nb = nbformat.read(path, as_version=4)
     assert [c.cell_type for c in nb.cells] == ["markdown", "code", "markdown", "code"]
     assert nb.cells[0].source.startswith("# Exercise 5: the reparameterization layer (Eq. 10")
@@ -141,7 +145,7 @@ def test_the_handed_out_notebook_checks_itself(tmp_path, capsys):
     (["{tmp}/mine.py"], "cannot tell which exercise"),
     (["{tmp}/says9.py"], "says it is exercise 9, but there are exercises 1–8"),
     (["{tmp}/stray"], "holds no exercise files"),                  # ex99_*, EXERCISE = 9
-    (["{tmp}/mine.py", "--exercise", "1", "--exercise", "2"], "give --exercise once for a file"),
+    (["{tmp}/mine.py", "--exercise", "1", "--exercise", "2"], "give --exercise or --lesson once for a file"),
 ])
 def test_usage_errors_take_one_line_and_exit_2(tmp_path, capsys, argv, message):
     (tmp_path / "mywork.py.txt").write_text("EXERCISE = 1\n")

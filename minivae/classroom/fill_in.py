@@ -1,0 +1,123 @@
+"""Grading a fill-in lesson: `python -m minivae check 03_reparam.ipynb`, one part per region.
+
+`python -m minivae notebooks --student` hands out the lessons with their
+solution regions blanked (regions.py).  Each region lies in a function of a
+self-contained cell, and each such function is one an exercise asks for too,
+with the same name and arguments: lesson 03's reparam_forward and
+reparam_backward are exercise 5's.  So a filled-in notebook is graded as the
+exercises are:
+
+  * the cell of the student's notebook that defines the region's function (the
+    last one, as Run All leaves it) runs on its own in the grader's child
+    process (sandbox.py), under that exercise's guard (guard.py): from
+    minivae it may import only what the exercise's stub imports, so the
+    lesson's answer, minivae's own function, is refused;
+  * the exercise's grader (exercises.py, model_exercises.py) calls the
+    function there, and the region's part passes when every part of the
+    exercise that grades it (FILL_IN) passes; otherwise it says why, as that
+    part does.
+
+The other cells are the lesson, which the grader does not run: the numbers
+and checks they print are the student's to read, the grade is the grader's.
+What the student's cells print is shown after the table, as for an exercise.
+"""
+import ast
+import re
+from typing import NamedTuple
+
+import numpy as np
+
+from .exercises import EXERCISES, interface
+from .parts import ERROR, FAIL, PASS, TIMEOUT, TODO, Part
+
+SEED = 2016
+
+
+class Region(NamedTuple):
+    function: str       # the function whose body the lesson marks
+    what: str           # the part's name in the tables
+    exercise: int       # the exercise whose grader checks the function
+    parts: tuple        # ... and the parts of it that do
+
+
+# lesson -> its regions, in the order of the lesson (tests/classroom/test_fill_in.py holds this
+# equal to the lessons' markers)
+FILL_IN = {
+    "03": (Region("reparam_forward", "z = mu + std ⊙ eps (Eq. 10)", 5, (1,)),
+           Region("reparam_backward", "its backward: dmu, dlog_var", 5, (2, 3))),
+    "04": (Region("kl_normal", "Eq. 7's gradients: dmu, dlog_var", 4, (2, 3)),),
+    "05": (Region("log_weights", "log P(X|z) + log P(z) − log Q(z|X)", 7, (3,)),),
+    "08": (Region("junction_backward", "a junction's backward: (da, dc)", 8, (1,)),),
+}
+TITLES = {"03": "the reparameterization trick (§2.2, Eq. 10), filled in",
+          "04": "the KL term's gradients (§2.2, Eq. 7), filled in",
+          "05": "the importance weights of log P(X) (beyond the paper), filled in",
+          "08": "the CVAE's junctions (§3, Fig. 6), filled in"}
+_ORDER = [TODO, TIMEOUT, ERROR, FAIL]        # of several failing parts, the first of these names it
+
+
+def defining_cell(chunks, function):
+    """The last (label, source) of chunks that defines `function` at its top level, or None."""
+    pattern = re.compile(rf"^(async\s+)?def\s+{re.escape(function)}\s*\(", re.MULTILINE)
+    found = None
+    for label, source in chunks:
+        text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
+        try:
+            defined = {n.name for n in ast.parse(text).body
+                       if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        except (SyntaxError, ValueError):
+            defined = {function} if pattern.search(text) else set()    # loading it says what is wrong
+        if function in defined:
+            found = (label, source)
+    return found
+
+
+def grade_regions(chunks, lesson, sandbox, folder=None):
+    """One Part per region of `lesson` from a notebook's code cells (label, source).
+
+    sandbox(chunks, given) opens a submission.Sandbox for those cells with that
+    exercise's given imports; returns ([Part], what the cells printed).
+    """
+    parts, printed = [], []
+    for n, region in enumerate(FILL_IN[lesson], start=1):
+        cell = defining_cell(chunks, region.function)
+        if cell is None:
+            parts.append(Part(n, region.what, FAIL, note=f"the notebook defines no function "
+                                                         f"{region.function}() (a deleted cell?)"))
+            continue
+        grader = EXERCISES[region.exercise][2]
+        with sandbox([cell], interface(region.exercise)[1]) as student:
+            student.load()
+            graded = [p for p in grader(_Only(student, region.function), np.random.default_rng(SEED))
+                      if p.number in region.parts]
+            printed.append(student.output())
+        parts.append(merged(n, region.what, graded))
+    return parts, "".join(printed)
+
+
+class _Only:
+    """The student's sandbox as an exercise's grader sees it, answering only for one function:
+    the grader's calls of the exercise's other functions are not made (they would fail, or
+    grade a function the lesson does not ask for, at the cost of a call each)."""
+
+    def __init__(self, student, function):
+        self.student, self.function = student, function
+
+    def call(self, name, *args):
+        from .wire import Outcome
+        if name != self.function:
+            return Outcome(problem="not asked for here", kind="error")
+        return self.student.call(name, *args)
+
+
+def merged(number, what, parts):
+    """One Part of several: it passes when all do; else the first failing one (not implemented,
+    then a timeout, an error, a failure) gives its status and note."""
+    err_fd = max((p.err_fd for p in parts if p.err_fd is not None), default=None)
+    err_ref = max((p.err_ref for p in parts if p.err_ref is not None), default=None)
+    failing = sorted((p for p in parts if p.status != PASS), key=lambda p: _ORDER.index(p.status))
+    if not failing:
+        return Part(number, what, PASS, err_fd, err_ref)
+    first = failing[0]
+    note = first.note if len(parts) == 1 or first.status == TODO else f"{first.what}: {first.note}"
+    return Part(number, what, first.status, err_fd, err_ref, note)

@@ -2,20 +2,23 @@
 
 `python -m minivae notebooks --student` hands out the lessons with their
 solution regions blanked (regions.py).  Each region lies in a function of a
-self-contained cell, and each such function is one an exercise asks for too,
-with the same name and arguments: lesson 03's reparam_forward and
-reparam_backward are exercise 5's.  So a filled-in notebook is graded as the
-exercises are:
+self-contained cell.  The cell of the student's notebook that defines it (the
+last one, as Run All leaves it) runs on its own in the grader's child process
+(sandbox.py), and the function is graded there, one of two ways:
 
-  * the cell of the student's notebook that defines the region's function (the
-    last one, as Run All leaves it) runs on its own in the grader's child
-    process (sandbox.py), under that exercise's guard (guard.py): from
-    minivae it may import only what the exercise's stub imports, so the
-    lesson's answer, minivae's own function, is refused;
-  * the exercise's grader (exercises.py, model_exercises.py) calls the
-    function there, and the region's part passes when every part of the
-    exercise that grades it (FILL_IN) passes; otherwise it says why, as that
-    part does.
+  * most are functions an exercise asks for too, with the same name and
+    arguments (lesson 03's reparam_forward and reparam_backward are exercise
+    5's): the cell runs under that exercise's guard (guard.py: from minivae
+    it may import only what the exercise's stub imports, so the lesson's
+    answer, minivae's own function, is refused), and the exercise's grader
+    (exercises.py, model_exercises.py) calls it; the region's part passes
+    when every part of the exercise that grades it (FILL_IN) passes, and
+    otherwise says why, as that part does;
+  * the others (lesson 01's f_inverse_cdf, lesson 09's g_prime) are the
+    lesson's own: the grader calls the student's function and the lesson's,
+    the solution minivae carries, each in a child of its own with nothing of
+    minivae's maths to import, on the same inputs, and compares what they
+    return (parts.grade, relative error below 1e-7).
 
 The other cells are the lesson, which the grader does not run: the numbers
 and checks they print are the student's to read, the grade is the grader's.
@@ -28,31 +31,40 @@ from typing import NamedTuple
 import numpy as np
 
 from .exercises import EXERCISES, interface
-from .parts import ERROR, FAIL, PASS, TIMEOUT, TODO, Part
+from .materials import chosen_lessons
+from .parts import ERROR, FAIL, PASS, TIMEOUT, TODO, Part, grade
+from .regions import script_cells
 
 SEED = 2016
 
 
 class Region(NamedTuple):
-    function: str       # the function whose body the lesson marks
-    what: str           # the part's name in the tables
-    exercise: int       # the exercise whose grader checks the function
-    parts: tuple        # ... and the parts of it that do
+    function: str           # the function whose body the lesson marks
+    what: str               # the part's name in the tables
+    exercise: int = None    # the exercise whose grader checks the function, or None: the
+    parts: tuple = ()       # ... and the parts of it that do
+    inputs: object = None   # rng -> arguments, on which the lesson's own solution checks it
 
 
 # lesson -> its regions, in the order of the lesson (tests/classroom/test_fill_in.py holds this
 # equal to the lessons' markers)
 FILL_IN = {
+    "01": (Region("f_inverse_cdf", "f(z) = F⁻¹(G(z)) (§2's footnote)",
+                  inputs=lambda rng: (2.5 * rng.standard_normal(40),)),),
     "03": (Region("reparam_forward", "z = mu + std ⊙ eps (Eq. 10)", 5, (1,)),
            Region("reparam_backward", "its backward: dmu, dlog_var", 5, (2, 3))),
     "04": (Region("kl_normal", "Eq. 7's gradients: dmu, dlog_var", 4, (2, 3)),),
     "05": (Region("log_weights", "log P(X|z) + log P(z) − log Q(z|X)", 7, (3,)),),
     "08": (Region("junction_backward", "a junction's backward: (da, dc)", 8, (1,)),),
+    "09": (Region("g_prime", "g′(X), the slope of g = G⁻¹∘F", inputs=lambda rng: (
+        rng.uniform(-4, 4, 30), 2 * rng.standard_normal(30))),),
 }
-TITLES = {"03": "the reparameterization trick (§2.2, Eq. 10), filled in",
+TITLES = {"01": "a latent variable bent into any shape (§2's opening, its footnote), filled in",
+          "03": "the reparameterization trick (§2.2, Eq. 10), filled in",
           "04": "the KL term's gradients (§2.2, Eq. 7), filled in",
           "05": "the importance weights of log P(X) (beyond the paper), filled in",
-          "08": "the CVAE's junctions (§3, Fig. 6), filled in"}
+          "08": "the CVAE's junctions (§3, Fig. 6), filled in",
+          "09": "zero approximation error in 1-D (Appendix A), filled in"}
 _ORDER = [TODO, TIMEOUT, ERROR, FAIL]        # of several failing parts, the first of these names it
 
 
@@ -72,11 +84,11 @@ def defining_cell(chunks, function):
     return found
 
 
-def grade_regions(chunks, lesson, sandbox, folder=None):
+def grade_regions(chunks, lesson, sandbox):
     """One Part per region of `lesson` from a notebook's code cells (label, source).
 
-    sandbox(chunks, given) opens a submission.Sandbox for those cells with that
-    exercise's given imports; returns ([Part], what the cells printed).
+    sandbox(cells, given) opens a Sandbox for those cells that may import `given` from
+    minivae; returns ([Part], what the student's cells printed).
     """
     parts, printed = [], []
     for n, region in enumerate(FILL_IN[lesson], start=1):
@@ -85,14 +97,32 @@ def grade_regions(chunks, lesson, sandbox, folder=None):
             parts.append(Part(n, region.what, FAIL, note=f"the notebook defines no function "
                                                          f"{region.function}() (a deleted cell?)"))
             continue
-        grader = EXERCISES[region.exercise][2]
-        with sandbox([cell], interface(region.exercise)[1]) as student:
+        rng = np.random.default_rng(SEED)
+        if region.exercise is None:
+            args = region.inputs(rng)
+            want = _solution(lesson, region, args, sandbox)
+        given = interface(region.exercise)[1] if region.exercise else {}
+        with sandbox([cell], given) as student:
             student.load()
-            graded = [p for p in grader(_Only(student, region.function), np.random.default_rng(SEED))
-                      if p.number in region.parts]
+            if region.exercise is None:
+                parts.append(grade(n, region.what, student.call(region.function, *args), want))
+            else:
+                graded = EXERCISES[region.exercise][2](_Only(student, region.function), rng)
+                parts.append(merged(n, region.what, [p for p in graded if p.number in region.parts]))
             printed.append(student.output())
-        parts.append(merged(n, region.what, graded))
     return parts, "".join(printed)
+
+
+def _solution(lesson, region, args, sandbox):
+    """What the lesson's own function, the solution minivae carries, returns for args."""
+    script, = chosen_lessons([lesson])
+    cells = [(f"{script.name}, line {start}", source)
+             for start, source in script_cells(script.read_text(encoding="utf-8"))]
+    with sandbox([defining_cell(cells, region.function)], {}) as teacher:
+        want = teacher.call(region.function, *args)
+    if want.problem:                            # the lesson minivae carries is broken: a bug
+        raise RuntimeError(f"lesson {lesson}'s own {region.function}: {want.problem}")
+    return want.value
 
 
 class _Only:

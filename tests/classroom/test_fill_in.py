@@ -20,15 +20,19 @@ from student_code import check, failing_line
 
 def test_the_table_is_the_lessons_markers():
     """Every lesson with markers is in FILL_IN with its regions' functions in order; each
-    function is one its exercise asks for, graded by parts that exercise has."""
+    function is one its exercise asks for, graded by parts that exercise has, or one the
+    lesson's own solution checks on the inputs given."""
     marked = {lesson_number(s): [r.function for r in lesson_regions(s)] for s in lesson_scripts()}
     assert {n: f for n, f in marked.items() if f} == \
         {n: [r.function for r in regions] for n, regions in FILL_IN.items()}
     for regions in FILL_IN.values():
         for r in regions:
+            if r.exercise is None:                  # checked against the lesson's own solution
+                assert r.inputs is not None and not r.parts, r
+                continue
             functions, _ = interface(r.exercise)
             assert r.function in functions, r
-            assert set(r.parts) <= set(range(1, 4)), r
+            assert r.parts and set(r.parts) <= set(range(1, 4)), r
 
 
 def test_merged_passes_when_all_pass_and_else_names_the_first_reason():
@@ -89,7 +93,7 @@ def test_untouched_copies_score_0_and_solved_ones_full_marks(handed_out, tmp_pat
     assert code == 0 and data["score"] == sum(len(r) for r in FILL_IN.values())
     assert [t["number"] for t in data["tests"]] == [f"L{n}.{i}" for n, rs in FILL_IN.items()
                                                     for i in range(1, len(rs) + 1)]
-    assert data["tests"][0]["name"] == "lesson 03 part 1: z = mu + std ⊙ eps (Eq. 10)"
+    assert data["tests"][1]["name"] == "lesson 03 part 1: z = mu + std ⊙ eps (Eq. 10)"
 
 
 def only_region(body):
@@ -113,6 +117,20 @@ def test_a_wrong_formula_fails_with_the_exercises_hint(handed_out, tmp_path, cap
     code, out, _ = check(capsys, path)
     assert code == 1 and "part 1: FAIL — hint (log_var as log std)" in out, out
     assert "part 2: not implemented yet" in out, out     # the other region, untouched
+
+
+def test_a_region_the_lesson_checks_itself_is_compared_with_the_lesson_s_solution(
+        handed_out, tmp_path, capsys):
+    """Lesson 09's g′ = P_gt(X) / N(g(X) | 0, 1), with the normal density's exponent's sign
+    flipped: no exercise grades it; the lesson's own g_prime, on the same inputs, does."""
+    path = student_copy(handed_out, tmp_path, "09", only_region(
+        "return p_gt(x) * np.sqrt(2 * np.pi) * np.exp(-0.5 * gx * gx)"))
+    code, out, _ = check(capsys, path)
+    assert code == 1 and failing_line(out, 1).startswith("part 1: FAIL — no common mistake"), out
+    path = student_copy(handed_out, tmp_path, "09", only_region(
+        "return p_gt(x) * np.sqrt(2 * np.pi) * np.exp(0.5 * gx * gx)"))    # no logs: also right
+    code, out, _ = check(capsys, path)
+    assert code == 0 and "passed 1 of 1 parts" in out, out
 
 
 def test_what_the_cells_print_cannot_pass_for_the_report(handed_out, tmp_path, capsys):
@@ -144,13 +162,13 @@ def test_a_lesson_without_regions_and_a_lesson_py_are_usage_errors(handed_out, t
     nb["metadata"]["minivae"]["lesson"] = "02_pixel_distance"
     (tmp_path / "mine.ipynb").write_text(json.dumps(nb), encoding="utf-8")
     code, out, err = check(capsys, tmp_path / "mine.ipynb")
-    assert code == 2 and "lesson 02 has nothing to fill in; the fill-in lessons are 03, 04, 05, 08" \
+    assert code == 2 and "lesson 02 has nothing to fill in; the fill-in lessons are 01, 03, 04, 05, 08, 09" \
         in err, err
     (tmp_path / "mine.py").write_text("x = 1\n")
     code, out, err = check(capsys, tmp_path / "mine.py", "--lesson", "3")
     assert code == 2 and "a lesson is graded as the notebook" in err, err
     code, out, err = check(capsys, tmp_path / "mine.py", "--lesson", "2")
-    assert code == 2 and "--lesson 2: the fill-in lessons are 03, 04, 05, 08" in err, err
+    assert code == 2 and "--lesson 2: the fill-in lessons are 01, 03, 04, 05, 08, 09" in err, err
 
 
 def test_notebooks_student_refuses_what_it_cannot_do(handed_out, tmp_path, capsys):

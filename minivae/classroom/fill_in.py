@@ -34,29 +34,31 @@ from .exercises import EXERCISES, interface
 from .materials import chosen_lessons
 from .parts import ERROR, FAIL, PASS, TIMEOUT, TODO, Part, grade
 from .regions import script_cells
+from .wire import Outcome
 
 SEED = 2016
 
 
-class Region(NamedTuple):
+class FillIn(NamedTuple):
+    """What grades one region of a lesson."""
     function: str           # the function whose body the lesson marks
     what: str               # the part's name in the tables
-    exercise: int = None    # the exercise whose grader checks the function, or None: the
-    parts: tuple = ()       # ... and the parts of it that do
-    inputs: object = None   # rng -> arguments, on which the lesson's own solution checks it
+    exercise: int = None    # the exercise whose grader checks the function (None: the lesson's
+    parts: tuple = ()       #   own solution does, on `inputs`), and the parts of it that do
+    inputs: object = None   # rng -> the arguments the student's function and the lesson's get
 
 
 # lesson -> its regions, in the order of the lesson (tests/classroom/test_fill_in.py holds this
 # equal to the lessons' markers)
 FILL_IN = {
-    "01": (Region("f_inverse_cdf", "f(z) = F⁻¹(G(z)) (§2's footnote)",
+    "01": (FillIn("f_inverse_cdf", "f(z) = F⁻¹(G(z)) (§2's footnote)",
                   inputs=lambda rng: (2.5 * rng.standard_normal(40),)),),
-    "03": (Region("reparam_forward", "z = mu + std ⊙ eps (Eq. 10)", 5, (1,)),
-           Region("reparam_backward", "its backward: dmu, dlog_var", 5, (2, 3))),
-    "04": (Region("kl_normal", "Eq. 7's gradients: dmu, dlog_var", 4, (2, 3)),),
-    "05": (Region("log_weights", "log P(X|z) + log P(z) − log Q(z|X)", 7, (3,)),),
-    "08": (Region("junction_backward", "a junction's backward: (da, dc)", 8, (1,)),),
-    "09": (Region("g_prime", "g′(X), the slope of g = G⁻¹∘F", inputs=lambda rng: (
+    "03": (FillIn("reparam_forward", "z = mu + std ⊙ eps (Eq. 10)", 5, (1,)),
+           FillIn("reparam_backward", "its backward: dmu, dlog_var", 5, (2, 3))),
+    "04": (FillIn("kl_normal", "Eq. 7's gradients: dmu, dlog_var", 4, (2, 3)),),
+    "05": (FillIn("log_weights", "log P(X|z) + log P(z) − log Q(z|X)", 7, (3,)),),
+    "08": (FillIn("junction_backward", "a junction's backward: (da, dc)", 8, (1,)),),
+    "09": (FillIn("g_prime", "g′(X), the slope of g = G⁻¹∘F", inputs=lambda rng: (
         rng.uniform(-4, 4, 30), 2 * rng.standard_normal(30))),),
 }
 TITLES = {"01": "a latent variable bent into any shape (§2's opening, its footnote), filled in",
@@ -69,16 +71,16 @@ _ORDER = [TODO, TIMEOUT, ERROR, FAIL]        # of several failing parts, the fir
 
 
 def defining_cell(chunks, function):
-    """The last (label, source) of chunks that defines `function` at its top level, or None."""
+    """The last (label, source) of a notebook's code cells that defines `function` at its top
+    level, or None."""
     pattern = re.compile(rf"^(async\s+)?def\s+{re.escape(function)}\s*\(", re.MULTILINE)
     found = None
     for label, source in chunks:
-        text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
         try:
-            defined = {n.name for n in ast.parse(text).body
+            defined = {n.name for n in ast.parse(source).body
                        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
         except (SyntaxError, ValueError):
-            defined = {function} if pattern.search(text) else set()    # loading it says what is wrong
+            defined = {function} if pattern.search(source) else set()  # loading it says what's wrong
         if function in defined:
             found = (label, source)
     return found
@@ -134,7 +136,6 @@ class _Only:
         self.student, self.function = student, function
 
     def call(self, name, *args):
-        from .wire import Outcome
         if name != self.function:
             return Outcome(problem="not asked for here", kind="error")
         return self.student.call(name, *args)

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import kernels
 from ..errors import ArgumentError
-from .exercises import EXERCISES, RANGE, exercise_number, interface, stub_path
+from .exercises import EXERCISES, RANGE, interface
 from .fill_in import FILL_IN, grade_regions
 from .guard import MEMORY, skipped_check
 from .reading import disagreement, exercise_files, exercise_of, read_code
@@ -43,8 +43,7 @@ from .wire import Outcome
 SEED = 2016             # the inputs of every check: a result is repeatable
 NO_RUBRIC = Rubric()
 
-__all__ = ["EXERCISES", "Report", "check", "grade_file", "grade_folder", "stub_path",
-           "exercise_number", "interface", "RANGE"]
+__all__ = ["Report", "check", "grade_file", "grade_folder"]
 
 
 # -- grading ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..classroom.submission import EXERCISES, stub_path
+    from ..classroom.exercises import EXERCISES, stub_path
     if not args.numbers:
         for n, (name, title, _) in EXERCISES.items():
             print(f"{n}  {name:<28} {title}")

@@ -187,6 +187,24 @@ def test_exercise_copies_and_refuses_to_overwrite(tmp_path, capsys):
     assert copy.read_text(encoding="utf-8") == (stubs_dir() / EXERCISES[5][0]).read_text(encoding="utf-8")
 
 
+def test_exercise_hands_out_several_and_writes_none_when_one_exists(tmp_path, capsys):
+    out = tmp_path / "mine"
+    assert main(["exercise", "1", "2", "3", "2", "--out", str(out)]) == 0
+    names = [EXERCISES[n][0] for n in (1, 2, 3)]
+    assert sorted(p.name for p in out.iterdir()) == names
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[:3] == [f"copied {n} to {out / n}" for n in names]
+    assert lines[3] == f"edit them, then check them all with: python -m minivae check {out}"
+    (out / names[2]).write_text("EXERCISE = 3\n# my work\n")
+    assert main(["exercise", "3", "4", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"minivae exercise: error: {out / names[2]} exists (your work?); pass --force "
+                   "to overwrite it"]
+    assert not (out / EXERCISES[4][0]).exists()                 # nothing written before refusing
+    assert main(["exercise", "1", "9", "--out", str(tmp_path / "other")]) == 2
+    assert "no exercise 9" in capsys.readouterr().err and not (tmp_path / "other").exists()
+
+
 @pytest.mark.parametrize("json_path, message", [("nofolder/results.json", "there is no folder"),
                                                (".", "is a folder; give the path of a file")])
 def test_a_bad_json_path_is_refused_before_grading(tmp_path, capsys, json_path, message):

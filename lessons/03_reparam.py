@@ -210,8 +210,10 @@ lesson.save(fig, args, "03_gradient_variance")
 #
 #     ∂L/∂μ = dz,      ∂L/∂log_var = dz ⊙ ½ exp(½ log_var) ⊙ ε = ½ dz ⊙ (z − μ).
 #
-# The next cell writes both as the two functions of minivae's layer
-# `minivae.reparam.Reparameterize`, `reparam_forward` and `reparam_backward`.
+# The next cell writes both, as `reparam_forward` and `reparam_backward`,
+# named after the two functions that minivae's layer
+# `minivae.reparam.Reparameterize` calls (this backward recomputes std from
+# log_var instead of taking it from the forward pass).
 # We check (a) that its samples have mean μ and variance exp(log_var), and
 # (b) its backward pass against central finite differences of
 # L = Σ z ⊙ dz with a random dz (float64, step h = 1e-5), using

@@ -25,7 +25,7 @@ from pathlib import Path
 from ..classroom.kernel import execute, to_notebook, write
 from ..classroom.materials import chosen_lessons, lesson_number
 from ..classroom.reading import INSTALL
-from ..classroom.regions import fill_in_notebook, lesson_regions
+from ..classroom.regions import fill_in_notebook
 from ..errors import ArgumentError
 
 EXTRA = ("jupytext", "nbclient", "nbformat", "ipykernel")
@@ -107,16 +107,15 @@ def run(args):
 
 def fill_in_lessons(scripts, chosen, execute):
     """The scripts that have solution regions; a chosen one without is an ArgumentError."""
+    from ..classroom.fill_in import FILL_IN
     if execute:
         raise ArgumentError("--student with --execute: a fill-in notebook stops at its first "
                             "blank; execute the lessons themselves (without --student)")
-    with_regions = [s for s in scripts if lesson_regions(s)]
-    without = [lesson_number(s) for s in scripts if s not in with_regions]
+    without = [lesson_number(s) for s in scripts if lesson_number(s) not in FILL_IN]
     if chosen and without:
-        every = ", ".join(lesson_number(s) for s in chosen_lessons() if lesson_regions(s))
         raise ArgumentError(f"lesson {', '.join(without)} has nothing to fill in; the fill-in "
-                            f"lessons are {every}")
-    return with_regions
+                            f"lessons are {', '.join(FILL_IN)}")
+    return [s for s in scripts if lesson_number(s) in FILL_IN]
 
 
 def _fill_in(path):

@@ -36,7 +36,8 @@ LAYERS = [
      "classroom.sandbox", "classroom.guard", "classroom.given", "classroom.untrusted",
      "classroom.child", "classroom.reading", "classroom.parts", "classroom.exercises",
      "classroom.model_exercises", "classroom.submission", "classroom.gradescope",
-     "classroom.handout", "classroom.kernel"},                  # lessons and exercises
+     "classroom.handout", "classroom.kernel", "classroom.regions", "classroom.fill_in",
+     "classroom.report", "classroom.rubric", "classroom.gradebook"},   # lessons and exercises
     {"explorer.export", "explorer.live"},                       # the latent explorer (a lesson's tool)
     {"site.equations", "site.source", "site.typeset", "site.maths_pages", "site.lessons",
      "site.build"},                                             # the course site

@@ -65,10 +65,10 @@ reparam = Reparameterize()
 # §2.2 makes Q(z|X) = N(μ(X), Σ(X)) with diagonal Σ, and the KL term of
 # Eq. 5 against the prior N(0, I) then has the closed form of Eq. 7:
 #
-#     D[N(μ, Σ) ‖ N(0, I)] = ½ (tr Σ + μᵀμ − K − log det Σ) = ½ Σ_j (exp(lv_j) + μ_j² − 1 − lv_j)
+#     D[N(μ, Σ) ‖ N(0, I)] = ½ (tr Σ + μᵀμ − K − log det Σ) = ½ ∑_j (exp(lv_j) + μ_j² − 1 − lv_j)
 #
-# with lv = log_var = log diag Σ (so tr Σ = Σ_j exp(lv_j) and
-# log det Σ = Σ_j lv_j).  Training needs its gradient with respect to μ and
+# with lv = log_var = log diag Σ (so tr Σ = ∑_j exp(lv_j) and
+# log det Σ = ∑_j lv_j).  Training needs its gradient with respect to μ and
 # to log_var, one term at a time.  The next cell computes both; the cell
 # after it checks them against central differences.  Parts 2–4 use this
 # `kl_normal`, the same function as `minivae.losses.kl_normal`.
@@ -80,7 +80,7 @@ import numpy as np
 def kl_normal(mu, log_var):
     """D[N(mu, Σ) ‖ N(0, I)] per example for diagonal Σ = diag exp(log_var), with its gradients.
 
-        KL = ½ Σ_j (exp(log_var_j) + mu_j² − 1 − log_var_j)        [Eq. 7]
+        KL = ½ ∑_j (exp(log_var_j) + mu_j² − 1 − log_var_j)        [Eq. 7]
 
     mu, log_var (N, K) -> (kl (N,), dmu = ∂KL/∂mu (N, K), dlog_var = ∂KL/∂log_var (N, K)).
     """

@@ -22,7 +22,7 @@ def test_a_lesson_writes_to_minivae_out_here_or_to_out(tmp_path):
     proc = run(tmp_path, "01", "--quick", "--seed", "3")
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in (tmp_path / "minivae-out").iterdir()) == \
-        ["01_fig2_ring.png", "01_inverse_cdf.png"]
+        ["01_fig1.png", "01_fig2_ring.png", "01_inverse_cdf.png"]
     assert "saved minivae-out/01_fig2_ring.png" in proc.stdout
     proc = run(tmp_path, "1", "--out", "figures", "--quick")
     assert proc.returncode == 0 and (tmp_path / "figures" / "01_inverse_cdf.png").is_file()

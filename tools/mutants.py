@@ -1,9 +1,10 @@
 """A curated mutation check: does the test suite fail when a line that matters is wrong?
 
-Each mutant below replaces one exact piece of minivae's source with a wrong
-version that would quietly mislead a student or a user (a gradient's factor,
-Adam's bias correction, the flush threshold, what a checkpoint holds, the
-shuffle, the importance-sampled bound's −log S, the grader's tolerance, ...).
+Each mutant below replaces one exact piece of minivae's source, or of a
+lesson, with a wrong version that would quietly mislead a student or a user
+(a gradient's factor, Adam's bias correction, the flush threshold, what a
+checkpoint holds, the shuffle, the importance-sampled bound's −log S, the
+grader's tolerance and hints, a lesson's own formula, the run folder's lock, ...).
 For each mutant the tool
 
   1. writes the mutation into a scratch copy of the repository (made once),
@@ -23,7 +24,10 @@ a general tool over the whole package would take hours here.
     python tools/mutants.py --without-test tests/unit/test_losses.py::test_kl_normal_gradients
                                               # show that a test is what catches a mutant
 
-Run it from the repository root with minivae installed (pip install -e ".[test]").
+Run it from the repository root with minivae installed with the test and notebook
+extras (pip install -e ".[test,notebook]") and MINIVAE_DATA naming MNIST's folder, as
+CI does (.ci/run): a test skipped for want of either catches nothing, and a survivor's
+line says which of its tests were skipped, and why.
 """
 import argparse
 import os

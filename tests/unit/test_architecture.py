@@ -175,12 +175,20 @@ REASON = re.compile(r"^- `(minivae/[\w/]+\.py)`: (.+)$")
 
 def without_test_file(modules, test_files):
     """The modules (paths from the repository's root, "minivae/files/atomic.py") that have
-    no test file of their own among test_files (names, "test_atomic.py").  minivae/X.py's
-    file is tests/**/test_X.py; so is minivae/SUB/X.py's, unless minivae/X.py exists
-    (no two test files may share a name)."""
-    top = {Path(m).name for m in modules if len(Path(m).parts) == 2}
-    return {m for m in modules if f"test_{Path(m).name}" not in set(test_files)
-            or (len(Path(m).parts) > 2 and Path(m).name in top)}
+    no test file of their own among test_files (paths from tests/, "unit/test_atomic.py").
+
+    minivae/X.py's and minivae/SUB/X.py's file is tests/**/test_X.py.  Where modules share
+    the name X (no two test files can), test_X.py belongs to the one whose subpackage names
+    its folder (tests/commands/test_X.py: minivae/commands/X.py), else to minivae/X.py.
+    """
+    def owner(test_file):
+        folder, name = Path(test_file).parent.name, Path(test_file).name
+        named = [m for m in modules if f"test_{Path(m).name}" == name]
+        if len(named) < 2:
+            return named
+        return ([m for m in named if Path(m).parts[1:-1] == (folder,)]
+                or [m for m in named if len(Path(m).parts) == 2])
+    return set(modules) - {m for t in test_files for m in owner(t)}
 
 
 def reasons_of(readme_text):
@@ -199,7 +207,8 @@ def test_every_module_has_its_test_file_or_a_reason_in_the_tests_readme():
     modules = [p.relative_to(PACKAGE.parent).as_posix() for p in PACKAGE.rglob("*.py")
                if p.name not in ("__init__.py", "__main__.py")]
     reasons = reasons_of((TESTS / "README.md").read_text(encoding="utf-8"))
-    missing, stale = unmatched(modules, [p.name for p in TESTS.rglob("test_*.py")], reasons)
+    tests = [p.relative_to(TESTS).as_posix() for p in TESTS.rglob("test_*.py")]
+    missing, stale = unmatched(modules, tests, reasons)
     assert not missing, f"give these a test file, or a line in tests/README.md: {missing}"
     assert not stale, f"tests/README.md gives a reason for a module gone or with a file: {stale}"
     cited = {c for r in reasons.values() for c in re.findall(r"tests/[\w/]+\.py", r)}
@@ -209,17 +218,20 @@ def test_every_module_has_its_test_file_or_a_reason_in_the_tests_readme():
 
 @pytest.mark.parametrize("modules, tests, reasons, expected", [
     (["minivae/a.py"], [], {}, (["minivae/a.py"], [])),                        # neither
-    (["minivae/a.py"], ["test_a.py"], {}, ([], [])),
+    (["minivae/a.py"], ["unit/test_a.py"], {}, ([], [])),
     (["minivae/a.py"], [], {"minivae/a.py": "r"}, ([], [])),
     ([], [], {"minivae/gone.py": "r"}, ([], ["minivae/gone.py"])),              # a module gone
-    (["minivae/a.py"], ["test_a.py"], {"minivae/a.py": "r"}, ([], ["minivae/a.py"])),
-    (["minivae/a.py", "minivae/k/a.py"], ["test_a.py"], {}, (["minivae/k/a.py"], [])),
-    (["minivae/k/b.py"], ["test_b.py"], {}, ([], [])),
+    (["minivae/a.py"], ["unit/test_a.py"], {"minivae/a.py": "r"}, ([], ["minivae/a.py"])),
+    (["minivae/k/b.py"], ["unit/test_b.py"], {}, ([], [])),
+    # a shared name: the top level's file, or the file in the subpackage's own folder
+    (["minivae/a.py", "minivae/k/a.py"], ["unit/test_a.py"], {}, (["minivae/k/a.py"], [])),
+    (["minivae/a.py", "minivae/k/a.py"], ["k/test_a.py"], {}, (["minivae/a.py"], [])),
+    (["minivae/j/a.py", "minivae/k/a.py"], ["k/test_a.py"], {}, (["minivae/j/a.py"], [])),
 ])
 def test_the_test_file_check_fails_both_ways(modules, tests, reasons, expected):
     """The check can fail: a module with neither file nor reason, and a reason for a
-    module that is gone or has its file; a subpackage module named like a top-level one
-    does not borrow its file."""
+    module that is gone or has its file; a module never borrows the file of another
+    module of its name."""
     assert unmatched(modules, tests, reasons) == expected
 
 

@@ -151,6 +151,9 @@ lesson.save(fig, args, "01_fig2_ring")
 # exact samples it stays below 1.95/√n with probability 0.999.
 
 # %%
+import numpy as np
+from scipy import stats
+
 weights, means, sds = np.array([0.35, 0.65]), np.array([-2.0, 1.5]), np.array([0.5, 0.8])
 
 
@@ -168,9 +171,12 @@ F_grid = target_cdf(grid)
 
 def f_inverse_cdf(z):
     """f(z) = F⁻¹(G(z)), with F⁻¹ by interpolation in the tabulated CDF."""
+    ### BEGIN SOLUTION
     return np.interp(stats.norm.cdf(z), F_grid, grid)
+    ### END SOLUTION
 
 
+# %%
 n_1d = 100_000 if args.quick else 1_000_000
 z1 = rng.standard_normal(n_1d)
 x1 = f_inverse_cdf(z1)

@@ -251,26 +251,52 @@ print(f"  score function l(z) (z - p): mean {score.mean():.5f} ± {score.std(ddo
 # %% [markdown]
 # ## Part 2 — the reparameterization layer
 #
-# `minivae.reparam.Reparameterize` computes z = μ + exp(½ log_var) ⊙ ε, so
+# The layer computes z = μ + exp(½ log_var) ⊙ ε, so
 # std = Σ^{1/2} = exp(½ log_var) (the network predicts log_var = log diag Σ,
 # which can be any real number).  Its backward pass, for an upstream
 # gradient dz = ∂L/∂z, is
 #
 #     ∂L/∂μ = dz,      ∂L/∂log_var = dz ⊙ ½ exp(½ log_var) ⊙ ε = ½ dz ⊙ (z − μ).
 #
+# The next cell writes both, as `reparam_forward` and `reparam_backward`,
+# named after the two functions that minivae's layer
+# `minivae.reparam.Reparameterize` calls (this backward recomputes std from
+# log_var instead of taking it from the forward pass).
 # We check (a) that its samples have mean μ and variance exp(log_var), and
 # (b) its backward pass against central finite differences of
 # L = ∑ z ⊙ dz with a random dz (float64, step h = 1e-5), using
 # `minivae.gradcheck`.  A correct gradient gives a relative error near 1e-10;
-# we require below 1e-7.
+# we require below 1e-7.  Last, both agree with the layer the VAE uses.
 
 # %%
-layer = Reparameterize()
+import numpy as np
+
+
+def reparam_forward(mu, log_var, eps):
+    """z = mu + Σ^{1/2} ⊙ eps, with Σ^{1/2} = std = exp(½ log_var)   [Eq. 10]
+
+    mu, log_var, eps (N, K) -> z (N, K).
+    """
+    ### BEGIN SOLUTION
+    return mu + np.exp(0.5 * log_var) * eps
+    ### END SOLUTION
+
+
+def reparam_backward(dz, mu, log_var, eps):
+    """dz = ∂L/∂z, mu, log_var, eps (N, K) -> (∂L/∂mu, ∂L/∂log_var), each (N, K)."""
+    ### BEGIN SOLUTION
+    std = np.exp(0.5 * log_var)
+    return dz, dz * eps * (0.5 * std)                # ∂z/∂mu = 1, ∂z/∂log_var = ½ std ⊙ eps
+    ### END SOLUTION
+
+
+# %%
 mu = np.array([[0.5, -1.0, 2.0]])                    # (1, K): one Q(z|X)
 log_var = np.array([[0.0, -1.0, 1.5]])               # log diag Σ
 n_stat = 20_000 if args.quick else 200_000
-z, _ = layer.forward(np.repeat(mu, n_stat, 0), np.repeat(log_var, n_stat, 0), rng=rng)
-print(f"Part 2: Reparameterize layer (Eq. 10), {n_stat} samples of z")
+z = reparam_forward(np.repeat(mu, n_stat, 0), np.repeat(log_var, n_stat, 0),
+                    rng.standard_normal((n_stat, mu.shape[1])))
+print(f"Part 2: the reparameterization layer (Eq. 10), {n_stat} samples of z")
 print(f"  mu            {np.array2string(mu[0], precision=3)}")
 print(f"  mean of z     {np.array2string(z.mean(0), precision=3)}")
 print(f"  exp(log_var)  {np.array2string(np.exp(log_var[0]), precision=3)}")
@@ -279,9 +305,9 @@ print(f"  var of z      {np.array2string(z.var(0, ddof=1), precision=3)}")
 check_rng = np.random.default_rng([args.seed, 3])
 mu_c, lv_c = check_rng.standard_normal((4, 3)), check_rng.standard_normal((4, 3))
 eps_c, dz = check_rng.standard_normal((4, 3)), check_rng.standard_normal((4, 3))
-z_c, cache = layer.forward(mu_c, lv_c, eps_c)
-dmu, dlv = layer.backward(dz, cache)
-loss_fn = lambda: float((layer.forward(mu_c, lv_c, eps_c)[0] * dz).sum())
+z_c = reparam_forward(mu_c, lv_c, eps_c)
+dmu, dlv = reparam_backward(dz, mu_c, lv_c, eps_c)
+loss_fn = lambda: float((reparam_forward(mu_c, lv_c, eps_c) * dz).sum())
 threshold = 1e-7
 print("  finite-difference check of backward (float64, h = 1e-5, batch 4 x 3 latent dims)")
 print(f"  {'gradient':<14} {'max |analytic|':>14} {'max rel. error':>15} {'threshold':>10}  result")
@@ -291,6 +317,11 @@ for name, a, grad in (("dL/dmu", mu_c, dmu), ("dL/dlog_var", lv_c, dlv)):
           f"{'pass' if err < threshold else 'FAIL'}")
 print(f"  identity dL/dlog_var = 1/2 dz (z - mu): max |difference| = "
       f"{np.abs(dlv - 0.5 * dz * (z_c - mu_c)).max():.1e}")
+layer = Reparameterize()                             # the layer inside minivae's VAE
+z_lib, cache = layer.forward(mu_c, lv_c, eps_c)
+dmu_lib, dlv_lib = layer.backward(dz, cache)
+print(f"  against minivae.reparam.Reparameterize: max |difference| in z {np.abs(z_c - z_lib).max():.1e}, "
+      f"in the gradients {max(np.abs(dmu - dmu_lib).max(), np.abs(dlv - dlv_lib).max()):.1e}")
 
 # %% [markdown]
 # ## Part 3 — a VAE with and without the trick

@@ -44,8 +44,10 @@ import time
 import numpy as np
 from scipy import stats
 
+from minivae import losses
 from minivae.classroom import lesson
-from minivae.losses import gaussian_nll, kl_gaussians, kl_normal, log_normal
+from minivae.gradcheck import numerical_grad, rel_error
+from minivae.losses import gaussian_nll, kl_gaussians, log_normal
 from minivae.reparam import Reparameterize
 
 args = lesson.parse_args(__doc__)
@@ -56,6 +58,51 @@ t_start = time.perf_counter()
 n_mc = 20_000 if args.quick else 200_000            # Monte Carlo samples per check
 n_data = 2_000 if args.quick else 20_000            # size of the dataset for Eqs. 8–9
 reparam = Reparameterize()
+
+# %% [markdown]
+# ## Eq. 7 in code: the KL term and its gradients
+#
+# §2.2 makes Q(z|X) = N(μ(X), Σ(X)) with diagonal Σ, and the KL term of
+# Eq. 5 against the prior N(0, I) then has the closed form of Eq. 7:
+#
+#     D[N(μ, Σ) ‖ N(0, I)] = ½ (tr Σ + μᵀμ − K − log det Σ) = ½ ∑_j (exp(lv_j) + μ_j² − 1 − lv_j)
+#
+# with lv = log_var = log diag Σ (so tr Σ = ∑_j exp(lv_j) and
+# log det Σ = ∑_j lv_j).  Training needs its gradient with respect to μ and
+# to log_var, one term at a time.  The next cell computes both; the cell
+# after it checks them against central differences.  Parts 2–4 use this
+# `kl_normal`, the same function as `minivae.losses.kl_normal`.
+
+# %%
+import numpy as np
+
+
+def kl_normal(mu, log_var):
+    """D[N(mu, Σ) ‖ N(0, I)] per example for diagonal Σ = diag exp(log_var), with its gradients.
+
+        KL = ½ ∑_j (exp(log_var_j) + mu_j² − 1 − log_var_j)        [Eq. 7]
+
+    mu, log_var (N, K) -> (kl (N,), dmu = ∂KL/∂mu (N, K), dlog_var = ∂KL/∂log_var (N, K)).
+    """
+    var = np.exp(log_var)
+    kl = 0.5 * (var + mu * mu - 1 - log_var).sum(axis=1)
+    ### BEGIN SOLUTION
+    dmu, dlog_var = mu.copy(), 0.5 * (var - 1)       # ∂KL/∂mu = mu, ∂KL/∂log_var = ½ (exp(log_var) − 1)
+    ### END SOLUTION
+    return kl, dmu, dlog_var
+
+
+# %%
+rng_check = np.random.default_rng([args.seed, 7])
+mu_c, lv_c = rng_check.standard_normal((4, 3)), rng_check.standard_normal((4, 3))
+kl_c, dmu_c, dlv_c = kl_normal(mu_c, lv_c)
+print("Eq. 7: kl_normal's gradients against central differences of sum_n KL_n "
+      "(float64, h = 1e-5, threshold 1e-7)")
+for name, a, grad in (("dKL/dmu", mu_c, dmu_c), ("dKL/dlog_var", lv_c, dlv_c)):
+    err = rel_error(grad, numerical_grad(lambda: kl_normal(mu_c, lv_c)[0].sum(), a))
+    print(f"  {name:<13} max rel. error {err:.2e}  {'pass' if err < 1e-7 else 'FAIL'}")
+print(f"  against minivae.losses.kl_normal: max |difference| "
+      f"{max(np.abs(a - b).max() for a, b in zip((kl_c, dmu_c, dlv_c), losses.kl_normal(mu_c, lv_c))):.1e}")
 
 # %% [markdown]
 # ## Part 1 — a model where everything is exact
@@ -189,7 +236,7 @@ print(f"  Eq. 4: left log P(X) - D[Q||P(z|X)] = {eq4_left:.12f} | "
 # Q(z|X) = N(μ(X), Σ): μ(X) = 0.8 m(X) and Σ = diag(1/(S⁻¹)ᵢᵢ) (Part 5 says
 # where that Σ comes from).  The left side uses log P(X) and Eq. 6 against
 # the exact posterior; the right side uses the expected log-likelihood
-# E_Q[log P(X|z)] (`e_log_lik_data`) and `minivae.losses.kl_normal`, the
+# E_Q[log P(X|z)] (`e_log_lik_data`) and `kl_normal` above, the
 # VAE's own Eq. 7.
 
 # %%
@@ -226,8 +273,8 @@ print(f"  Eq. 5 for each of {n_data} datapoints X (encoder mu(X) = {SHRINK} x po
 # With Q(z|X) Gaussian, D[Q(z|X) ‖ P(z)] needs no sampling.  Three cases,
 # each against the Monte Carlo average of log Q(z) − log P(z) (Eq. 2's form):
 #
-# 1. a diagonal Q against the prior N(0, I): Eq. 7, `minivae.losses.kl_normal`,
-#    the VAE's KL term;
+# 1. a diagonal Q against the prior N(0, I): Eq. 7, `kl_normal` (written at
+#    the top, as `minivae.losses.kl_normal`), the VAE's KL term;
 # 2. a diagonal Q against another diagonal Gaussian: Eq. 6,
 #    `minivae.losses.kl_gaussians`;
 # 3. full covariances: Eq. 6 in matrix form, `kl_full` above.

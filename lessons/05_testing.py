@@ -231,6 +231,8 @@ lesson.save(fig, args, "05_elbo_hist")
 #   product (for the Bernoulli decoder with logits l:
 #   log P(X|z) = X·l − ∑_d log(1 + e^{l_d})).
 # * Q: log P(X|zᵢ) + log P(zᵢ) − log Q(zᵢ|X), zᵢ = μ(X) + Σ^{1/2}(X) ⊙ εᵢ (Eq. 10).
+#   The next cell writes these log-weights, `log_weights`; the cell after it
+#   compares them with minivae's own, `minivae.evaluate.importance_log_weights`.
 #
 # The estimate from S draws is the log-mean-exp of S log-weights, computed
 # with the log-sum-exp trick (subtract the largest log-weight before
@@ -238,6 +240,43 @@ lesson.save(fig, args, "05_elbo_hist")
 # underflow.  To show its *expected* value at each S (which is what rises
 # towards log P(X)), the stream is cut into blocks of S and the block
 # estimates are averaged.
+
+# %%
+import numpy as np
+
+from minivae.losses import log_normal
+
+
+def log_weights(model, x, mu, log_var, eps):
+    """The log importance weights log P(X|z) + log P(z) − log Q(z|X), for S draws
+    z = mu + Σ^{1/2} ⊙ eps (Eq. 10) per example, in float64.
+
+    model.log_likelihood(x, z) is log P(X|z) per example (x (M, D), z (M, K), in the
+    model's dtype, which is mu's); x (B, D); mu, log_var (B, K); eps (S, B, K) -> (S, B).
+    """
+    S, B, K = eps.shape
+    dtype = mu.dtype                                   # the decoder's
+    mu, log_var, eps = (a.astype(np.float64) for a in (mu, log_var, eps))
+    ### BEGIN SOLUTION
+    z = mu + np.exp(0.5 * log_var) * eps                                 # (S, B, K)  Eq. 10
+    x_rep = np.broadcast_to(x, (S, *x.shape)).reshape(S * B, -1)         # (S·B, D)
+    log_px_z = model.log_likelihood(x_rep, z.reshape(S * B, K).astype(dtype)).reshape(S, B)
+    log_pz = log_normal(z, 0.0, 0.0)                                     # (S, B)  P(z) = N(0, I)
+    # log Q(z|X) = log N(z | mu, Σ), written with eps itself: (z − mu)/std would cancel
+    # where std ≪ |mu|, as a float32 model's confident posteriors have it
+    log_qz = -0.5 * (np.log(2 * np.pi) + log_var + eps ** 2).sum(axis=-1)
+    return log_px_z.astype(np.float64) + log_pz - log_qz
+    ### END SOLUTION
+
+
+# %%
+probe_name, probe_model, probe_x = models[0]
+probe_mu, probe_lv = probe_model.encode(probe_x[:5])
+probe_eps = np.random.default_rng([args.seed, 5]).standard_normal((10, *probe_mu.shape)).astype(probe_mu.dtype)
+probe = log_weights(probe_model, probe_x[:5], probe_mu, probe_lv, probe_eps)
+print(f"log_weights against minivae.evaluate.importance_log_weights ({probe_name}, 5 digits, "
+      f"S = 10): max |difference| "
+      f"{np.abs(probe - importance_log_weights(probe_model, probe_x[:5], probe_mu, probe_lv, probe_eps)).max():.1e} nats")
 
 # %%
 def log_px_given_z_matrix(model, x, z):
@@ -267,7 +306,7 @@ def q_log_weights(model, x, s, rng, chunk=50):
     rows = []
     for start in range(0, s, chunk):
         eps = rng.standard_normal((min(chunk, s - start), *mu.shape), dtype=mu.dtype)  # (S, N, K)
-        rows.append(importance_log_weights(model, x, mu, log_var, eps))  # Eq. 10 inside
+        rows.append(log_weights(model, x, mu, log_var, eps))             # Eq. 10 inside
     return np.concatenate(rows)
 
 

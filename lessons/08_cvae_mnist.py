@@ -85,6 +85,7 @@ from minivae.batches import binarize_dynamic, iterate_minibatches
 from minivae.classroom import lesson
 from minivae.cvae import merge_columns, split_middle_column
 from minivae.files.plots import tile
+from minivae.gradcheck import numerical_grad, rel_error
 from minivae.losses import kl_normal
 from minivae.mlp import weight_mask
 from minivae.optim import Adam
@@ -276,6 +277,43 @@ draw_fig6(axes[1], training=False)
 fig.suptitle("Fig. 6 in outline: the CVAE trains with its encoder and tests without it")
 fig.tight_layout()
 lesson.save(fig, args, "08_fig6")
+
+# %% [markdown]
+# ## Where X enters: the junctions, backward
+#
+# Fig. 6 shows X feeding both the encoder and the decoder; how it enters them
+# is the design of the paper's reference code, which `minivae.cvae` follows.
+# A layer of the conditioning tower is *added* to the other network's
+# pre-activation, before its ReLU: h = relu(a + c), a the network's own
+# pre-activation and c the tower's (`minivae.tower.Tower`).  Backward, the
+# ReLU's mask comes first; then a sum hands the gradient at it, unchanged, to
+# both of its addends, so the tower gets from each junction the very array its
+# network gets.  The next cell writes one junction's backward; the cell after
+# it checks it against central differences.
+
+# %%
+import numpy as np
+
+
+def junction_backward(dh, h):
+    """One junction h = relu(a + c), all (N, M): dh = ∂loss/∂h -> (∂loss/∂a, ∂loss/∂c)."""
+    ### BEGIN SOLUTION
+    da = dh * (h > 0)                        # the ReLU's mask: 1 where the unit is on
+    return da, da.copy()                     # a sum passes its gradient to both addends
+    ### END SOLUTION
+
+
+# %%
+junction_rng = np.random.default_rng([args.seed, 9])
+a_j, c_j, dh_j = (junction_rng.standard_normal((4, 3)) for _ in range(3))
+c_j = np.where(a_j + c_j >= 0, 0.1, -0.1) + c_j          # keep a + c away from the ReLU's kink
+h_j = np.maximum(a_j + c_j, 0)
+da_j, dc_j = junction_backward(dh_j, h_j)
+print("junction_backward against central differences of sum(relu(a + c) * dh) "
+      "(float64, h = 1e-5, threshold 1e-7)")
+for name, v, grad in (("d/da", a_j, da_j), ("d/dc", c_j, dc_j)):
+    err = rel_error(grad, numerical_grad(lambda: np.sum(np.maximum(a_j + c_j, 0) * dh_j), v))
+    print(f"  {name}  max rel. error {err:.2e}  {'pass' if err < 1e-7 else 'FAIL'}")
 
 # %% [markdown]
 # ## Training

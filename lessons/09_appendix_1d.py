@@ -40,7 +40,6 @@ import time
 
 import numpy as np
 from scipy.optimize import brentq, minimize
-from scipy.special import log_ndtr, ndtri_exp
 
 from minivae import VAE, kernels
 from minivae.classroom import lesson
@@ -50,7 +49,6 @@ args = lesson.parse_args(__doc__)
 plt = lesson.setup_matplotlib()
 rng = np.random.default_rng(args.seed)
 t_start = time.perf_counter()
-HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 
 # %% [markdown]
 # ## The target and the two maps
@@ -58,10 +56,15 @@ HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 # P_gt = 0.6·N(−1, 0.6²) + 0.4·N(1.5, 0.8²): smooth, positive everywhere and
 # with bounded derivatives, as the appendix assumes.  g(X) = G⁻¹(F(X)) is
 # computed from log F (or log(1 − F) right of the median) so it stays exact
-# far into the tails; g′ = P_gt(X) / N(g(X)).  f = g⁻¹ has no formula: we
+# far into the tails.  Its slope g′ follows from F = G∘g by the chain rule,
+# and is computed in logs for the same reason.  f = g⁻¹ has no formula: we
 # interpolate a table of g and polish with one Newton step on g(x) = z.
 
 # %%
+import numpy as np
+from scipy.special import log_ndtr, ndtri_exp
+
+HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 WEIGHTS, MEANS, SDS = np.array([0.6, 0.4]), np.array([-1.0, 1.5]), np.array([0.6, 0.8])
 with np.errstate(divide="ignore"):                # a zero weight gives log 0 = -inf, which is fine
     LOG_W = np.log(WEIGHTS)
@@ -96,10 +99,13 @@ def g(x):
 
 
 def g_prime(x, gx):
-    """g′(X) = P_gt(X) / N(g(X) | 0, 1)."""
+    """g′(X), the slope of g = G⁻¹∘F, at X with gx = g(X)."""
+    ### BEGIN SOLUTION
+    # F = G∘g, so P_gt(X) = N(g(X) | 0, 1) g′(X): g′(X) = P_gt(X) / N(g(X) | 0, 1), in logs
     u = (np.asarray(x)[..., None] - MEANS) / SDS
     log_p = _log_mix(LOG_W - np.log(SDS) - HALF_LOG_2PI - 0.5 * u * u)
     return np.exp(log_p + HALF_LOG_2PI + 0.5 * gx * gx)
+    ### END SOLUTION
 
 
 _X_TABLE = np.linspace(-15.0, 15.0, 30_001)
@@ -113,6 +119,7 @@ def f(z):
     return x - (gx - z) / g_prime(x, gx)
 
 
+# %%
 z_check = np.linspace(-8, 8, 2001)
 print("target P_gt = " + " + ".join(f"{w:g} N({m:g}, {sd:g}^2)" for w, m, sd in zip(WEIGHTS, MEANS, SDS)))
 print(f"  f = F^-1 o G inverted numerically: max |g(f(z)) - z| over z in [-8, 8] = "

@@ -26,6 +26,13 @@ def rel_err(a, n):
     return np.abs(a - n).max() / max(np.abs(a).max() + np.abs(n).max(), 1e-300)
 
 
+def jitter(model, rng):
+    """Add N(0, 0.1²) noise to every parameter (nonzero biases exercise db fully); return model."""
+    for p in model.params.values():
+        p += 0.1 * rng.standard_normal(p.shape)
+    return model
+
+
 def assert_model_gradients(model, *data, threshold):
     """Every parameter's gradient from model.loss_and_grads(*data) is within `threshold`
     (rel_err) of central differences of the loss, in float64 throughout."""

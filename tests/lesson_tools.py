@@ -1,9 +1,12 @@
-"""What the lesson tests share: running a lesson, reading its printed numbers, its Exercises cell."""
+"""What the lesson tests share: running a lesson, reading its printed numbers, its Exercises
+cell, and a lesson's own functions, defined without running the lesson."""
+import ast
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parents[1]
 LESSONS = REPO / "lessons"
@@ -48,3 +51,20 @@ def exercise_items(script):
     for n, body in zip(numbers, bodies):
         assert "*What should happen:*" in body, f"{script} exercise {n} has no expected observation"
     return bodies
+
+
+def lesson_functions(script, *names):
+    """The functions `names` of lessons/<script>, to call from a test without running the lesson.
+
+    Only the lesson's top-level imports and those functions' definitions are executed, so
+    a function may use what the lesson imports but no variable its cells compute.
+    """
+    path = LESSONS / script
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    body = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
+            or (isinstance(node, ast.FunctionDef) and node.name in names)]
+    found = {node.name for node in body if isinstance(node, ast.FunctionDef)}
+    assert found == set(names), f"{script} defines no {sorted(set(names) - found)}"
+    namespace = {"__name__": f"lesson_{path.stem}"}
+    exec(compile(ast.Module(body=body, type_ignores=[]), str(path), "exec"), namespace)
+    return SimpleNamespace(**{name: namespace[name] for name in names})

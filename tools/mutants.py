@@ -1,9 +1,10 @@
 """A curated mutation check: does the test suite fail when a line that matters is wrong?
 
-Each mutant below replaces one exact piece of minivae's source with a wrong
-version that would quietly mislead a student or a user (a gradient's factor,
-Adam's bias correction, the flush threshold, what a checkpoint holds, the
-shuffle, the importance-sampled bound's −log S, the grader's tolerance, ...).
+Each mutant below replaces one exact piece of minivae's source, or of a
+lesson, with a wrong version that would quietly mislead a student or a user
+(a gradient's factor, Adam's bias correction, the flush threshold, what a
+checkpoint holds, the shuffle, the importance-sampled bound's −log S, the
+grader's tolerance and hints, a lesson's own formula, the run folder's lock, ...).
 For each mutant the tool
 
   1. writes the mutation into a scratch copy of the repository (made once),
@@ -23,7 +24,10 @@ a general tool over the whole package would take hours here.
     python tools/mutants.py --without-test tests/unit/test_losses.py::test_kl_normal_gradients
                                               # show that a test is what catches a mutant
 
-Run it from the repository root with minivae installed (pip install -e ".[test]").
+Run it from the repository root with minivae installed with the test and notebook
+extras (pip install -e ".[test,notebook]") and MINIVAE_DATA naming MNIST's folder, as
+CI does (.ci/run): a test skipped for want of either catches nothing, and a survivor's
+line says which of its tests were skipped, and why.
 """
 import argparse
 import os
@@ -145,7 +149,8 @@ MUTANTS = [
     Mutant("resume-history-behind", "minivae/train.py",
            '        write_history(self.run_dir, self.history)\n        row = self.history[-1]',
            '        row = self.history[-1]',
-           ("tests/unit/test_train_folder.py",),
+           ("tests/unit/test_run_folder.py::"
+            "test_a_death_between_checkpoint_and_history_is_made_good_on_resume",),
            "a run killed between checkpoint and history stays one history row short"),
     Mutant("grader-tolerance", "minivae/classroom/parts.py",
            "LAYER = LAYER_THRESHOLD", "LAYER = 1e-2",
@@ -156,6 +161,88 @@ MUTANTS = [
            "self.cond.backward(dc_out, c_cond, dtap=None, need_dx=False)",
            ("tests/unit/test_cvae.py",),
            "X's gradient from the encoder's junction dropped: one path instead of two"),
+    Mutant("iwae-naive-combine", "minivae/evaluate.py",
+           "logsumexp(np.stack(parts), axis=0) - np.log(k)",
+           "np.log(np.exp(np.stack(parts)).sum(axis=0)) - np.log(k)",
+           ("tests/unit/test_evaluate.py::"
+            "test_chunks_of_weights_far_below_exp_s_range_are_combined_stably",),
+           "the chunks' log-sum-exps combined naively: −inf for weights below −745 nats"),
+    Mutant("regressor-no-junction-relu", "minivae/regressor.py",
+           "self.cond = cond_tower(self.x_dim, H, init, rng, self.dtype, relu_last=True)",
+           "self.cond = cond_tower(self.x_dim, H, init, rng, self.dtype, relu_last=False)",
+           ("tests/unit/test_regressor.py",),
+           "the regressor without the ReLU the CVAE applies at the same junction"),
+    Mutant("running-elbo-full-batches", "minivae/train.py",
+           "total += loss * len(idx)", "total += loss * batch_size",
+           ("tests/unit/test_train.py::test_the_running_neg_elbo_weights_each_minibatch_by_its_size",),
+           "the epoch's running −ELBO counts the short last batch as a full one"),
+    Mutant("last-epoch-not-evaluated", "minivae/train.py",
+           "if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:",
+           "if epoch % cfg.eval_every == 0:",
+           ("tests/unit/test_train.py::test_eval_every_evaluates_every_nth_epoch_and_the_last",),
+           "with --eval-every 2 and 3 epochs the last epoch is never evaluated"),
+    Mutant("grader-dmu-unchecked", "minivae/classroom/exercises.py",
+           'grade(2, "dmu (N, K)", pick(got, "dmu"), dmu, numerical_grad(f, mu), common(dmu, N))',
+           'grade(2, "dmu (N, K)", pick(got, "dmu"), pick(got, "dmu").value, None, common(dmu, N))',
+           ("tests/classroom/test_exercises.py::test_planted_mistake_names_its_hint",),
+           "exercise 4's dmu compared with itself, without central differences"),
+    Mutant("lesson05-log-sigma", "lessons/05_testing.py",
+           "0.5 * D * (LOG_2PI + np.log(s2))", "0.5 * D * (LOG_2PI + np.log(model.sigma))",
+           ("tests/lessons/test_lessons_05_07.py::"
+            "test_05_matrix_form_of_log_px_given_z_is_the_models_log_likelihood",),
+           "lesson 05's Gaussian log P(X|z) normalized with log σ instead of log σ²"),
+    Mutant("checkpoint-float64", "minivae/files/checkpoint.py",
+           'arrays.update({f"param/{k}": v for k, v in model.params.items()})',
+           'arrays.update({f"param/{k}": v.astype(np.float64) for k, v in model.params.items()})',
+           ("tests/unit/test_checkpoint.py", "tests/unit/test_train.py"),
+           "float32 parameters saved as float64: the checkpoint no longer loads"),
+    # the lessons' own functions, the run folder, the notebooks command, the grader's hints,
+    # the equation index and `where`, the explorer's exporter
+    Mutant("lesson02-shift-up-left", "lessons/02_pixel_distance.py",
+           "src[axis], dst[axis] = slice(0, 28 - k), slice(k, 28)",
+           "src[axis], dst[axis] = slice(k, 28), slice(0, 28 - k)",
+           ("tests/lessons/test_lesson_02.py::test_ordering_depends_on_shift_size",),
+           "lesson 02 shifts its 2s up and left, not down and right as it says"),
+    Mutant("lesson09-gap-no-jacobian", "lessons/09_appendix_1d.py",
+           "log_q = -0.5 * T_GRID ** 2 - HALF_LOG_2PI - np.log(scale)[:, None]",
+           "log_q = -0.5 * T_GRID ** 2 - HALF_LOG_2PI",
+           ("tests/lessons/test_lesson_09.py::test_lesson_09_slopes",),
+           "lesson 09's posterior gap with Q_σ's density missing its 1/scale"),
+    Mutant("run-folder-leftover-loss-curve", "minivae/files/run_folder.py",
+           '"samples_epoch*.png", "loss_curve.png")', '"samples_epoch*.png")',
+           ("tests/unit/test_run_folder.py::"
+            "test_temporary_files_of_killed_writes_are_removed_at_the_next_start",),
+           "a killed write of loss_curve.png leaves its temporary file for good"),
+    Mutant("run-lock-shared", "minivae/files/run_lock.py",
+           "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)",
+           "fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)",
+           ("tests/unit/test_run_lock.py",),
+           "two trains hold one folder's lock at once"),
+    Mutant("notebooks-failure-not-counted", "minivae/commands/notebooks.py",
+           "            failed += 1\n", "",
+           ("tests/commands/test_notebooks.py::test_a_failing_cell_is_named",),
+           "notebooks --execute exits 0 though a lesson failed"),
+    Mutant("grader-match-loose", "minivae/classroom/parts.py",
+           "MATCH = 1e-6 ", "MATCH = 1e-1 ",
+           ("tests/classroom/test_exercises.py::test_planted_mistake_names_its_hint",),
+           "a hint named for a mistake 10% away from what the student returned"),
+    Mutant("grader-half-not-recognized", "minivae/classroom/parts.py",
+           '(times(2), "factor 2"), (times(0.5), "factor 2")]', '(times(2), "factor 2")]',
+           ("tests/classroom/test_exercises.py::test_planted_mistake_names_its_hint",),
+           "a gradient half the right one gets no hint"),
+    Mutant("where-method-by-name", "minivae/site/equations.py",
+           'name in (c.function, c.function.split(".")[-1], f"{c.module}.{c.function}")',
+           'name in (c.function, f"{c.module}.{c.function}")',
+           ("tests/site/test_equations.py::test_lookup_by_function_finds_every_entry_that_names_it",),
+           "`where elbo` finds nothing, though VAE.elbo is in the index"),
+    Mutant("where-key-line-off-by-one", "minivae/commands/where.py",
+           ".splitlines()[where.key_line - 1].strip()", ".splitlines()[where.key_line].strip()",
+           ("tests/commands/test_where.py::test_eq_7_prints_the_kl_lines_and_its_checks",),
+           "`where` prints the line after the key expression"),
+    Mutant("explorer-extent-signed", "minivae/explorer/export.py",
+           "np.quantile(np.abs(mu), 0.995)", "np.quantile(mu, 0.995)",
+           ("tests/explorer/test_export.py::test_plane_extent",),
+           "the explorer's plane cuts off encodings on the negative side"),
 ]
 
 
@@ -171,22 +258,25 @@ def scratch_copy():
 
 
 def run_tests(root, mutant, backend, without):
-    """(first failing test or None, seconds) for the mutant's tests under backend."""
+    """(first failing test or None, seconds, why tests were skipped) for the mutant's tests
+    under backend."""
     env = {**os.environ, "MINIVAE_BACKEND": backend, "PYTHONPATH": str(root),
            "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
     deselect = [arg for t in without for arg in ("--deselect", t)]
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                           "-rfE", *deselect, *mutant.tests], cwd=root, env=env,
+                           "-rfEs", *deselect, *mutant.tests], cwd=root, env=env,
                           capture_output=True, text=True)
     failed = re.findall(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", proc.stdout, re.M)
+    # a skipped test catches nothing: say why (no MNIST, no extra), or a survivor misleads
+    skipped = sorted(set(re.findall(r"^SKIPPED \[\d+\] [^:]+:\d+: (.+)$", proc.stdout, re.M)))
     if proc.returncode == 5:            # no test left to run (--without-test): nothing catches it
-        return None, time.perf_counter() - t0
+        return None, time.perf_counter() - t0, skipped
     if proc.returncode not in (0, 1) or (proc.returncode == 1 and not failed):
         print(f"mutants.py: {mutant.name}: pytest exited {proc.returncode} without naming a "
               f"failing test:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}", file=sys.stderr)
         sys.exit(2)
-    return (failed[0] if failed else None), time.perf_counter() - t0
+    return (failed[0] if failed else None), time.perf_counter() - t0, skipped
 
 
 def check(root, mutant, backends, without):
@@ -232,11 +322,14 @@ def main(argv=None):
     try:
         for m in chosen:
             results = check(root, m, args.backends, args.without_test)
-            caught = {b: test for b, (test, _) in results.items() if test}
-            secs = sum(s for _, s in results.values())
+            caught = {b: test for b, (test, _, _) in results.items() if test}
+            secs = sum(s for _, s, _ in results.values())
             verdict = "caught" if caught else "SURVIVED"
+            skipped = sorted({why for _, _, whys in results.values() for why in whys})
             print(f"{m.name:24s} {verdict:8s} {secs:5.0f} s  " +
-                  ("; ".join(f"{b}: {t}" for b, t in caught.items()) or m.why), flush=True)
+                  ("; ".join(f"{b}: {t}" for b, t in caught.items()) or m.why)
+                  + ("" if caught or not skipped else f" (skipped: {'; '.join(skipped)})"),
+                  flush=True)
             if not caught:
                 survived.append(m.name)
     finally:

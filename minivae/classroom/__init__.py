@@ -1,4 +1,4 @@
-"""The classroom: what lesson scripts share, and the graded exercises.
+"""The classroom: what lesson scripts share, the graded exercises and fill-in lessons, a course.
 
     lesson.py           a lesson's flags, figures, and MNIST or a one-line exit
     materials.py        where the lessons and exercise stubs are (package data)
@@ -12,6 +12,11 @@
     given.py            what exercises 6–8 are handed: a model's layers, not the model
     untrusted.py        the child's answers checked, and student text escaped, before use
     submission.py       grading a file or a folder: `python -m minivae check`
+    report.py           what grading a file gives, and its tables
+    regions.py          the lessons' solution regions, and the student's fill-in copy
+    fill_in.py          a filled-in lesson graded, a part per region
+    rubric.py           a teacher's weights and hidden parts
+    gradebook.py        a class: a folder per student, a total each, the CSV
     gradescope.py       the grades as Gradescope's results.json
     handout.py          a stub as a notebook that checks itself
 """

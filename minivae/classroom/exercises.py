@@ -10,13 +10,18 @@ known-wrong variant fails: far-apart entries where an exp can overflow,
 sizes that differ (N ≠ D ≠ H), and ReLU inputs away from the kink.
 Shapes: N batch, D in-features, H out-features, K latent dims (the paper's k).
 """
+import ast
+import functools
+
 import numpy as np
 from scipy.special import expit
 
+from ..errors import ArgumentError
 from ..gradcheck import numerical_grad
 from ..layers import Dense, ReLU, Sigmoid
 from ..losses import bernoulli_nll, kl_normal
 from ..reparam import Reparameterize
+from .materials import stubs_dir
 from .model_exercises import ex06, ex07, ex08
 from .parts import away_from_zero, common, grade, pick, returned
 
@@ -161,3 +166,32 @@ EXERCISES = {   # number -> (stub file, title, grader)
     7: ("ex07_importance_logpx.py", "importance-sampled log P(X) (beyond the paper)", ex07),
     8: ("ex08_cvae_junctions.py", "the CVAE's two junctions (Fig. 6)", ex08),
 }
+RANGE = f"1–{len(EXERCISES)}"
+
+
+def exercise_number(number):
+    if number not in EXERCISES:
+        raise ArgumentError(f"no exercise {number}: there are exercises {RANGE}")
+    return number
+
+
+def stub_path(number):
+    """The stub lessons/exercises/exNN_*.py of exercise `number`."""
+    exercise_number(number)
+    path = stubs_dir() / EXERCISES[number][0]
+    if not path.is_file():
+        raise ArgumentError(f"{path} not found: this minivae was installed without its exercises")
+    return path
+
+
+@functools.lru_cache(maxsize=None)
+def interface(number):
+    """(functions, given) of exercise `number`, read from its stub: the functions it asks
+    for (those that raise NotImplementedError), and what it imports from minivae,
+    {module: names}, which is all a graded file may import from minivae (guard.py)."""
+    tree = ast.parse(stub_path(number).read_bytes())
+    functions = tuple(node.name for node in tree.body if isinstance(node, ast.FunctionDef)
+                      and any(isinstance(n, ast.Raise) for n in ast.walk(node)))
+    given = {node.module: tuple(a.name for a in node.names) for node in tree.body
+             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("minivae.")}
+    return functions, given

@@ -10,9 +10,13 @@ Gradescope's autograder specification (gradescope-autograders.readthedocs.io,
                 "score": 1.0, "max_score": 1.0, "status": "passed" | "failed",
                 "output": "the hint, or what went wrong, and the relative errors"}, …]}
 
-One test per part, one point each.  Other autograders that read this format
-(and nbgrader users, who call minivae.classroom.submission.check from a
-cell) need nothing else.
+One test per part (a fill-in lesson's region is a part, "L03.1"), worth its
+weight: one point unless a teacher's rubric (rubric.py) says otherwise.  A
+rubric's hidden part carries "visibility": "after_published", so Gradescope
+shows it to the student once the grades are published; the "output" summary
+counts the visible parts only.  Other autograders that read this format (and
+nbgrader users, who call minivae.classroom.submission.check from a cell)
+need nothing else.
 """
 import json
 from collections import Counter
@@ -23,9 +27,9 @@ from .untrusted import shown
 
 
 def results(reports, seconds, problem=""):
-    """The results.json dict of a list of submission.Reports (problem: why none were graded).
+    """The results.json dict of a list of report.Reports (problem: why none were graded).
 
-    A report not counted (submission.counted_once: another file of its exercise counts)
+    A report not counted (report.counted_once: another file of its exercise counts)
     adds no test; every text a student controls is escaped (untrusted.shown), and what
     their code printed is marked "| ", line by line.
     """
@@ -35,18 +39,21 @@ def results(reports, seconds, problem=""):
     for r in counted:
         where = f" ({shown(r.path.name, 200)})" if repeated[r.number] > 1 and r.path else ""
         for p in r.parts:
-            tests.append({"name": f"exercise {r.number} part {p.number}: {p.what}{where}",
-                          "number": f"{r.number}.{p.number}",
-                          "score": 1.0 if p.status == PASS else 0.0, "max_score": 1.0,
-                          "status": "passed" if p.status == PASS else "failed",
-                          "output": _output(r, p)})
-    score = sum(t["score"] for t in tests)
-    summary = shown(problem, 2000) or (f"passed {int(score)} of {len(tests)} parts in "
-                                       f"{sum(r.path is not None for r in counted)} files")
+            test = {"name": f"{r.label} part {p.number}: {p.what}{where}",
+                    "number": r.part_id(p), "score": p.score, "max_score": p.weight,
+                    "status": "passed" if p.status == PASS else "failed",
+                    "output": _output(r, p)}
+            if p.hidden:
+                test["visibility"] = "after_published"
+            tests.append(test)
+    visible = [t for t in tests if "visibility" not in t]
+    summary = shown(problem, 2000) or (
+        f"passed {sum(t['status'] == 'passed' for t in visible)} of {len(visible)} parts in "
+        f"{sum(r.path is not None for r in counted)} files")
     printed = [f"{shown(r.path.name, 200)} printed:\n" + "\n".join(
                    "| " + shown(line, 300) for line in r.printed.splitlines()[:20])
                for r in counted if r.printed.strip() and r.path]
-    return {"score": score, "execution_time": round(seconds, 1),
+    return {"score": sum(t["score"] for t in tests), "execution_time": round(seconds, 1),
             "output": "\n\n".join([summary] + printed), "tests": tests}
 
 

@@ -6,6 +6,9 @@ which writes args.out/name.png and shows the figure only when a display exists.
 parse_args prints the lesson's first line: which backend computes the maths
 (`--backend numpy` runs the NumPy lines the lesson points you to; the default,
 numba, their Numba twins: minivae/kernels/).
+A lesson of the installed package (a wheel's `python -m minivae.lessons.03_reparam`,
+or `python -m minivae lesson 03`) writes to minivae-out/ in the working folder,
+never into the installation.
 
 In a Jupyter notebook (`python -m minivae notebooks`) there is no command
 line, so the flags come from the environment instead:
@@ -29,6 +32,7 @@ import argparse
 import os
 import shlex
 import sys
+from importlib import resources
 from pathlib import Path
 
 from .. import environment, kernels
@@ -45,11 +49,18 @@ def in_notebook():
 
 
 def _default_out():
-    """out/ beside the running lesson script; in a notebook, out/ in the working folder."""
+    """out/ beside the running lesson script (a clone's lessons/out/); minivae-out/ in the
+    working folder for a lesson of the installed package, which is never written into;
+    in a notebook, out/ in the working folder."""
     if in_notebook():
         return Path.cwd() / "out"
     script = Path(sys.argv[0]) if sys.argv and sys.argv[0].endswith(".py") else None
-    return script.resolve().parent / "out" if script else Path("lessons") / "out"
+    if script is None:
+        return Path("lessons") / "out"
+    script = script.resolve()
+    if Path(str(resources.files("minivae"))).resolve() in script.parents:
+        return Path.cwd() / "minivae-out"       # python -m minivae.lessons.03_reparam, from a wheel
+    return script.parent / "out"
 
 
 class _FlagsFromEnvironment(argparse.ArgumentParser):
@@ -69,7 +80,7 @@ def _flags_from_environment():
 
 
 def parse_args(description, add_arguments=None, argv=None):
-    """--quick, --seed, --out (default lessons/out/), --backend, plus the lesson's own flags.
+    """--quick, --seed, --out (default: _default_out), --backend, plus the lesson's own flags.
 
     argv defaults to the command line, or to $MINIVAE_ARGS in a notebook;
     $MINIVAE_QUICK=1 turns on --quick either way.  Uses parse_known_args, so
@@ -83,7 +94,8 @@ def parse_args(description, add_arguments=None, argv=None):
     parser.add_argument("--quick", action="store_true", help="a few seconds' version (what the tests run)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", type=Path, default=_default_out(),
-                        help="folder for the figures (default lessons/out/)")
+                        help="folder for the figures (default: out/ beside the lesson script; "
+                             "minivae-out/ here for a lesson of an installed minivae)")
     parser.add_argument("--backend", choices=kernels.BACKENDS, help=kernels.FLAG_HELP)
     if add_arguments:
         add_arguments(parser)

@@ -47,6 +47,12 @@ class Part(NamedTuple):
     err_fd: Optional[float] = None  # rel. error vs central differences (None: no derivative)
     err_ref: Optional[float] = None  # rel. error vs minivae's implementation
     note: str = ""                  # the hint, or what went wrong
+    weight: float = 1.0             # its points (a teacher's rubric may change them: rubric.py)
+    hidden: bool = False            # a rubric's hidden part: shown to students after publishing
+
+    @property
+    def score(self):
+        return self.weight if self.status == PASS else 0.0
 
 
 def hint(key):

@@ -39,12 +39,13 @@ class Code(NamedTuple):
     path: Path
     chunks: list            # [(label, source)]: source is bytes for a .py file, str for a cell
     notebook: bool
+    lesson: Optional[str] = None    # "03": a lesson notebook of `notebooks` (its metadata says so)
 
 
 class Found(NamedTuple):
-    """A file of a folder that answers an exercise, or was refused (problem: why)."""
+    """A file of a folder that answers an exercise or is a lesson, or was refused (problem: why)."""
     path: Path
-    number: int
+    number: object          # an exercise's (int) or a lesson's ("03")
     problem: Optional[str] = None
 
 
@@ -84,11 +85,13 @@ def read_code(path):
     data = read_bytes(path)
     if path.suffix == ".py":
         return Code(path, [(str(path), data)], notebook=False)
-    return Code(path, notebook_chunks(path, data), notebook=True)
+    chunks, lesson = notebook_chunks(path, data)
+    return Code(path, chunks, True, lesson)
 
 
 def notebook_chunks(path, data):
-    """[(label, source)] of a notebook's code cells, as the module docstring says."""
+    """([(label, source)] of a notebook's code cells, as the module docstring says; the
+    number of the lesson it is, or None)."""
     try:
         nb = json.loads(data)
     except (ValueError, RecursionError) as e:       # not UTF-8, not JSON, nested without end
@@ -104,7 +107,16 @@ def notebook_chunks(path, data):
         source = _cell_source(path, n, cell)
         if source is not None:
             chunks.append((f"{path}, cell {n}", source))
-    return chunks
+    return chunks, _lesson(nb)
+
+
+def _lesson(nb):
+    """"03" when the notebook's metadata says it is lesson 03_reparam (as `notebooks` writes it)."""
+    meta = nb.get("metadata")
+    mine = meta.get("minivae") if isinstance(meta, dict) else None
+    stem = mine.get("lesson") if isinstance(mine, dict) else None
+    match = re.fullmatch(r"(\d\d[a-z]?)_\w+", stem) if isinstance(stem, str) else None
+    return match.group(1) if match else None
 
 
 def _cell_source(path, n, cell):
@@ -199,9 +211,11 @@ def defined_names(code):
 
 
 def exercise_files(folder):
-    """[Found] for every .py and .ipynb file below folder that answers an exercise.
+    """[Found] for every .py and .ipynb file below folder that answers an exercise, or is a
+    lesson notebook (its number a text, "03").
 
-    A file answers one when its name or its EXERCISE line says which; an unreadable
+    A file answers one when its name or its EXERCISE line says which; a notebook is a
+    lesson when its metadata says so (as `notebooks` writes it); an unreadable
     one counts when its name says (grading it says what is wrong).  A file reached
     through a link that leaves the folder is refused, never read.  Hidden folders,
     __pycache__ and .ipynb_checkpoints are skipped.
@@ -219,7 +233,9 @@ def exercise_files(folder):
                                                       f"{folder}: refused"))
             continue
         try:
-            number = exercise_of(read_code(path))
+            code = read_code(path)
+            number = exercise_of(code)
+            number = code.lesson if number is None else number
         except (ValueError, OSError):
             number = named(path)
         if number is not None:

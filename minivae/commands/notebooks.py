@@ -6,7 +6,11 @@ notebook in a real Jupyter kernel (nbclient with ipykernel), working in
 DIR, and saves it with its outputs, figures included (the lessons' PNG files
 land in DIR/out/).  --quick puts a first cell setting MINIVAE_QUICK=1 into
 every notebook, so it runs the lessons' seconds-long form now and whenever
-it is run again.  Needs the notebook extra: pip install "minivae[notebook]".
+it is run again.  --student writes the fill-in notebooks instead: the lessons
+whose derivations are marked as solution regions (classroom/regions.py), each
+region replaced by a stub that raises NotImplementedError, for a student to
+fill in and `python -m minivae check` to grade.  Needs the notebook extra:
+pip install "minivae[notebook]".
 
 A lesson that fails is reported in one line, with the lesson's own last
 error message.  Ctrl-C (or SIGTERM) stops the running kernel, keeps the
@@ -19,7 +23,9 @@ import time
 from pathlib import Path
 
 from ..classroom.kernel import execute, to_notebook, write
+from ..classroom.materials import chosen_lessons, lesson_number
 from ..classroom.reading import INSTALL
+from ..classroom.regions import fill_in_notebook
 from ..errors import ArgumentError
 from ..files.atomic import make_dirs
 
@@ -33,27 +39,15 @@ def add_arguments(p):
     p.add_argument("--execute", action="store_true",
                    help="run each notebook in a Jupyter kernel and save it with its outputs")
     p.add_argument("--quick", action="store_true", help="notebooks that run the lessons' --quick form")
+    p.add_argument("--student", action="store_true",
+                   help="fill-in notebooks: the lessons' solution regions blanked (default: the "
+                        "lessons that have them)")
     p.add_argument("--timeout", type=int, default=None, metavar="S",
                    help="seconds one cell may run when executing (default: no limit)")
     p.add_argument("--force", action="store_true",
                    help="replace a file of the same name that is not a lesson notebook "
-                        "this command wrote (never a .py file)")
-
-
-def lesson_scripts(selected=()):
-    """The lesson scripts, all of them or those whose number is in `selected`."""
-    from ..classroom.materials import as_lesson_number, lesson_number, lesson_scripts as every_lesson
-    from ..errors import ArgumentError
-    scripts = every_lesson()
-    if not scripts:
-        raise FileNotFoundError("no lessons found: this minivae was installed without them")
-    if not selected:
-        return scripts
-    by_number = {lesson_number(s): s for s in scripts}
-    unknown = [n for n in selected if as_lesson_number(n) not in by_number]
-    if unknown:
-        raise ArgumentError(f"no lesson {', '.join(unknown)}; the lessons are {', '.join(by_number)}")
-    return [by_number[as_lesson_number(n)] for n in selected]
+                        "this command wrote, or a fill-in notebook (a student's work?); "
+                        "never a .py file")
 
 
 def missing_extra():
@@ -66,16 +60,24 @@ def run(args):
     if missing:
         print(f"minivae notebooks: needs {', '.join(missing)}: {INSTALL}", file=sys.stderr)
         return 2
-    scripts = lesson_scripts(args.lessons)
+    scripts = chosen_lessons(args.lessons)
+    if args.student:
+        scripts = fill_in_lessons(scripts, chosen=bool(args.lessons), execute=args.execute)
     from ..files.overwrite import check_target
     for script in scripts:              # every target, before any lesson is converted or run
-        check_target(args.out / f"{script.stem}.ipynb", "notebook", "--out", force=args.force)
+        target = args.out / f"{script.stem}.ipynb"
+        check_target(target, "notebook", "--out", force=args.force)
+        if not args.force and _fill_in(target):
+            raise ArgumentError(f"--out {target} is a fill-in notebook, perhaps a student's "
+                                "work; pass --force to replace it")
     make_dirs(args.out)
     failed = written = 0
     for i, script in enumerate(scripts, start=1):
         print(f"[{i}/{len(scripts)}] {script.stem}: ", end="", flush=True)
         try:
             nb = to_notebook(script, args.quick)
+            if args.student:
+                nb = fill_in_notebook(nb, f"{script.stem}.ipynb")
             problem = None
             if args.execute:
                 t0 = time.perf_counter()
@@ -102,6 +104,29 @@ def run(args):
     if failed:
         print(f"minivae notebooks: {failed} of {len(scripts)} notebooks failed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def fill_in_lessons(scripts, chosen, execute):
+    """The scripts that have solution regions; a chosen one without is an ArgumentError."""
+    from ..classroom.fill_in import FILL_IN
+    if execute:
+        raise ArgumentError("--student with --execute: a fill-in notebook stops at its first "
+                            "blank; execute the lessons themselves (without --student)")
+    without = [lesson_number(s) for s in scripts if lesson_number(s) not in FILL_IN]
+    if chosen and without:
+        raise ArgumentError(f"lesson {', '.join(without)} has nothing to fill in; the fill-in "
+                            f"lessons are {', '.join(FILL_IN)}")
+    return [s for s in scripts if lesson_number(s) in FILL_IN]
+
+
+def _fill_in(path):
+    """Whether path is a fill-in notebook of `notebooks --student` (its metadata says so)."""
+    import json
+    try:
+        meta = json.loads(path.read_bytes()).get("metadata", {}).get("minivae", {})
+        return isinstance(meta, dict) and meta.get("student") is True
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def plural(n, noun):

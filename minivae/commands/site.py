@@ -30,7 +30,7 @@ def run(args):
         return 2
     from ..site.build import build, check_out
     from ..site.lessons import LessonFailed
-    from .notebooks import lesson_scripts
+    from ..classroom.materials import lesson_scripts
     check_out(args.out)
     t0 = time.perf_counter()
     try:

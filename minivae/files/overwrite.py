@@ -1,13 +1,14 @@
 """Which existing file a command may write over: one rule for every file a user names.
 
-`sample --out`, `check --json`, `bench --json`, `notebooks --out` and
+`sample --out`, `check --json --csv`, `bench --json`, `notebooks --out` and
 `explore --out --name` write a file whose name the user gives.  Each asks `check_target` first, before any
 long work starts, and writes only
 
   * a new file, or
   * a file of the kind the same command writes, recognised by its content
     (OWN below: a PNG, minivae's results.json, minivae's bench JSON, a
-    lesson notebook of `notebooks`, the explorer's page and weights file).
+    lesson notebook of `notebooks`, the explorer's page and weights file,
+    check's gradebook CSV).
 
 It never writes over an input of the same command (the checkpoint `sample`
 reads, the file `check` grades), a checkpoint (any .npz or zip archive), a
@@ -55,6 +56,11 @@ def _is_lesson_notebook(path):
         and "lesson" in meta["minivae"]
 
 
+def _is_gradebook(path):
+    first = _head(path, 2 ** 16).split(b"\n", 1)[0]    # classroom/gradebook.py's header row
+    return first.startswith(b"student,") and first.endswith(b",total")
+
+
 EXPLORER_TITLE = b"<title>minivae: walk the latent space of a VAE</title>"   # explorer/explorer.html
 EXPLORER_WEIGHTS = b"window.MINIVAE_EXPLORER = "                            # explorer/export.py
 
@@ -72,6 +78,7 @@ OWN = {"png": ("a PNG", lambda path: _head(path, len(PNG)) == PNG),
        "results": ("a results.json of check", _is_results),
        "bench": ("a JSON file of bench", _is_bench),
        "notebook": ("a lesson notebook of notebooks", _is_lesson_notebook),
+       "gradebook": ("a gradebook CSV of check", _is_gradebook),
        "explorer page": ("an explorer page of explore", _is_explorer_page),
        "explorer weights": ("an explorer weights file of explore", _is_explorer_weights)}
 

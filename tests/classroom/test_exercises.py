@@ -128,6 +128,15 @@ def kl_normal(mu, log_var):
     return kl, mu.copy(), 0.5 * (np.exp(log_var) - 1)''', {1: "−K missing"}),
     (4, '''
 def kl_normal(mu, log_var):
+    kl = 0.5 * (np.exp(log_var) + mu ** 2 - 1 - log_var).sum(axis=1)
+    return kl, -mu, 0.5 * (np.exp(log_var) - 1)''', {2: "sign"}),
+    (4, '''
+def kl_normal(mu, log_var):
+    kl = 0.5 * (np.exp(log_var) + mu ** 2 - 1 - log_var).sum(axis=1)
+    return kl, mu.copy(), 0.25 * (np.exp(log_var) - 1)     # Eq. 7's ½ applied twice''',
+     {3: "factor 2"}),
+    (4, '''
+def kl_normal(mu, log_var):
     kl = 0.5 * (np.exp(log_var) + mu ** 2 - 1 - log_var).sum(axis=1, keepdims=True)
     return kl, mu.copy(), 0.5 * (np.exp(log_var) - 1)''', {1: "shape (4, 1), expected (4,)"}),
     # 5: the reparameterization

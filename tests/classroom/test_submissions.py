@@ -6,7 +6,6 @@ import subprocess
 import sys
 import time
 
-import nbformat
 import pytest
 
 from minivae import kernels
@@ -17,7 +16,10 @@ from student_code import STUBS, check, failing_line, result_rows, solved, write
 
 
 def notebook_of(tmp_path, n, code, extra_cells=(), name=None):
-    """Exercise n handed out as a notebook (exercise --notebook), its code cell replaced."""
+    """Exercise n handed out as a notebook (exercise --notebook), its code cell replaced;
+    the test skips where nbformat (the notebook extra) is missing."""
+    nbformat = pytest.importorskip("nbformat", reason="the notebook extra is missing: "
+                                                      'pip install -e ".[notebook]"')
     assert main(["exercise", str(n), "--notebook", "--out", str(tmp_path), "--force"]) == 0
     path = tmp_path / (STUBS / EXERCISES[n][0]).with_suffix(".ipynb").name
     nb = nbformat.read(path, as_version=4)
@@ -111,8 +113,10 @@ def test_grading_a_notebook_needs_no_notebook_package(tmp_path, capsys, monkeypa
 def test_the_handed_out_notebook_checks_itself(tmp_path, capsys):
     """exercise --notebook: the task as markdown, the stub as code, a last cell that checks;
     graded as it is, then solved; and run in a real kernel (nbclient, ipykernel)."""
-    nbclient = pytest.importorskip("nbclient")
+    nbclient = pytest.importorskip("nbclient", reason="the notebook extra is missing: "
+                                                      'pip install -e ".[notebook]"')
     path = notebook_of(tmp_path, 5, stub_code(5))
+    import nbformat
     nb = nbformat.read(path, as_version=4)
     assert [c.cell_type for c in nb.cells] == ["markdown", "code", "markdown", "code"]
     assert nb.cells[0].source.startswith("# Exercise 5: the reparameterization layer (Eq. 10")
@@ -141,7 +145,7 @@ def test_the_handed_out_notebook_checks_itself(tmp_path, capsys):
     (["{tmp}/mine.py"], "cannot tell which exercise"),
     (["{tmp}/says9.py"], "says it is exercise 9, but there are exercises 1–8"),
     (["{tmp}/stray"], "holds no exercise files"),                  # ex99_*, EXERCISE = 9
-    (["{tmp}/mine.py", "--exercise", "1", "--exercise", "2"], "give --exercise once for a file"),
+    (["{tmp}/mine.py", "--exercise", "1", "--exercise", "2"], "give --exercise or --lesson once for a file"),
 ])
 def test_usage_errors_take_one_line_and_exit_2(tmp_path, capsys, argv, message):
     (tmp_path / "mywork.py.txt").write_text("EXERCISE = 1\n")
@@ -181,6 +185,24 @@ def test_exercise_copies_and_refuses_to_overwrite(tmp_path, capsys):
     assert copy.read_text(encoding="utf-8") == "EXERCISE = 5\n# my work\n"
     assert main(["exercise", "5", "--out", str(tmp_path / "mine"), "--force"]) == 0
     assert copy.read_text(encoding="utf-8") == (stubs_dir() / EXERCISES[5][0]).read_text(encoding="utf-8")
+
+
+def test_exercise_hands_out_several_and_writes_none_when_one_exists(tmp_path, capsys):
+    out = tmp_path / "mine"
+    assert main(["exercise", "1", "2", "3", "2", "--out", str(out)]) == 0
+    names = [EXERCISES[n][0] for n in (1, 2, 3)]
+    assert sorted(p.name for p in out.iterdir()) == names
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[:3] == [f"copied {n} to {out / n}" for n in names]
+    assert lines[3] == f"edit them, then check them all with: python -m minivae check {out}"
+    (out / names[2]).write_text("EXERCISE = 3\n# my work\n")
+    assert main(["exercise", "3", "4", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"minivae exercise: error: {out / names[2]} exists (your work?); pass --force "
+                   "to overwrite it"]
+    assert not (out / EXERCISES[4][0]).exists()                 # nothing written before refusing
+    assert main(["exercise", "1", "9", "--out", str(tmp_path / "other")]) == 2
+    assert "no exercise 9" in capsys.readouterr().err and not (tmp_path / "other").exists()
 
 
 @pytest.mark.parametrize("json_path, message", [("nofolder/results.json", "there is no folder"),

@@ -16,7 +16,7 @@ def minivae_site(*args, env=None):
                           text=True, env=env, timeout=600)
 
 
-def test_a_folder_that_is_not_a_site_is_refused_in_one_line(tmp_path):
+def test_a_folder_that_is_not_a_site_is_refused_in_one_line(tmp_path, site_extra):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "notes.md").write_text("mine")
     done = minivae_site("--out", str(tmp_path / "docs"))

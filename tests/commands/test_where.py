@@ -5,6 +5,7 @@ through the index's own locator.
 """
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +61,12 @@ def test_an_unknown_query_is_one_line_and_exit_2():
 def test_an_empty_query_is_refused(query, capsys):
     assert main(["where", query]) == 2
     assert "is not in the equation index" in capsys.readouterr().err
+
+
+def test_the_readme_quotes_what_where_prints(capsys):
+    """README's example is the command's output today (line numbers move when the maths does)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("`where` prints, for example:\n\n```text\n", 1)[1].split("```", 1)[0]
+    eq = block.split(" (", 1)[0]
+    assert main(["where", eq]) == 0
+    assert capsys.readouterr().out == block

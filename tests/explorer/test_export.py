@@ -88,6 +88,8 @@ def test_plane_extent():
     assert plane_extent(np.zeros((10, 2))) == 3.0                  # the prior's 3 σ at least
     mu = np.linspace(-4.2, 4.2, 2001).reshape(-1, 1).repeat(2, 1)
     assert plane_extent(mu) == 4.5                                 # 99.5% of |μ| ≤ 4.18, up to a half
+    one_side = -np.linspace(0.0, 4.9, 2001).reshape(-1, 1).repeat(2, 1)   # every μ ≤ 0
+    assert plane_extent(one_side) == 5.0                           # 99.5% of |μ| ≤ 4.88: both signs count
     assert plane_extent(np.zeros((0, 2))) == 3.0
 
 

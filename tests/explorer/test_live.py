@@ -111,6 +111,7 @@ def test_without_an_interactive_backend_one_line_says_so(capsys, tmp_path):
 
 
 def test_in_a_notebook_without_ipympl_the_manifold_is_shown_instead(capsys, monkeypatch, tmp_path):
+    pytest.importorskip("IPython", reason='the notebook extra is missing: pip install -e ".[notebook]"')
     import IPython.display
     model = VAE(x_dim=784, hidden=(8,), z_dim=2, seed=0)
     shown_objects = []

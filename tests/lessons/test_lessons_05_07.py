@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
+from lesson_tools import lesson_functions
 from minivae.files.checkpoint import load_checkpoint
 from minivae.losses import kl_normal
 from minivae.model import VAE
@@ -180,6 +181,21 @@ def test_05_estimates_against_quadrature(mnist_dir, mnist_small, tiny_checkpoint
          for _ in range(30)]
     printed_r = grab(r"ink ∑_d X_d against ELBO: correlation " + NUM, out)
     assert abs(printed_r - np.mean(r)) < 4 * np.std(r, ddof=1) + 5e-4, (printed_r, np.mean(r), np.std(r))
+
+
+@pytest.mark.parametrize("likelihood, sigma", [("gaussian", 0.3), ("gaussian", 2.5),
+                                               ("bernoulli", 1.0)])
+def test_05_matrix_form_of_log_px_given_z_is_the_models_log_likelihood(likelihood, sigma):
+    """The lesson scores every (digit, z) pair at once with log_px_given_z_matrix; each entry
+    must be model.log_likelihood of that pair, for a Gaussian decoder with σ ≠ 1 too (whose
+    normalizer −½ D log 2πσ² the lesson's Bernoulli models never reach)."""
+    matrix = lesson_functions("05_testing.py", "log_px_given_z_matrix").log_px_given_z_matrix
+    model = VAE(x_dim=9, hidden=(5,), z_dim=2, likelihood=likelihood, sigma=sigma, init="he",
+                dtype=np.float64, seed=1)
+    rng = np.random.default_rng(2)
+    x, z = rng.random((4, 9)), rng.standard_normal((3, 2))
+    pairs = model.log_likelihood(np.tile(x, (3, 1)), np.repeat(z, 4, axis=0)).reshape(3, 4)
+    np.testing.assert_allclose(matrix(model, x, z), pairs, rtol=1e-12)
 
 
 def test_05_trains_two_models(mnist_dir, tmp_path):

@@ -1,4 +1,5 @@
 """The package's imports point one way: no cycles, nothing imports a module above it.
+And every module has its test file, or a line in tests/README.md saying where it is tested.
 
 Read from the source (ast), so imports hidden inside functions count too.
 LAYERS is the module map of README.md, bottom to top; a module may import
@@ -16,6 +17,7 @@ import pytest
 import minivae
 
 PACKAGE = Path(minivae.__file__).parent
+TESTS = Path(__file__).resolve().parents[1]
 SUBPACKAGES = ("kernels", "files", "classroom", "explorer", "site")
 
 LAYERS = [
@@ -37,7 +39,8 @@ LAYERS = [
      "classroom.sandbox", "classroom.guard", "classroom.given", "classroom.untrusted",
      "classroom.child", "classroom.reading", "classroom.parts", "classroom.exercises",
      "classroom.model_exercises", "classroom.submission", "classroom.gradescope",
-     "classroom.handout", "classroom.kernel"},                  # lessons and exercises
+     "classroom.handout", "classroom.kernel", "classroom.regions", "classroom.fill_in",
+     "classroom.report", "classroom.rubric", "classroom.gradebook"},   # lessons and exercises
     {"explorer.export", "explorer.live"},                       # the latent explorer (a lesson's tool)
     {"site.equations", "site.source", "site.typeset", "site.maths_pages", "site.lessons",
      "site.build"},                                             # the course site
@@ -166,3 +169,74 @@ def test_the_scanner_sees_hidden_imports(tmp_path, source, pkg, expected):
     path = tmp_path / "probe.py"
     path.write_text(source)
     assert imports_of(path, pkg_parts=pkg) == expected
+
+
+# -- a test file for each module ---------------------------------------------------------
+REASON = re.compile(r"^- `(minivae/[\w/]+\.py)`: (.+)$")
+
+
+def without_test_file(modules, test_files):
+    """The modules (paths from the repository's root, "minivae/files/atomic.py") that have
+    no test file of their own among test_files (paths from tests/, "unit/test_atomic.py").
+
+    minivae/X.py's and minivae/SUB/X.py's file is tests/**/test_X.py.  Where modules share
+    the name X (no two test files can), test_X.py belongs to the one whose subpackage names
+    its folder (tests/commands/test_X.py: minivae/commands/X.py), else to minivae/X.py.
+    """
+    def owner(test_file):
+        folder, name = Path(test_file).parent.name, Path(test_file).name
+        named = [m for m in modules if f"test_{Path(m).name}" == name]
+        if len(named) < 2:
+            return named
+        return ([m for m in named if Path(m).parts[1:-1] == (folder,)]
+                or [m for m in named if len(Path(m).parts) == 2])
+    return set(modules) - {m for t in test_files for m in owner(t)}
+
+
+def reasons_of(readme_text):
+    """{module path: reason} from the lines "- `minivae/....py`: reason" of tests/README.md."""
+    return {m.group(1): m.group(2) for m in map(REASON.match, readme_text.splitlines()) if m}
+
+
+def unmatched(modules, test_files, reasons):
+    """(modules with neither a test file nor a reason, reasons for no such module or for a
+    module that has its test file)."""
+    lacking = without_test_file(modules, test_files)
+    return sorted(lacking - set(reasons)), sorted(set(reasons) - lacking)
+
+
+def test_every_module_has_its_test_file_or_a_reason_in_the_tests_readme():
+    modules = [p.relative_to(PACKAGE.parent).as_posix() for p in PACKAGE.rglob("*.py")
+               if p.name not in ("__init__.py", "__main__.py")]
+    reasons = reasons_of((TESTS / "README.md").read_text(encoding="utf-8"))
+    tests = [p.relative_to(TESTS).as_posix() for p in TESTS.rglob("test_*.py")]
+    missing, stale = unmatched(modules, tests, reasons)
+    assert not missing, f"give these a test file, or a line in tests/README.md: {missing}"
+    assert not stale, f"tests/README.md gives a reason for a module gone or with a file: {stale}"
+    cited = {c for r in reasons.values() for c in re.findall(r"tests/[\w/]+\.py", r)}
+    broken = sorted(c for c in cited if not (TESTS.parent / c).is_file())
+    assert not broken, f"tests/README.md names test files that do not exist: {broken}"
+
+
+@pytest.mark.parametrize("modules, tests, reasons, expected", [
+    (["minivae/a.py"], [], {}, (["minivae/a.py"], [])),                        # neither
+    (["minivae/a.py"], ["unit/test_a.py"], {}, ([], [])),
+    (["minivae/a.py"], [], {"minivae/a.py": "r"}, ([], [])),
+    ([], [], {"minivae/gone.py": "r"}, ([], ["minivae/gone.py"])),              # a module gone
+    (["minivae/a.py"], ["unit/test_a.py"], {"minivae/a.py": "r"}, ([], ["minivae/a.py"])),
+    (["minivae/k/b.py"], ["unit/test_b.py"], {}, ([], [])),
+    # a shared name: the top level's file, or the file in the subpackage's own folder
+    (["minivae/a.py", "minivae/k/a.py"], ["unit/test_a.py"], {}, (["minivae/k/a.py"], [])),
+    (["minivae/a.py", "minivae/k/a.py"], ["k/test_a.py"], {}, (["minivae/a.py"], [])),
+    (["minivae/j/a.py", "minivae/k/a.py"], ["k/test_a.py"], {}, (["minivae/j/a.py"], [])),
+])
+def test_the_test_file_check_fails_both_ways(modules, tests, reasons, expected):
+    """The check can fail: a module with neither file nor reason, and a reason for a
+    module that is gone or has its file; a module never borrows the file of another
+    module of its name."""
+    assert unmatched(modules, tests, reasons) == expected
+
+
+def test_a_reason_is_a_list_line_naming_one_module():
+    text = "- `minivae/files/atomic.py`: a reason, with `code`.\n- `tests/x.py`: no\n- prose"
+    assert reasons_of(text) == {"minivae/files/atomic.py": "a reason, with `code`."}

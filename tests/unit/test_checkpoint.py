@@ -14,13 +14,13 @@ from minivae.model import VAE
 from minivae.optim import SGD, Adam
 
 
-def _trained(opt_cls=Adam, steps=3, **opt_kw):
-    """A tiny float64 VAE after a few optimizer steps (so m, v, velocity are non-zero)."""
-    model = VAE(x_dim=12, hidden=(8,), z_dim=3, dtype=np.float64, seed=1)
+def _trained(opt_cls=Adam, steps=3, dtype=np.float64, **opt_kw):
+    """A tiny VAE after a few optimizer steps (so m, v, velocity are non-zero)."""
+    model = VAE(x_dim=12, hidden=(8,), z_dim=3, dtype=dtype, seed=1)
     opt = opt_cls(model.flat_params, model.flat_grads, lr=1e-2, weight_decay=1e-3, **opt_kw)
     rng = np.random.default_rng(2)
     for _ in range(steps):
-        model.loss_and_grads(rng.random((5, 12)), rng.standard_normal((5, 3)))
+        model.loss_and_grads(rng.random((5, 12), dtype=dtype), rng.standard_normal((5, 3), dtype=dtype))
         opt.step()
     return model, opt
 
@@ -37,12 +37,18 @@ def _save(path, model, opt, **kw):
                            args["rng_states"], args["history"])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("opt_cls", [Adam, SGD])
-def test_round_trip_is_exact(tmp_path, opt_cls):
-    model, opt = _trained(opt_cls)
+def test_round_trip_is_exact(tmp_path, opt_cls, dtype):
+    """Every array comes back bit for bit, in the model's dtype: float32, training's default,
+    is stored as float32 (not widened to float64, which the loader would refuse)."""
+    model, opt = _trained(opt_cls, dtype=dtype)
     path = _save(tmp_path / "last.npz", model, opt)
+    with np.load(path, allow_pickle=False) as z:
+        stored = {k: z[k].dtype for k in z.files if k.startswith(("param/", "optim/"))}
+    assert {k for k, d in stored.items() if d != dtype} == {"optim/t"}   # the step count
     model2, opt2, meta = load_checkpoint(path)
-    assert model2.config() == model.config()
+    assert model2.config() == model.config() and model2.flat_params.dtype == dtype
     assert all(np.array_equal(model.params[k], model2.params[k]) for k in model.params)
     assert type(opt2) is opt_cls and opt2.t == opt.t == 3
     for k, v in opt.state_dict().items():
@@ -50,7 +56,7 @@ def test_round_trip_is_exact(tmp_path, opt_cls):
     assert (meta["config"], meta["epoch"], meta["history"]) == (META["config"], 4, META["history"])
     # the loaded optimizer drives the loaded model: one more identical step on both
     rng = np.random.default_rng(3)
-    x, eps = rng.random((5, 12)), rng.standard_normal((5, 3))
+    x, eps = rng.random((5, 12), dtype=dtype), rng.standard_normal((5, 3), dtype=dtype)
     for m, o in ((model, opt), (model2, opt2)):
         m.loss_and_grads(x, eps)
         o.step()

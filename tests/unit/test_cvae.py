@@ -1,4 +1,6 @@
-"""The CVAE (§3, Eqs. 12–13, Fig. 6), its regressor baseline and the §4.2 data split."""
+"""The CVAE (§3, Eqs. 12–13, Fig. 6), beside its regressor baseline, and the §4.2 data split.
+
+The regressor alone: test_regressor.py; the tower both build on: test_tower.py."""
 import numpy as np
 import pytest
 
@@ -6,16 +8,10 @@ from minivae import CVAE, Regressor
 from minivae.cvae import merge_columns, split_middle_column
 from minivae.batches import binarize_dynamic, iterate_minibatches
 from minivae.optim import Adam
-from fd import assert_model_gradients, rel_err
+from fd import assert_model_gradients, jitter, rel_err
 
 MODEL_THRESHOLD = 1e-6      # whole model, float64, h = 1e-5
 SMALL = dict(x_dim=4, y_dim=6, hidden=(5, 4, 3), init="glorot", dtype=np.float64)
-
-
-def jitter(model, rng):
-    for p in model.params.values():         # nonzero biases exercise db fully
-        p += 0.1 * rng.standard_normal(p.shape)
-    return model
 
 
 @pytest.mark.parametrize("N", [1, 3])
@@ -26,14 +22,6 @@ def test_cvae_whole_model_gradient(N, hidden, join):
     model = jitter(CVAE(**{**SMALL, "hidden": hidden}, z_dim=2, join=join, seed=1), rng)
     x, y, eps = rng.random((N, 4)), rng.random((N, 6)), rng.standard_normal((N, 2))
     assert_model_gradients(model, x, y, eps, threshold=MODEL_THRESHOLD)
-
-
-@pytest.mark.parametrize("N", [1, 3])
-def test_regressor_whole_model_gradient(N):
-    rng = np.random.default_rng(2)
-    model = jitter(Regressor(**SMALL, seed=3), rng)
-    x, y = rng.random((N, 4)), rng.random((N, 6))
-    assert_model_gradients(model, x, y, threshold=MODEL_THRESHOLD)
 
 
 def test_both_junctions_feed_the_conditioning_tower():
@@ -135,18 +123,6 @@ def test_cvae_rejects_bad_input(call, message):
 def test_cvae_rejects_bad_config(kwargs, message):
     with pytest.raises(ValueError, match=message):
         CVAE(**{**SMALL, "z_dim": 2, **kwargs})
-
-
-def test_regressor_rejects_bad_input():
-    reg = Regressor(**SMALL)
-    with pytest.raises(ValueError, match="x has dtype float32"):
-        reg.predict(np.zeros((2, 4), np.float32))
-    with pytest.raises(ValueError, match=r"y must lie in \[0, 1\]"):
-        reg.loss_and_grads(np.zeros((2, 4)), -np.ones((2, 6)))
-    with pytest.raises(ValueError, match="y must have 2 rows"):
-        reg.nll(np.zeros((2, 4)), np.zeros((1, 6)))
-    with pytest.raises(ValueError, match="x_dim"):
-        Regressor(**{**SMALL, "x_dim": 0})
 
 
 def test_split_and_merge_columns():

@@ -88,6 +88,41 @@ def test_exact_posterior_gives_the_exact_log_px_at_any_k(monkeypatch):
     np.testing.assert_allclose(est, exact_log_px(x, A, c), rtol=0, atol=1e-9)
 
 
+def test_chunks_of_weights_far_below_exp_s_range_are_combined_stably(monkeypatch):
+    """A Gaussian VAE with σ = 0.05 scores data it has not learnt: every log weight is
+    tens of thousands of nats below zero, where exp is 0 in float64 (below −745).  Forced into
+    several chunks of samples, the chunks must combine into the log-mean-exp of all k
+    weights of an example, recomputed here by hand from the ε each chunk drew:
+    m + log (1/k) ∑ᵢ exp(log wᵢ − m), m = maxᵢ log wᵢ, with log wᵢ = log N(X | f(zᵢ), σ²I)
+    + log N(zᵢ | 0, I) − log N(zᵢ | μ, Σ)."""
+    sigma, B, k = 0.05, 3, 12
+    model = VAE(x_dim=D, hidden=(H,), z_dim=K, likelihood="gaussian", sigma=sigma,
+                init="he", dtype=np.float64, seed=3)
+    x = 2 + np.random.default_rng(4).random((B, D))             # far from the decoder's means
+    drawn = []
+    real = evaluate.importance_log_weights
+
+    def recording(model_, xb, mu, log_var, eps):
+        drawn.append(eps.copy())
+        return real(model_, xb, mu, log_var, eps)
+    monkeypatch.setattr(evaluate, "importance_log_weights", recording)
+    monkeypatch.setattr(evaluate, "IS_ROWS", 4 * B)             # 4 samples per pass: 3 chunks
+    est = log_px_importance(model, x, k=k, rng=np.random.default_rng(5), batch_size=B)
+    eps = np.concatenate(drawn)                                  # (k, B, K)
+    assert len(drawn) == 3 and eps.shape == (k, B, K)
+    mu, log_var = model.encode(x)
+    z = mu + np.exp(0.5 * log_var) * eps                         # (k, B, K)  Eq. 10
+    f_z = model.decode(z.reshape(-1, K)).reshape(k, B, D)        # the Gaussian's means
+    log_px_z = -0.5 * (((x - f_z) / sigma) ** 2 + np.log(2 * np.pi * sigma ** 2)).sum(-1)
+    log_pz = -0.5 * (z ** 2 + np.log(2 * np.pi)).sum(-1)
+    log_qz = -0.5 * (eps ** 2 + log_var + np.log(2 * np.pi)).sum(-1)
+    log_w = log_px_z + log_pz - log_qz                           # (k, B)
+    assert log_w.max() < -1000                                   # exp(log w) is 0 in float64
+    m = log_w.max(axis=0)
+    expected = m + np.log(np.exp(log_w - m).mean(axis=0))
+    np.testing.assert_allclose(est, expected, rtol=1e-12)
+
+
 def test_importance_estimate_matches_exact_log_px_within_monte_carlo_error():
     # A deliberately wrong Q (mean shifted by 0.3, variance ×1.5): weights vary,
     # so agreement needs the estimator right, not just its constants.

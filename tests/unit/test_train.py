@@ -1,4 +1,7 @@
-"""Training: configuration checks, reproducibility, exact resume, interrupts, a real-MNIST smoke run."""
+"""Training: reproducibility, exact resume, interrupts, the history's columns, a real-MNIST smoke run.
+
+The configuration (TrainConfig, presets, streams): test_config.py; the run folder: test_run_folder.py.
+"""
 import csv
 import dataclasses
 import json
@@ -12,8 +15,7 @@ from minivae.kernels import threads as kernel_threads
 from minivae.files.checkpoint import load_checkpoint, read_meta
 from minivae.evaluate import evaluate_elbo
 from minivae.files.history import COLUMNS
-from minivae.config import PRESETS
-from minivae.config import RESUMABLE, TrainConfig, build_model, streams_from_seed
+from minivae.config import RESUMABLE, TrainConfig, build_model
 from minivae.train import train
 from train_tools import small64, tiny  # noqa: F401  (small64 is a fixture)
 
@@ -26,48 +28,13 @@ def _same_state(a, b):
         assert np.array_equal(v, ob.state_dict()[k]), k
 
 
-# --- configuration ---------------------------------------------------------------
-@pytest.mark.parametrize("field, value", [
-    ("epochs", 0), ("epochs", 1.5), ("batch_size", -3), ("lr", -1), ("lr", 0), ("lr", float("nan")),
-    ("beta1", 1.0), ("weight_decay", -1e-4), ("binarize", "sometimes"), ("optimizer", "rmsprop"),
-    ("likelihood", "poisson"), ("init", "zeros"), ("dtype", "float16"), ("dtype", "nonsense"),
-    ("hidden", (400, 0)), ("z_dim", 0), ("seed", -1), ("subset", 0), ("sigma", 0), ("eval_every", 0),
-])
-def test_config_rejects_bad_values(field, value):
-    with pytest.raises(ValueError, match=field.split("_")[0]):
-        TrainConfig(**{field: value})
-
-
-def test_presets_and_dict_round_trip():
-    c = TrainConfig.from_preset("pytorch-example", epochs=3)
-    assert (c.hidden, c.z_dim, c.batch_size, c.epochs, c.preset) == ((400,), 20, 128, 3, "pytorch-example")
-    assert TrainConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
-    d = TrainConfig.from_preset("doersch")
-    assert all(getattr(d, k) == (tuple(v) if k == "hidden" else v) for k, v in PRESETS["doersch"].items())
-    with pytest.raises(ValueError, match="preset must be one of doersch"):
-        TrainConfig.from_preset("nope")
-    with pytest.raises(ValueError, match="unknown training option"):
-        TrainConfig.from_dict({"epochs": 1, "learning_rate": 1})
-
-
-def test_streams_are_separate():
-    # Initialization uses its own stream: batch size, binarization and the
-    # optimizer (which change how the other streams are used) leave it alone.
-    a = build_model(TrainConfig(hidden=(8,), z_dim=2, seed=3))
-    b = build_model(TrainConfig(hidden=(8,), z_dim=2, seed=3, batch_size=7, binarize="dynamic"))
-    c = build_model(TrainConfig(hidden=(8,), z_dim=2, seed=4))
-    assert np.array_equal(a.flat_params, b.flat_params)
-    assert not np.array_equal(a.flat_params, c.flat_params)
-    s = streams_from_seed(0)
-    draws = [g.random(4) for g in s.values()]
-    assert len({d.tobytes() for d in draws}) == 4
-
-
 # --- exact resume ---------------------------------------------------------------
-@pytest.mark.parametrize("opt", ["adam", "sgd"])
-def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, small64, opt):
-    x_train, x_test = small64
-    kw = dict(optimizer=opt, lr=1e-3 if opt == "adam" else 1e-2)
+@pytest.mark.parametrize("opt, dtype", [("adam", "float64"), ("sgd", "float64"), ("adam", "float32")])
+def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, small64, opt, dtype):
+    """Also in float32, training's default: the checkpoint keeps every array in the model's
+    dtype, so the resumed run continues from the very same numbers."""
+    x_train, x_test = (x.astype(dtype) for x in small64)
+    kw = dict(optimizer=opt, lr=1e-3 if opt == "adam" else 1e-2, dtype=dtype)
     straight = train(tiny(tmp_path / "a", **kw), progress=False, x_train=x_train, x_test=x_test)
     train(tiny(tmp_path / "b", epochs=1, **kw), progress=False, x_train=x_train, x_test=x_test)
     assert read_meta(tmp_path / "b" / "last.npz")["epoch"] == 1
@@ -152,6 +119,42 @@ def test_an_overflow_in_evaluation_is_reported_as_divergence_without_numpy_s_war
     assert caught == []
 
 
+# --- the history's columns ---------------------------------------------------------------
+def test_the_running_neg_elbo_weights_each_minibatch_by_its_size(tmp_path, small64, monkeypatch):
+    """train_running_neg_elbo is the mean −ELBO per training image over the epoch's
+    minibatches, ∑ lossᵢ·lenᵢ / n: the short last batch (300 = 4·64 + 44) counts for 44."""
+    x_train, x_test = small64
+    seen = []                                       # (loss, batch length) of every step
+    real = model_module.VAE.loss_and_grads
+
+    def recording(self, x, eps, copy=True):
+        loss, grads = real(self, x, eps, copy)
+        seen.append((loss, len(x)))
+        return loss, grads
+    monkeypatch.setattr(model_module.VAE, "loss_and_grads", recording)
+    result = train(tiny(tmp_path / "r"), progress=False, x_train=x_train, x_test=x_test)
+    assert [n for _, n in seen] == [64, 64, 64, 64, 44] * 2
+    for epoch, row in enumerate(result.history):
+        steps = seen[5 * epoch:5 * epoch + 5]
+        expected = sum(loss * n for loss, n in steps) / len(x_train)
+        assert row["train_running_neg_elbo"] == pytest.approx(expected, rel=1e-12), epoch
+
+
+def test_eval_every_evaluates_every_nth_epoch_and_the_last(tmp_path, small64):
+    """--eval-every 2 over 3 epochs: epochs 2 and 3 are evaluated ("and the last", as its
+    help says), epoch 1 is not.  The last row's KL is the final model's: Eq. 7 in closed
+    form over the test images (grey levels here, so the test set is the data itself)."""
+    x_train, x_test = small64
+    result = train(tiny(tmp_path / "r", epochs=3, eval_every=2, binarize="none"), progress=False,
+                   x_train=x_train, x_test=x_test)
+    evaluated = [row["epoch"] for row in result.history if row["test_neg_elbo"] is not None]
+    assert [row["epoch"] for row in result.history] == [1, 2, 3] and evaluated == [2, 3]
+    assert result.history[0]["train_neg_elbo"] is None
+    mu, log_var = result.model.encode(x_test)
+    kl = 0.5 * (np.exp(log_var) + mu ** 2 - 1 - log_var).sum(axis=1).mean()
+    assert result.history[-1]["test_kl"] == pytest.approx(kl, rel=1e-12)
+
+
 # --- a real run -------------------------------------------------------------------
 def test_one_epoch_on_mnist_learns_more_than_the_mean_image(tmp_path, mnist_small):
     x_train, _, x_test, _ = mnist_small                  # 2000 / 500 digits, float32
@@ -179,18 +182,6 @@ def test_one_epoch_on_mnist_learns_more_than_the_mean_image(tmp_path, mnist_smal
     assert float(rows[0]["test_neg_elbo"]) == pytest.approx(row["test_neg_elbo"], rel=1e-12)
     config_saved = read_meta(d / "last.npz")["config"]
     assert TrainConfig.from_dict(config_saved) == dataclasses.replace(config, out_dir=str(d))
-
-
-def test_flush_setting_reaches_the_optimizer():
-    """TrainConfig.flush_subnormal (train --no-flush) decides the optimizer's flush."""
-    from minivae.config import build_optimizer
-    from minivae.kernels.flush import threshold as flush_threshold
-    for optimizer in ("adam", "sgd"):
-        on = TrainConfig(hidden=(4,), z_dim=2, optimizer=optimizer)
-        off = TrainConfig(hidden=(4,), z_dim=2, optimizer=optimizer, flush_subnormal=False)
-        model = build_model(on, x_dim=6)
-        assert build_optimizer(on, model).flush_below == flush_threshold(np.float32) > 0
-        assert build_optimizer(off, model).flush_below == 0.0
 
 
 # --- the thread policy (kernels/threads.py) -------------------------------------------

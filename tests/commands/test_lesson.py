@@ -1,0 +1,56 @@
+"""`python -m minivae lesson NN`: a lesson run from the package, writing where it is run.
+
+(.ci/wheel runs it from an installed wheel, outside the clone, and checks that
+nothing was written into site-packages.)
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from minivae.classroom import lesson
+from minivae.commands.cli import main
+
+
+def run(cwd, *argv):
+    env = {**os.environ, "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "minivae", "lesson", *argv], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_a_lesson_writes_to_minivae_out_here_or_to_out(tmp_path):
+    proc = run(tmp_path, "01", "--quick", "--seed", "3")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (tmp_path / "minivae-out").iterdir()) == \
+        ["01_fig1.png", "01_fig2_ring.png", "01_inverse_cdf.png"]
+    assert "saved minivae-out/01_fig2_ring.png" in proc.stdout
+    proc = run(tmp_path, "1", "--out", "figures", "--quick")
+    assert proc.returncode == 0 and (tmp_path / "figures" / "01_inverse_cdf.png").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "minivae-out"]
+
+
+def test_the_lesson_s_own_flags_and_errors_reach_it(tmp_path, capsys):
+    proc = run(tmp_path, "03", "--help")
+    assert proc.returncode == 0 and "--quick" in proc.stdout and "--seed" in proc.stdout
+    assert main(["lesson", "10"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["minivae lesson: error: no lesson 10; the lessons are 01, 02, 03, 04, 05, 06, "
+                   "07, 07b, 08, 09"]
+    proc = run(tmp_path, "03", "--quick", "--seed", "x")
+    assert proc.returncode == 2 and "argument --seed: invalid int value: 'x'" in proc.stderr
+
+
+def test_a_lesson_of_the_installed_package_never_writes_into_it(tmp_path, monkeypatch):
+    """A wheel's `python -m minivae.lessons.03_reparam` has its script inside the package:
+    its figures go to minivae-out/ in the working folder.  A lesson script anywhere else
+    (a clone's lessons/) keeps out/ beside it."""
+    package = tmp_path / "site-packages" / "minivae"
+    (package / "lessons").mkdir(parents=True)
+    monkeypatch.setattr(lesson.resources, "files", lambda name: package)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(package / "lessons" / "03_reparam.py")])
+    assert lesson._default_out() == tmp_path / "minivae-out"
+    clone = tmp_path / "clone" / "lessons" / "03_reparam.py"
+    monkeypatch.setattr(sys, "argv", [str(clone)])
+    assert lesson._default_out() == clone.parent / "out"
+    assert not Path("lessons").exists()

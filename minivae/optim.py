@@ -3,11 +3,11 @@
 Both add L2 weight decay to the gradient before the update (g̃ = g + wd·θ),
 as the reference code's Caffe solver does (`weight_decay: 0.0005`), rather
 than decaying the weights separately (AdamW).  The decay applies where the
-mask `decayed` is True: a model's weights W, not its biases b, when built
-from the model (mlp.weight_mask; the reference sets `decay_mult: 0` on every
-bias), every entry when no mask is given.  They update the parameters in
-place, in one pass over the one contiguous vector that every layer's W and b
-are views of (mlp.bind_flat).
+mask `decayed` is True: for `train` (config.build_optimizer passes
+mlp.weight_mask) a model's weights W and not its biases b, as the reference
+sets `decay_mult: 0` on every bias; every entry when no mask is given.  They
+update the parameters in place, in one pass over the one contiguous vector
+that every layer's W and b are views of (mlp.bind_flat).
 
 `sgd_update` and `adam_update` are the two rules, nothing else.  One step of
 an optimizer, `sgd_step` or `adam_step`, takes one more, named step after the
@@ -35,10 +35,12 @@ twin = kernels.twins(__name__)      # each step's Numba twin, or None: see the d
 def sgd_update(p, g, velocity, lr, momentum, weight_decay, decayed):
     """One step of SGD with momentum, in place:
 
-        g̃ = g + wd·θ where decayed, g elsewhere
+        g̃ = g + wd·θ
         v ← momentum·v + g̃;    θ ← θ − lr·v
 
-    With a constant lr this is Caffe's v ← momentum·v + lr·g̃; θ ← θ − v.
+    with the decay only where the mask `decayed` is True (elsewhere, a model's
+    biases, g̃ is g).  With a constant lr this is Caffe's v ← momentum·v + lr·g̃;
+    θ ← θ − v.
     """
     if weight_decay:
         g = np.where(decayed, g + weight_decay * p, g)
@@ -50,11 +52,12 @@ def sgd_update(p, g, velocity, lr, momentum, weight_decay, decayed):
 def adam_update(p, g, m, v, lr, beta1, beta2, adam_eps, t, weight_decay, decayed):
     """One step of Adam (Kingma & Ba 2015, Algorithm 1), step t ≥ 1, in place:
 
-        g̃ = g + wd·θ where decayed, g elsewhere
+        g̃ = g + wd·θ
         m ← β1 m + (1−β1) g̃;    v ← β2 v + (1−β2) g̃²
         θ ← θ − lr·√(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε̂)
 
-    with the bias corrections folded into the step size, the "efficient"
+    with the decay only where the mask `decayed` is True (elsewhere, a model's
+    biases, g̃ is g), and the bias corrections folded into the step size, the "efficient"
     ordering at the end of Kingma & Ba's §2 (see Adam for where ε̂ goes).
     """
     if weight_decay:

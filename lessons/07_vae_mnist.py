@@ -34,12 +34,11 @@ Run:  python lessons/07_vae_mnist.py [--quick] [--seed S] [--out DIR] [--full | 
 # experiments complete in about ten minutes on a Titan X GPU; the paper's
 # text states neither.  The default here is 10 epochs, `--full` runs all
 # 100, and a run can be continued with `--resume runs/.../last.npz`.  The
-# lesson prints its own training time per epoch at the end.  On a 2-core
-# AMD EPYC (Zen 3) we measured 11–14 s per epoch of this network with
-# `python -m minivae train --preset doersch`, and 12.7–16 s from epoch 3 on
-# with `--no-flush`, which keeps the subnormal numbers that weight decay
-# breeds in unused weights; PyTorch without `set_flush_denormal` spent 92 s
-# on its epoch 3 (README, "Speed").  Look at:
+# lesson prints its own training time per epoch at the end.  The README's
+# "Speed" section gives this network's seconds per epoch as measured on two
+# 2-core CPUs, beside PyTorch's, and what `--no-flush` costs: it keeps the
+# subnormal numbers that weight decay breeds in unused weights, which slow
+# some CPUs down from epoch 3 on.  Look at:
 #
 # * `07_samples.png` — Fig. 7: a 10 × 10 grid of decoded prior samples.
 #   §4.1 finds most of its samples realistic and a noticeable share in

@@ -1,6 +1,6 @@
 """Every lesson's wall time, --quick and default, as a Markdown table for the README.
 
-    python tools/lesson_times.py [--only 01 07 07b ...] [--quick-only] [--json PATH]
+    python tools/lesson_times.py [--only 01 07 07b ...] [--quick-only] [--json PATH] [--printed DIR]
 
 Runs each lessons/0*.py as its own process, once with --quick and once as
 written (the default), figures to a temporary --out and MPLBACKEND=Agg, and
@@ -12,7 +12,9 @@ Run it on an idle machine: other work on the same cores stretches every
 time, often several-fold.  The CPU and the load average before and after are
 printed with the table, and a 1-minute load above 0.5 at the start draws a
 warning.  A lesson that fails shows "failed (exit N)" in its cell (its stderr
-goes to stderr), and the script then exits 1.
+goes to stderr), and the script then exits 1.  --printed DIR keeps what each
+run printed (DIR/<lesson>.txt, DIR/<lesson>.quick.txt): the numbers a lesson's
+prose quotes are checked against its default run's.
 """
 import argparse
 import json
@@ -31,8 +33,9 @@ LESSONS = ROOT / "lessons"
 IDLE_LOAD = 0.5
 
 
-def run_lesson(script, quick):
-    """Run one lesson; return {"seconds", "exit"} (seconds of wall clock)."""
+def run_lesson(script, quick, printed=None):
+    """Run one lesson; return {"seconds", "exit"} (seconds of wall clock); keep its stdout
+    and stderr in the folder `printed` if given."""
     env = dict(os.environ, MPLBACKEND="Agg")
     env.pop("MINIVAE_QUICK", None)                 # it would turn a default run into --quick
     with tempfile.TemporaryDirectory(prefix="lesson-times-") as out:
@@ -40,6 +43,9 @@ def run_lesson(script, quick):
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - t0
+    if printed:
+        Path(printed, f"{script.stem}{'.quick' if quick else ''}.txt").write_text(
+            proc.stdout + proc.stderr, encoding="utf-8")
     if proc.returncode != 0:
         print(f"{script.name}{' --quick' if quick else ''} failed (exit {proc.returncode}):\n"
               + proc.stderr[-2000:], file=sys.stderr)
@@ -57,6 +63,7 @@ def main(argv=None):
     ap.add_argument("--only", nargs="+", metavar="NN", help="just these lessons, e.g. --only 01 07b")
     ap.add_argument("--quick-only", action="store_true", help="skip the default (long) runs")
     ap.add_argument("--json", metavar="PATH", help="also save every number here")
+    ap.add_argument("--printed", metavar="DIR", help="keep what each run printed in DIR")
     a = ap.parse_args(argv)
 
     scripts = sorted(LESSONS.glob("0*.py"))
@@ -71,11 +78,14 @@ def main(argv=None):
     if load_before and load_before[0] > IDLE_LOAD:
         print(f"lesson_times.py: load average {load_before[0]} > {IDLE_LOAD}: not an idle "
               "machine; these times will be longer than an idle machine's", file=sys.stderr)
+    if a.printed:
+        Path(a.printed).mkdir(parents=True, exist_ok=True)
     results = {}
     for script in scripts:
         print(f"running {script.name} ...", file=sys.stderr, flush=True)
-        results[script.stem] = {"quick": run_lesson(script, quick=True),
-                                "default": None if a.quick_only else run_lesson(script, quick=False)}
+        results[script.stem] = {"quick": run_lesson(script, True, a.printed),
+                                "default": None if a.quick_only else run_lesson(script, False,
+                                                                                 a.printed)}
     load_after = load_average()
 
     print("| lesson | --quick | default |\n| --- | --- | --- |")

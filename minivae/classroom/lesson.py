@@ -152,10 +152,18 @@ def setup_matplotlib():
 
 def save(fig, args, name):
     """Save fig as args.out/name.png, print its path, show it: inline in a notebook,
-    in a window when a display exists (returns nothing, so a notebook shows no Out[])."""
+    in a window when a display exists (returns nothing, so a notebook shows no Out[]).
+    A file of that name that is not a PNG is never written over (files/overwrite.py)."""
+    from ..errors import ArgumentError
+    from ..files.overwrite import check_target
     from ..files.plots import save_png
     plt = setup_matplotlib()
-    path = save_png(fig, Path(args.out) / f"{name}.png", dpi=110, bbox_inches="tight")
+    path = Path(args.out) / f"{name}.png"
+    try:
+        check_target(path, "png", "--out", force=None)
+    except ArgumentError as e:
+        _stop(e)
+    path = save_png(fig, path, dpi=110, bbox_inches="tight")
     print(f"saved {path}")
     if in_notebook():
         from IPython.display import display

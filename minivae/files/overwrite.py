@@ -116,7 +116,7 @@ def check_target(path, kind, flag, inputs=(), force=False):
 
     kind: a key of OWN, what the command writes; flag: how the user named the
     file ("--out"), for the message; inputs: the files the same command reads;
-    force: the user passed --force.
+    force: the user passed --force (None: the command has no --force).
     """
     path = Path(path)
     try:
@@ -146,5 +146,5 @@ def check_target(path, kind, flag, inputs=(), force=False):
         raise ArgumentError(f"{flag} {path} exists and is {protected}, which is never written "
                             "over; give another file name")
     if not force:
-        raise ArgumentError(f"{flag} {path} exists and is not {what}; give another file "
-                            "name, or pass --force to replace it")
+        raise ArgumentError(f"{flag} {path} exists and is not {what}; give another file name"
+                            + ("" if force is None else ", or pass --force to replace it"))

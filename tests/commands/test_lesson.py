@@ -54,3 +54,20 @@ def test_a_lesson_of_the_installed_package_never_writes_into_it(tmp_path, monkey
     monkeypatch.setattr(sys, "argv", [str(clone)])
     assert lesson._default_out() == clone.parent / "out"
     assert not Path("lessons").exists()
+
+
+def test_a_lesson_never_writes_over_a_file_that_is_not_a_png(tmp_path):
+    """files/overwrite.py's rule: a figure replaces a PNG (a lesson's own, from before), never
+    a student's notes that happen to carry a figure's name."""
+    out = tmp_path / "figures"
+    out.mkdir()
+    notes = out / "01_fig1.png"
+    notes.write_text("my notes on Fig. 1\n")
+    proc = run(tmp_path, "01", "--quick", "--out", "figures")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"--out {Path('figures') / '01_fig1.png'} exists and is not a PNG; give another file name"]
+    assert notes.read_text() == "my notes on Fig. 1\n"
+    notes.unlink()
+    assert run(tmp_path, "01", "--quick", "--out", "figures").returncode == 0
+    assert run(tmp_path, "01", "--quick", "--out", "figures").returncode == 0   # its own PNGs

@@ -172,16 +172,21 @@ def test_the_flush_setting_survives_a_checkpoint(tmp_path, opt_cls, flush):
     assert loaded.flush_subnormal is flush and loaded.flush_below == opt.flush_below
 
 
-def test_a_checkpoint_from_before_the_flush_loads_with_it_on(tmp_path):
-    model, opt = _trained()
-    path = _save(tmp_path / "last.npz", model, opt)
+def _older(path, key):
+    """A copy of checkpoint `path` as written before its optimizer's spec held `key`."""
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     spec = json.loads(str(arrays["optimizer"]))
-    del spec["flush_subnormal"]
+    del spec[key]
     arrays["optimizer"] = np.array(json.dumps(spec))
-    np.savez(tmp_path / "old.npz", **arrays)
-    assert load_checkpoint(tmp_path / "old.npz")[1].flush_subnormal is True
+    np.savez(path.with_name("old.npz"), **arrays)
+    return path.with_name("old.npz")
+
+
+def test_a_checkpoint_from_before_the_flush_loads_with_it_on(tmp_path):
+    model, opt = _trained()
+    old = _older(_save(tmp_path / "last.npz", model, opt), "flush_subnormal")
+    assert load_checkpoint(old)[1].flush_subnormal is True
 
 
 @pytest.mark.parametrize("opt_cls", [Adam, SGD])
@@ -205,11 +210,5 @@ def test_a_checkpoint_from_before_the_decay_mask_decays_every_parameter(tmp_path
     """Runs saved before weight decay spared the biases go on as they were trained."""
     model, opt = _trained(decayed=None)
     opt.decayed = weight_mask(model.params)
-    path = _save(tmp_path / "last.npz", model, opt)
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    spec = json.loads(str(arrays["optimizer"]))
-    del spec["decayed"]
-    arrays["optimizer"] = np.array(json.dumps(spec))
-    np.savez(tmp_path / "old.npz", **arrays)
-    assert load_checkpoint(tmp_path / "old.npz")[1].decayed.all()
+    old = _older(_save(tmp_path / "last.npz", model, opt), "decayed")
+    assert load_checkpoint(old)[1].decayed.all()

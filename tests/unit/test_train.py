@@ -132,6 +132,7 @@ def test_the_running_neg_elbo_weights_each_minibatch_by_its_size(tmp_path, small
         seen.append((loss, len(x)))
         return loss, grads
     monkeypatch.setattr(model_module.VAE, "loss_and_grads", recording)
+    monkeypatch.setattr(train_module, "scratch_steps", lambda config, x: None)   # its steps count
     result = train(tiny(tmp_path / "r"), progress=False, x_train=x_train, x_test=x_test)
     assert [n for _, n in seen] == [64, 64, 64, 64, 44] * 2
     for epoch, row in enumerate(result.history):

@@ -30,9 +30,13 @@ def _same_state(a, b):
 
 # --- exact resume ---------------------------------------------------------------
 @pytest.mark.parametrize("opt, dtype", [("adam", "float64"), ("sgd", "float64"), ("adam", "float32")])
-def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, small64, opt, dtype):
+def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, small64, opt, dtype,
+                                                         monkeypatch):
     """Also in float32, training's default: the checkpoint keeps every array in the model's
-    dtype, so the resumed run continues from the very same numbers."""
+    dtype, so the resumed run continues from the very same numbers.  The two fresh runs
+    compared here have their BLAS threads fixed: left to the thread policy, each would
+    time its own choice, and two choices can differ in the last bits."""
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     x_train, x_test = (x.astype(dtype) for x in small64)
     kw = dict(optimizer=opt, lr=1e-3 if opt == "adam" else 1e-2, dtype=dtype)
     straight = train(tiny(tmp_path / "a", **kw), progress=False, x_train=x_train, x_test=x_test)

@@ -51,7 +51,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import minivae  # noqa: F401  first, before NumPy loads: see minivae/kernels/blas_threads.py
 import numpy as np
 
 from minivae.classroom import lesson

@@ -39,7 +39,6 @@ Run:  python lessons/07b_latent_2d.py [--quick] [--seed S] [--out DIR] [--epochs
 import time
 from pathlib import Path
 
-import minivae  # noqa: F401  first, before NumPy loads: see minivae/kernels/blas_threads.py
 import numpy as np
 from scipy.stats import norm
 

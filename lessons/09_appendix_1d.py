@@ -36,18 +36,12 @@ Run:  python lessons/09_appendix_1d.py [--quick] [--seed S] [--out DIR]
 
 # %%
 import os
-
-# The VAE below multiplies 256×64 matrices: BLAS threads only cost time there
-# (and a lot of it on a busy machine).  Has no effect if numpy is already loaded.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
 import time
 
 import numpy as np
 from scipy.optimize import brentq, minimize
 
-from minivae import VAE
+from minivae import VAE, kernels
 from minivae.classroom import lesson
 from minivae.optim import Adam
 
@@ -508,6 +502,12 @@ def sample_p_gt(n, rng):
     k = (rng.random(n) < WEIGHTS[1]).astype(int)
     return (MEANS[k] + SDS[k] * rng.standard_normal(n))[:, None]
 
+
+# The products below are 256×64 matrices: splitting them over BLAS threads only costs
+# time (a lot of it on a busy machine), so they run on one thread, unless you set
+# OPENBLAS_NUM_THREADS yourself (minivae/kernels/threads.py says why).
+if "OPENBLAS_NUM_THREADS" not in os.environ:
+    kernels.set_blas_threads(1)
 
 SIGMA_DEC = 0.1
 hidden, steps, lr, batch = ((32, 32), 600, 3e-3, 256) if args.quick else ((64, 64), 4000, 1e-3, 256)

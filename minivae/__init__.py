@@ -4,8 +4,7 @@ Every gradient is derived by hand (see each module's docstring) and checked
 against central finite differences (`python -m minivae gradcheck`).
 """
 # First, before anything imports a library: `python -m minivae` must not find one in the
-# working folder (environment.leave_working_folder); then, before NumPy loads,
-# OpenBLAS reads a setting of minivae.kernels (see minivae/kernels/blas_threads.py).
+# working folder (environment.leave_working_folder).
 from . import environment  # isort: skip
 environment.leave_working_folder()
 from . import kernels  # noqa: F401,E402  isort: skip

@@ -12,22 +12,26 @@ warns with a traceback about an empty NUMBA_DISABLE_JIT or NUMBA_NUM_THREADS).
     MINIVAE_MNIST_MIRROR      data.py                   one base URL: http://, https://, file://
     MINIVAE_QUICK             classroom/lesson.py       1 | 0 (or true/false, yes/no, on/off)
     MINIVAE_ARGS              classroom/lesson.py       a lesson's flags, as on its command line
-    OPENBLAS_THREAD_TIMEOUT   kernels/blas_threads.py   a whole number (OpenBLAS: naps after 2ᴺ ticks)
-    OPENBLAS_NUM_THREADS      kernels/blas_threads.py   a whole number (0: one thread per core)
+    OPENBLAS_THREAD_TIMEOUT   kernels/threads.py        a whole number (OpenBLAS: naps after 2ᴺ ticks)
+    OPENBLAS_NUM_THREADS      kernels/threads.py        a whole number (0: one thread per core);
+      GOTO_NUM_THREADS,                                 so are these two, which OpenBLAS reads
+      OMP_NUM_THREADS                                   after it (and PyTorch, OMP_NUM_THREADS)
     NUMBA_DISABLE_JIT         kernels/__init__.py       a whole number; not 0: nothing is compiled
-    NUMBA_NUM_THREADS         kernels/__init__.py       a whole number >= 1
+    NUMBA_NUM_THREADS         kernels/__init__.py       a whole number >= 1 (kernels/threads.py:
+                                                        the optimizer update's threads, at most 2)
     NUMBA_CACHE_DIR           kernels/__init__.py       a writable folder (made if missing)
     MPLBACKEND                files/plots.py, lesson.py a matplotlib backend (matplotlib checks it)
     MINIVAE_SANDBOX           classroom/submission.py   set or not (check sets it in its child process:
                                                         a graded notebook's own check() cell is skipped)
 
-The kernels' variables are read while `import minivae` runs.  There a bad
+The numba variables are read while `import minivae` runs.  There a bad
 value makes the import raise, except while minivae's own command line starts
 (`python -m minivae …`, the `minivae` script): then it is one line on stderr
-and exit status 2, like every other user error (`at_import`).
+and exit status 2, like every other user error (`at_import`).  The thread
+variables are read when a run starts (kernels/threads.py), with the same
+one-line error.
 
-This module imports nothing but the standard library: blas_threads.py reads
-OpenBLAS's variables through it before NumPy is loaded.
+This module imports nothing but the standard library.
 """
 import os
 import re

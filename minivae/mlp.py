@@ -75,3 +75,13 @@ def bind_flat(named_layers, dtype):
             layer.grads[key] = grads[f"{prefix}.{key}"] = flat_grads[offset:offset + n].reshape(value.shape)
             offset += n
     return params, grads, flat_params, flat_grads
+
+
+def weight_mask(params):
+    """A bool mask over the flat vector that `params` (bind_flat's dict, in its order) are
+    views of: True on every weight matrix W, False on every bias b.
+
+    The optimizers' weight decay applies where it is True (minivae.optim), as the
+    reference code's solver decays weights only (`decay_mult: 0` on each bias).
+    """
+    return np.concatenate([np.full(p.size, name.endswith(".W")) for name, p in params.items()])

@@ -8,8 +8,9 @@ bound.  Each step estimates it on a minibatch, one ε per example: the loss is
 −(Eq. 9) averaged over the batch, and its gradient comes from
 `model.loss_and_grads(x, eps)` (Fig. 4, right); `optimizer.step()` then moves
 the weights.  With weight decay (the `doersch` preset's 5e-4) the optimizer
-also adds wd·θ to that gradient, the gradient of an L2 penalty (wd/2)‖θ‖²
-that is not part of Eq. 8.  The same step written out by hand, with nothing
+also adds wd·θ to the gradient of each weight (not of the biases, as in the
+reference code), the gradient of an L2 penalty (wd/2)‖W‖² that is not part
+of Eq. 8.  The same step written out by hand, with nothing
 hidden, is in lessons/03_reparam.py (its own `loss_and_grads` and `train`):
 read that first.
 
@@ -44,6 +45,7 @@ from .files.history import COLUMNS, TRAIN_EVAL, summary_line, write_history
 from .files.run_folder import (CHECKPOINT, check_continuing, check_new_run, check_room,
                                clear_leftovers)
 from .files.run_lock import RunLock
+from .kernels import threads
 from .model import VAE
 from .progress import ProgressBar
 from .validate import writable_dir
@@ -94,6 +96,27 @@ def train_epoch(model, optimizer, x, batch_size, streams, dynamic=False, desc="e
     return total / n
 
 
+def scratch_steps(config, x):
+    """run_steps(n) for the thread policy (kernels/threads.py): n training steps of a
+    throwaway model and optimizer built as `config` builds the run's, on x's first
+    minibatch; no training stream is drawn from.  Should the throwaway model diverge
+    (the same minibatch again and again), it starts over from its first weights."""
+    model = build_model(config, x.shape[1], np.random.default_rng(0))
+    optimizer, start = build_optimizer(config, model), model.flat_params.copy()
+    xb = np.ascontiguousarray(x[:config.batch_size])
+    eps = np.zeros((len(xb), config.z_dim), model.dtype)
+
+    def run_steps(n):
+        with np.errstate(all="ignore"):
+            for _ in range(n):
+                try:
+                    model.loss_and_grads(xb, eps, copy=False)
+                except NonFiniteError:
+                    model.flat_params[...] = start
+                optimizer.step()
+    return run_steps
+
+
 def _load_data(config, x_train, x_test):
     """(x_train, x_test or None): given arrays, else MNIST; subsets applied.
 
@@ -129,11 +152,12 @@ class Run:
     """One training run's state: config, model, optimizer, streams, history, data."""
 
     def __init__(self, config, run_dir, model, optimizer, streams, history, epoch,
-                 x_train, x_test, last_checkpoint=None):
+                 x_train, x_test, last_checkpoint=None, trained_blas=None):
         self.config = dataclasses.replace(config, out_dir=str(run_dir))
         self.run_dir, self.model, self.optimizer = run_dir, model, optimizer
         self.streams, self.history, self.epoch = streams, history, epoch
         self.last_checkpoint = last_checkpoint      # path of the newest good checkpoint
+        self.blas_threads = trained_blas            # BLAS threads so far (kernels/threads.py)
         self.saved_epoch = epoch                    # the epoch that checkpoint holds
         b, seed = config.binarize, config.seed
         # threshold: binarize once; dynamic: a fresh draw per batch, in train_epoch
@@ -162,7 +186,8 @@ class Run:
         streams = {s: rng_from_state(meta["rng_states"][s]) for s in STREAMS}
         history = [row for row in meta["history"] if row.get("epoch", 0) <= meta["epoch"]]
         return cls(config, run_dir, model, optimizer, streams, history, meta["epoch"],
-                   x_train, x_test, last_checkpoint=meta.get("path"))
+                   x_train, x_test, last_checkpoint=meta.get("path"),
+                   trained_blas=meta.get("threads", {}).get("blas"))
 
     # -- one epoch's evaluation, figures, checkpoint ------------------------------
     def _evaluate(self, epoch):
@@ -194,7 +219,7 @@ class Run:
         path = self.run_dir / CHECKPOINT
         states = {name: rng_state(g) for name, g in self.streams.items()}
         save_checkpoint(path, self.model, self.optimizer, self.config.to_dict(), epoch,
-                        states, self.history)
+                        states, self.history, threads={"blas": self.blas_threads})
         self.last_checkpoint, self.saved_epoch = path, epoch
 
     def catch_up(self):
@@ -207,6 +232,14 @@ class Run:
         if (self.config.images and row and row.get("train_neg_elbo") is not None
                 and not (self.run_dir / f"samples_epoch{self.epoch:03d}.png").exists()):
             self._figures(self.epoch)
+
+    def _threads(self):
+        """Put the thread policy's choice for this run in force (kernels/threads.py: timed on
+        a throwaway copy of the model; a resumed run keeps its BLAS threads); say which."""
+        steps = None if kernels.jit_disabled() else scratch_steps(self.config, self.x_train)
+        policy = threads.settle(steps, keep_blas=self.blas_threads)
+        self.blas_threads = policy.setting.blas
+        return threads.describe(policy)
 
     def _where(self, then="continue"):
         """What is intact, and how to continue."""
@@ -240,10 +273,12 @@ class Run:
                 f"cache, before the first step ({seconds:.1f} s)", flush=True)
         if kernels.jit_disabled():
             print(f"minivae: {kernels.JIT_DISABLED}", file=sys.stderr, flush=True)
-        epoch = self.epoch + 1
+        epoch = first = self.epoch + 1
         try:
-            for epoch in range(self.epoch + 1, cfg.epochs + 1):
+            for epoch in range(first, cfg.epochs + 1):
                 check_room(self.run_dir, checkpoint_bytes(self.model, self.optimizer))
+                if epoch == first:
+                    say(self._threads(), flush=True)
                 t0 = time.perf_counter()
                 row = dict.fromkeys(COLUMNS)
                 running = train_epoch(self.model, self.optimizer, self.x_train, cfg.batch_size,

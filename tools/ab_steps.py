@@ -5,7 +5,8 @@
 
 Each measurement is a fresh process that imports minivae from one checkout
 (PYTHONPATH), builds a preset's model and Adam optimizer in float32, takes
-WARMUP steps (Numba compiles or loads its kernels then), and times `--steps`
+WARMUP steps (Numba compiles or loads its kernels then; where the checkout has
+the thread policy, its threads are chosen first, as `train` does), and times `--steps`
 calls of `model.loss_and_grads(x, eps, copy=False)` plus `optimizer.step()`
 on minibatches of MNIST (MINIVAE_DATA) or, without it, of random pixels.
 Rounds alternate the checkouts' order, so a machine that slows down or
@@ -23,12 +24,11 @@ from pathlib import Path
 
 WARMUP = 20
 CHILD = """
-import minivae  # first, before NumPy, as `python -m minivae` imports it (kernels/blas_threads.py)
+import minivae  # first: a checkout from before the thread policy set a BLAS setting on import
 import sys, time
 import numpy as np
 from minivae import VAE
-from minivae.config import PRESETS
-from minivae.optim import Adam
+from minivae.config import PRESETS, TrainConfig, build_optimizer
 preset, steps, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 p = PRESETS[preset]
 rng = np.random.default_rng(0)
@@ -39,8 +39,14 @@ except Exception:           # no MNIST here: random pixels time the same product
     x_all = rng.random((10000, 784), dtype=np.float32)
 model = VAE(x_dim=784, hidden=p["hidden"], z_dim=p["z_dim"], likelihood=p["likelihood"],
             init=p["init"], dtype=np.float32, seed=0)
-opt = Adam(model.flat_params, model.flat_grads, lr=p["lr"], beta1=p["beta1"], beta2=p["beta2"],
-           weight_decay=p["weight_decay"])
+opt = build_optimizer(TrainConfig.from_preset(preset), model)   # as `train` builds it
+try:                        # the threads `train` would choose (minivae/kernels/threads.py)
+    from minivae.kernels import threads
+    from minivae.train import scratch_steps
+    print(threads.describe(threads.settle(scratch_steps(TrainConfig.from_preset(preset), x_all))),
+          file=sys.stderr)
+except ImportError:         # a checkout from before the thread policy
+    pass
 batch = p["batch_size"]
 batches = [(x_all[i:i + batch], rng.standard_normal((batch, p["z_dim"]), dtype=np.float32))
            for i in range(0, len(x_all) - batch + 1, batch)]

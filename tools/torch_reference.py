@@ -13,8 +13,9 @@ Not part of the package and never a dependency.  Three uses:
 It builds the same network as minivae.VAE (MLP encoder with ReLUs, mu and
 log_var heads reading the last hidden layer, MLP decoder to Bernoulli
 logits), the same loss (mean over the batch of −ELBO in nats, Eq. 7 for the
-KL) and Adam with L2 decay added to the gradient, so that a training step
-does the same arithmetic in both libraries (`--compare` checks it).
+KL) and Adam with L2 decay added to the gradient of the weights (not the
+biases), so that a training step does the same arithmetic in both libraries
+(`--compare` checks it).
 
 The bench runs it in a process of its own: in one process, PyTorch's OpenMP
 threads and NumPy's OpenBLAS threads slowed each other (PyTorch by 15–25% here).
@@ -82,8 +83,13 @@ class Trainer:
         torch.set_num_threads(threads)
         torch.manual_seed(seed)
         self.model = TorchVAE(x_dim, hidden, z_dim)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=lr, betas=(beta1, beta2),
-                                    weight_decay=weight_decay, fused=fused)
+        named = list(self.model.named_parameters())
+        weights = [p for n, p in named if n.endswith("weight")]
+        biases = [p for n, p in named if not n.endswith("weight")]
+        # L2 decay on the weights only, as minivae's optimizers and the reference's solver
+        self.opt = torch.optim.Adam([{"params": weights, "weight_decay": weight_decay},
+                                     {"params": biases, "weight_decay": 0.0}],
+                                    lr=lr, betas=(beta1, beta2), fused=fused)
 
     @classmethod
     def from_preset(cls, p, threads, x_dim=784, **kw):
@@ -240,11 +246,12 @@ def compare(preset, steps, seed=0):
 
 
 def _compare_run(p, x_train, steps, seed, eps_as):
+    from minivae.mlp import weight_mask
     from minivae.model import VAE
     from minivae.optim import Adam
     ours = VAE(784, p["hidden"], p["z_dim"], init=p["init"], dtype=np.float64, seed=seed)
     opt = Adam(ours.flat_params, ours.flat_grads, lr=p["lr"], beta1=p["beta1"],
-               beta2=p["beta2"], weight_decay=p["weight_decay"])
+               beta2=p["beta2"], weight_decay=p["weight_decay"], decayed=weight_mask(ours.params))
     trainer = Trainer.from_preset(p, threads=2, fused=False)
     named = _linears(trainer.model)
     with torch.no_grad():

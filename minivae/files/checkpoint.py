@@ -4,11 +4,14 @@ Layout (all plain arrays, read with allow_pickle=False):
 
     format            "minivae-checkpoint"        format_version  1
     model             JSON: VAE constructor arguments (VAE.config())
-    optimizer         JSON: optimizer name and hyperparameters
+    optimizer         JSON: optimizer name, hyperparameters, and where weight decay
+                      applies ("decayed": "weights", the model's W, or "all")
     config            JSON: the training configuration (TrainConfig as a dict)
     epoch             epochs completed
     rng_states        JSON: {stream: bit-generator state} for every random stream
     history           JSON: one dict per finished epoch
+    threads           JSON: {"blas": the BLAS threads the run was trained with}
+                      (optional; kernels/threads.py keeps them on resuming)
     param/<name>      every entry of model.params, e.g. param/decoder.0.W
     optim/<key>       every entry of optimizer.state_dict(), e.g. optim/m
 
@@ -26,6 +29,7 @@ import numpy as np
 
 from .atomic import atomic_write
 from ..errors import ArgumentError, CheckpointError
+from ..mlp import weight_mask
 from ..model import VAE
 from ..optim import SGD, Adam
 
@@ -53,24 +57,40 @@ def rng_from_state(state):
 
 
 # --- writing -------------------------------------------------------------------
-def _optimizer_spec(optimizer):
+def _optimizer_spec(optimizer, model):
     for name, (cls, hyper) in _OPTIMIZERS.items():
         if type(optimizer) is cls:
-            return {"name": name, **{h: getattr(optimizer, h) for h in hyper}}
+            return {"name": name, **{h: getattr(optimizer, h) for h in hyper},
+                    "decayed": _decayed(optimizer, model)}
     raise ArgumentError(f"cannot checkpoint an optimizer of type {type(optimizer).__name__}")
 
 
-def save_checkpoint(path, model, optimizer, config: dict, epoch: int, rng_states: dict, history):
-    """Write model, optimizer state, config, epoch, stream states and history to path."""
+def _decayed(optimizer, model):
+    """Where the optimizer's weight decay applies: "weights" (the model's W, mlp.weight_mask)
+    or "all" (every parameter); another mask cannot be written down."""
+    if np.array_equal(optimizer.decayed, weight_mask(model.params)):
+        return "weights"
+    if optimizer.decayed.all():
+        return "all"
+    raise ArgumentError("cannot checkpoint an optimizer whose weight decay applies to neither "
+                        "the model's weights alone nor to every parameter")
+
+
+def save_checkpoint(path, model, optimizer, config: dict, epoch: int, rng_states: dict, history,
+                    threads=None):
+    """Write model, optimizer state, config, epoch, stream states, history and (when
+    given) the threads the run was trained with to path."""
     arrays = {
         "format": np.array(FORMAT), "format_version": np.int64(FORMAT_VERSION),
         "model": np.array(json.dumps(model.config())),
-        "optimizer": np.array(json.dumps(_optimizer_spec(optimizer))),
+        "optimizer": np.array(json.dumps(_optimizer_spec(optimizer, model))),
         "config": np.array(json.dumps(config)),
         "epoch": np.int64(epoch),
         "rng_states": np.array(json.dumps(rng_states)),
         "history": np.array(json.dumps(list(history))),
     }
+    if threads is not None:
+        arrays["threads"] = np.array(json.dumps(threads))
     arrays.update({f"param/{k}": v for k, v in model.params.items()})
     arrays.update({f"optim/{k}": np.asarray(v) for k, v in optimizer.state_dict().items()})
     atomic_write(path, lambda f: np.savez(f, **arrays))
@@ -135,6 +155,12 @@ def _read_meta(npz, path):
             and isinstance(meta["history"], list) and isinstance(meta["model"], dict)
             and isinstance(meta["optimizer"], dict)):
         raise CheckpointError(f"{path}: its JSON entries have the wrong types")
+    if "threads" in npz.files:          # absent from checkpoints older than the thread policy
+        meta["threads"] = _json(npz, "threads", path)
+        blas = meta["threads"].get("blas") if isinstance(meta["threads"], dict) else 0
+        if blas is not None and not (type(blas) is int and blas >= 1):
+            raise CheckpointError(f"{path}: 'threads' should say how many BLAS threads "
+                                  "trained the run")
     meta.update(epoch=int(epoch), format_version=FORMAT_VERSION)
     return meta
 
@@ -180,11 +206,13 @@ def load_checkpoint(path):
             _fill(p, _get(npz, f"param/{name}", path), f"parameter {name}", path)
         spec = dict(meta["optimizer"])
         spec.setdefault("flush_subnormal", True)    # checkpoints from before the flush
+        decayed = spec.pop("decayed", "all")        # and from before decay spared the biases
         cls, hyper = _OPTIMIZERS.get(spec.pop("name", None), (None, ()))
-        if cls is None or set(spec) != set(hyper):
+        if cls is None or set(spec) != set(hyper) or decayed not in ("weights", "all"):
             raise CheckpointError(f"{path}: unknown optimizer specification {meta['optimizer']}")
+        decayed = weight_mask(model.params) if decayed == "weights" else None
         try:
-            optimizer = cls(model.flat_params, model.flat_grads, **spec)
+            optimizer = cls(model.flat_params, model.flat_grads, decayed=decayed, **spec)
         except (TypeError, ValueError) as e:
             raise CheckpointError(f"{path}: optimizer settings are not valid ({e})") from e
         state = {}

@@ -35,16 +35,16 @@ either backend, and says so once (verified.py).
 
 The machinery behind the speed is explained where it lives:
 
-    blas_threads.py    OpenBLAS's idle worker threads, told to nap sooner
+    threads.py         the thread policy: BLAS threads, how idle ones wait, the
+                       update's threads, chosen when a run starts; with
+                       cores.py (the cores a run may use) and openblas.py
+                       (OpenBLAS steered at run time)
     update_threads.py  the optimizer update on two threads
     flush.py           why tiny weights and moments are flushed to zero, and how
     precompile.py      compiling (or loading) the twins before a run needs them,
                        and doing it on a second thread while MNIST is read
     jit.py             the Numba options every twin is compiled with
 """
-# First, before NumPy loads: OpenBLAS reads its thread timeout then (blas_threads.py).
-from . import blas_threads  # noqa: F401  isort: skip
-
 import contextlib
 import importlib
 import os
@@ -184,20 +184,38 @@ def warmup_in_background(dtype=np.float32):
     return precompile.in_background(dtype, _backend)
 
 
-def set_update_threads(n=None):
-    """The numba optimizer update on n threads, 1 or 2 (None: the measured choice, see
-    update_threads.py); returns the count before.  The numpy backend's update is one
-    NumPy expression after another and is not affected."""
+def set_update_threads(n):
+    """The numba optimizer update on n threads, 1 or 2 (threads.py chooses when a run
+    starts); returns the count before.  The numpy backend's update is one NumPy
+    expression after another and is not affected."""
     if not _numba_importable():
         raise ArgumentError("update threads are a numba-backend setting; numba is not importable")
     from . import update_threads
     return update_threads.set_threads(n)
 
 
+def set_blas_threads(n):
+    """The matrix products on n OpenBLAS threads from now on (threads.py chooses when a run
+    starts); returns the count before, or None (and changes nothing) when NumPy's BLAS
+    is not OpenBLAS."""
+    from . import openblas
+    blas = openblas.find()
+    if blas is None:
+        return None
+    before = blas.threads()
+    blas.set_threads(n)
+    return before
+
+
 def thread_info():
-    """CPU count, $OPENBLAS_NUM_THREADS and, when numba is importable (whichever backend
-    is active), Numba's threads and layer and the numba update's threads."""
-    info = {"cpus": os.cpu_count(), "blas_env": os.environ.get("OPENBLAS_NUM_THREADS")}
+    """CPU count, the cores a run may use, OpenBLAS's threads and its idle workers' timeout
+    N (2ᴺ ticks; None: not OpenBLAS) and, when numba is importable (whichever backend is
+    active), Numba's threads and layer and the numba update's threads."""
+    from . import cores, openblas
+    blas = openblas.find()
+    info = {"cpus": os.cpu_count(), "usable_cores": cores.usable(),
+            "blas_threads": blas and blas.threads(),
+            "blas_timeout": blas.timeout() if blas and blas.steers_timeout else None}
     if _numba_importable():
         from . import update_threads
         info.update(update_threads.thread_info())

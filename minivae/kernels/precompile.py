@@ -43,6 +43,7 @@ def compile_for(dtype):
     from . import layers, losses, optim, reparam
     f = np.dtype(dtype).type
     a, b, w = np.ones((2, 3), f), np.ones((3, 2), f), np.ones(3, f)
+    decayed = np.ones(3, bool)
     ro = a.copy()
     ro.flags.writeable = False
     for relu in (False, True):
@@ -55,8 +56,9 @@ def compile_for(dtype):
         z, std = reparam.reparam_forward(a, a, x)
     reparam.reparam_backward(z, std, a)
     losses.kl_normal_and_grads(a, a)
-    optim.sgd_step(w.copy(), w, w.copy(), 0.1, 0.9, 0.0, 0.0)
-    optim.adam_step(w.copy(), w, w.copy(), w.copy(), 0.1, 0.9, 0.999, 1e-8, 1, 0.0, 0.0)
+    optim.sgd_step(w.copy(), w, w.copy(), 0.1, 0.9, 0.0, decayed, 0.0)
+    optim.adam_step(w.copy(), w, w.copy(), w.copy(), 0.1, 0.9, 0.999, 1e-8, 1, 0.0, decayed,
+                    0.0)
 
 
 def in_background(dtype, backend):

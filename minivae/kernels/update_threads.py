@@ -2,11 +2,11 @@
 
 The update is one pass over every parameter, its gradient and the moments
 (28 bytes per parameter for Adam in float32), bound by memory bandwidth,
-which one core does not exhaust.  So the numba backend splits the pass over
-the caller and one helper thread, but only while OpenBLAS's idle workers nap
-instead of spinning on the cores (blas_threads.py): with both cores held by
-spinning workers a second thread gained nothing.  The bench's
-`update 2/1 threads` ratio measures the gain.
+which one core does not exhaust.  So the numba backend can split the pass
+over the caller and one helper thread.  Whether it does is the thread
+policy's choice (threads.py): not beside OpenBLAS workers that spin on the
+second core, where a second thread gained nothing.  Each element's update
+reads and writes only its own index, so the split changes no number.
 
 Python threads, not a Numba thread pool: the update kernels release the GIL
 (jit.py: nogil=True), the helper waits on a semaphore without spinning, and
@@ -19,7 +19,6 @@ import threading
 import numba
 
 from ..errors import ArgumentError
-from .blas_threads import update_threads
 
 
 class Halves:
@@ -83,20 +82,15 @@ def threads_now():
     return 2 if isinstance(run, Halves) else 1
 
 
-def set_threads(n=None):
-    """Run the optimizer updates on n threads, 1 or 2 (None: blas_threads.update_threads(),
-    the measured choice).  Returns the count in effect before."""
+def set_threads(n):
+    """Run the optimizer updates on n threads, 1 or 2.  Returns the count in effect before."""
     global run
     before = threads_now()
-    n = update_threads() if n is None else n
     if n not in (1, 2):
         raise ArgumentError(f"update threads must be 1 or 2, got {n!r}")
     if n != before:
         run = Halves() if n == 2 else one_thread
     return before
-
-
-set_threads()
 
 
 def _after_fork():

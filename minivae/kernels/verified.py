@@ -52,10 +52,10 @@ VERIFIED = {
     "reparam.reparam_backward": "fd89d6e766222f9e",
     "losses.kl_normal_and_grads": "d8fcff98d81f7a41",
     "losses.bernoulli_nll_and_grad": "2f1003b0ca589b11",
-    "optim.sgd_step": "8b9c6c250acc8508",
-    "optim.sgd_update": "ce5a4ea194fcb4c4",
-    "optim.adam_step": "e03c4ba28b99604c",
-    "optim.adam_update": "05fdaee0a3f35b9e",
+    "optim.sgd_step": "52cf3f9bcd8c1c75",
+    "optim.sgd_update": "92c5c2567e26dcab",
+    "optim.adam_step": "c845e4bf1ee2db7e",
+    "optim.adam_update": "de4a981e6bac8bfc",
     "kernels.flush.flush_tiny": "e92875049287ab5c",
 }
 

@@ -39,8 +39,8 @@ def result(tmp_path_factory):
 
 def test_top_level_keys(result):
     assert {"quick", "when", "data", "steps", "repeats", "warmup_epochs", "dtype",
-            "default_backend", "versions", "threads", "cpu", "kernels", "presets", "startup",
-            "targets", "load_before", "load_after"} <= set(result)
+            "default_backend", "versions", "threads", "cpu", "kernels", "presets", "load",
+            "startup", "targets", "load_before", "load_after"} <= set(result)
     assert result["quick"] is True and result["dtype"] == "float32"
     assert result["warmup_epochs"] == 1                 # --quick: one epoch of 2,000 images
     assert result["default_backend"] == kernels.DEFAULT
@@ -61,16 +61,16 @@ def test_presets(result):
     assert set(result["presets"]) == {"doersch", "pytorch-example"}
     expected_backends = (set(kernels.available_backends())
                          | {"gemm_floor", "floor+adam", "trained", "trained_noflush"})
-    if result["threads"].get("update_threads") == 2:     # the numba update's A/B
-        expected_backends.add("numba_1thread")
     for name, p in result["presets"].items():
-        assert set(p["backends"]) == expected_backends           # torch was turned off
+        ab = {"numba_1thread"} if p["threads"]["update"] == 2 else set()   # the update's A/B
+        assert set(p["backends"]) == expected_backends | ab      # torch was turned off
         for b in p["backends"].values():
             assert positive(b["ms_per_step"])
             s_per_step = b["ms_per_step"] / 1e3
             assert b["s_per_epoch"] == pytest.approx(s_per_step * 60000 / p["batch_size"])
             assert b["images_per_s"] == pytest.approx(p["batch_size"] / (b["ms_per_step"] / 1e3))
         assert positive(p["gemm_gflops"]) and positive(p["params"])
+        assert set(p["threads"]) == {"blas", "update", "why"} and p["threads"]["update"] in (1, 2)
         r = p["ratios"]
         assert positive(r["default/floor"])
         assert r["floor_fraction_achieved"] == pytest.approx(1 / r["default/floor"])
@@ -117,11 +117,31 @@ def test_trained_state(result):
     assert d["gemm_flop_per_step"] == flop and d["batch_size"] == 100
 
 
+def test_load_rows(result):
+    """Four settings, each an epoch's seconds idle and under load, taken from its rounds;
+    the two ratios are the default's seconds over the right setting's."""
+    load = result["load"]
+    assert load["preset"] == "doersch" and load["epoch_steps"] == 600 and load["rounds"] == 1
+    assert set(load["settings"]) == {"default", "1 thread", "napping", "spinning"}
+    for s in load["settings"].values():
+        assert len(s["idle_each_s"]) == len(s["load_each_s"]) == 1
+        assert s["idle_s"] == s["idle_each_s"][0] > 0 and s["load_s"] == s["load_each_s"][0] > 0
+        assert s["load/idle"] == pytest.approx(s["load_s"] / s["idle_s"])
+    fixed = {k: v["load_s"] for k, v in load["settings"].items() if k != "default"}
+    assert load["best_fixed_under_load"] == min(fixed, key=fixed.get)
+    d = load["settings"]["default"]
+    assert load["ratios"] == pytest.approx({
+        "default/best fixed, under load": d["load_s"] / min(fixed.values()),
+        "default/before, idle": d["idle_s"] / load["settings"]["napping"]["idle_s"]})
+    assert load["settings"]["1 thread"]["chosen"] == {"idle": ["1 thread"], "load": ["1 thread"]}
+
+
 def test_targets_are_judged_from_the_ratios(result):
     assert result["targets"]
     for t in result["targets"]:
-        preset, ratio = t["what"].split(" ", 1)
-        assert t["value"] == result["presets"][preset]["ratios"][ratio]
+        section, ratio = t["what"].split(" ", 1)
+        found = result["load"] if section == "load" else result["presets"][section]
+        assert t["value"] == found["ratios"][ratio]
         assert t["op"] in ("<", "≤") and t["measures"]
         v, goal = t["value"], t["target"]
         assert t["met"] == (v < goal if t["op"] == "<" else v <= goal)
@@ -130,6 +150,7 @@ def test_targets_are_judged_from_the_ratios(result):
 @pytest.mark.parametrize("flags, message", [
     (["--steps", "0"], "--steps and --repeats must be positive"),
     (["--warmup-epochs", "-1"], "--warmup-epochs must be 0 or more"),
+    (["--load-steps", "-1"], "--load-steps must be 0 or more"),
     (["--json", "{tmp}"], "--json {tmp} is a folder; give the path of a file"),
     (["--json", "{tmp}/f/x.json"], "--json's directory {tmp}/f is a file, not a directory")])
 def test_bad_arguments_are_one_line_errors(tmp_path, flags, message):

@@ -65,9 +65,11 @@ def test_the_page_follows_a_restructured_module(tmp_path):
                     ignore=shutil.ignore_patterns("__pycache__"))
     optim = tmp_path / "minivae" / "optim.py"
     text = optim.read_text().replace("@accelerated\n", "")
-    text = text.replace('    if weight_decay:\n        g = g + weight_decay * p\n',
+    decay = '    if weight_decay:\n        g = np.where(decayed, g + weight_decay * p, g)\n'
+    assert text.count(decay + '    m *= beta1\n') == 1
+    text = text.replace(decay + '    m *= beta1\n',
                         '    if twin.adam_update:\n        return twin.adam_update(p, g, m, v)\n'
-                        '    if weight_decay:\n        g = g + weight_decay * p\n')
+                        + decay + '    m *= beta1\n')
     text += textwrap.dedent('''
 
         def flush(a, below):

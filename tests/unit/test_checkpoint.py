@@ -9,6 +9,7 @@ import pytest
 from minivae.files import atomic
 from minivae.files.checkpoint import load_checkpoint, read_meta, rng_from_state, rng_state, save_checkpoint
 from minivae.errors import CheckpointError
+from minivae.mlp import weight_mask
 from minivae.model import VAE
 from minivae.optim import SGD, Adam
 
@@ -171,13 +172,43 @@ def test_the_flush_setting_survives_a_checkpoint(tmp_path, opt_cls, flush):
     assert loaded.flush_subnormal is flush and loaded.flush_below == opt.flush_below
 
 
-def test_a_checkpoint_from_before_the_flush_loads_with_it_on(tmp_path):
-    model, opt = _trained()
-    path = _save(tmp_path / "last.npz", model, opt)
+def _older(path, key):
+    """A copy of checkpoint `path` as written before its optimizer's spec held `key`."""
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     spec = json.loads(str(arrays["optimizer"]))
-    del spec["flush_subnormal"]
+    del spec[key]
     arrays["optimizer"] = np.array(json.dumps(spec))
-    np.savez(tmp_path / "old.npz", **arrays)
-    assert load_checkpoint(tmp_path / "old.npz")[1].flush_subnormal is True
+    np.savez(path.with_name("old.npz"), **arrays)
+    return path.with_name("old.npz")
+
+
+def test_a_checkpoint_from_before_the_flush_loads_with_it_on(tmp_path):
+    model, opt = _trained()
+    old = _older(_save(tmp_path / "last.npz", model, opt), "flush_subnormal")
+    assert load_checkpoint(old)[1].flush_subnormal is True
+
+
+@pytest.mark.parametrize("opt_cls", [Adam, SGD])
+def test_where_weight_decay_applies_survives_a_checkpoint(tmp_path, opt_cls):
+    """A model's weights only (mlp.weight_mask, as `train` builds its optimizer) or every
+    parameter (no mask): written down as "weights" or "all", read back as the mask."""
+    for decayed, word in ((True, "weights"), (False, "all")):
+        model, opt = _trained(opt_cls, decayed=None)
+        if decayed:
+            opt.decayed = weight_mask(model.params)
+        path = _save(tmp_path / f"{word}.npz", model, opt)
+        assert read_meta(path)["optimizer"]["decayed"] == word
+        loaded = load_checkpoint(path)[1]
+        assert np.array_equal(loaded.decayed, opt.decayed)
+    opt.decayed = np.zeros_like(opt.decayed)                  # a mask of the user's own
+    with pytest.raises(ValueError, match="cannot checkpoint an optimizer whose weight decay"):
+        _save(tmp_path / "other.npz", model, opt)
+
+
+def test_a_checkpoint_from_before_the_decay_mask_decays_every_parameter(tmp_path):
+    """Runs saved before weight decay spared the biases go on as they were trained."""
+    model, opt = _trained(decayed=None)
+    opt.decayed = weight_mask(model.params)
+    old = _older(_save(tmp_path / "last.npz", model, opt), "decayed")
+    assert load_checkpoint(old)[1].decayed.all()

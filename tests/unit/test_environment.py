@@ -34,9 +34,6 @@ def _start(code_or_args, **env):
 # --- read while `import minivae` runs: the command line's one line -----------------------
 AT_IMPORT = [
     ("MINIVAE_BACKEND", "fortran", "numpy or numba"),
-    ("OPENBLAS_THREAD_TIMEOUT", "16abc", "a whole number"),     # atoi would read 16
-    ("OPENBLAS_THREAD_TIMEOUT", "-5", "a whole number"),        # OpenBLAS: its default, not a nap
-    ("OPENBLAS_NUM_THREADS", "two", "a whole number"),
     ("NUMBA_DISABLE_JIT", "yes", "a whole number"),
     ("NUMBA_DISABLE_JIT", "", "a whole number"),               # numba: a warning with a traceback
     ("NUMBA_NUM_THREADS", "0", ">= 1"),                          # numba: a traceback
@@ -69,12 +66,28 @@ def test_a_library_import_raises_one_clear_exception():
         "minivae.errors.EnvironmentVariableError: environment variable NUMBA_DISABLE_JIT='on'")
 
 
-@pytest.mark.parametrize("value, naps", [("12", True), (" 20 ", True), ("3", True),
-                                         ("21", False), ("28", False), ("0", False)])
-def test_openblas_timeout_read_as_openblas_reads_it(monkeypatch, value, naps):
-    from minivae.kernels import blas_threads
-    monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", value)   # 3 is clamped to 4 by OpenBLAS: naps
-    assert blas_threads.configure() is naps
+# --- read when a run starts: the thread variables (kernels/threads.py) -----------------
+WHEN_A_RUN_STARTS = [
+    ("OPENBLAS_THREAD_TIMEOUT", "16abc", "a whole number"),     # atoi would read 16
+    ("OPENBLAS_THREAD_TIMEOUT", "-5", "a whole number"),        # OpenBLAS: its default, not a nap
+    ("OPENBLAS_NUM_THREADS", "two", "a whole number"),
+    ("OMP_NUM_THREADS", "1.5", "a whole number"),
+]
+
+
+def test_a_bad_thread_variable_stops_train_in_one_line(tmp_path, mnist_dir):
+    procs = [(name, value, words,
+              _start(["-m", "minivae", "train", "--preset", "pytorch-example", "--epochs", "1",
+                      "--subset", "200", "--test-subset", "100", "--no-images", "--quiet",
+                      "--data", str(mnist_dir), "--out", str(tmp_path / f"run{i}")],
+                     **{name: value}))
+             for i, (name, value, words) in enumerate(WHEN_A_RUN_STARTS)]
+    for name, value, words, proc in procs:
+        out, err = proc.communicate(timeout=120)
+        lines = err.strip().splitlines()
+        assert proc.returncode == 2, (name, value, proc.returncode, err)
+        assert len(lines) == 1 and "Traceback" not in err, (name, err)
+        assert f"environment variable {name}={value!r}" in lines[0] and words in lines[0], lines
 
 
 # --- read where they are used ----------------------------------------------------------

@@ -68,6 +68,9 @@ def spread(rng, n, dtype, center, positive=False):
     return (sign * mag).astype(dtype)
 
 
+ON = np.ones(4000, bool)            # weight decay on every entry of state()'s vectors
+
+
 def state(dtype, n=4000, seed=0):
     """Adam's p, g, m, v: a third of the entries with g = 0, as on an always-zero pixel."""
     rng = np.random.default_rng(seed)
@@ -98,8 +101,8 @@ def test_adam_update_zeroes_exactly_the_values_below_the_threshold(module, dtype
         plain = [a.copy() for a in state(dtype, seed=t)]
         flushed = [a.copy() for a in plain]
         with np.errstate(divide="ignore", invalid="ignore"):     # ε̂ = 0 and v = 0: 0/0
-            module.adam_step(*plain, 1e-3, 0.9, 0.999, adam_eps, t, weight_decay, 0.0)
-            module.adam_step(*flushed, 1e-3, 0.9, 0.999, adam_eps, t, weight_decay, thr)
+            module.adam_step(*plain, 1e-3, 0.9, 0.999, adam_eps, t, weight_decay, ON, 0.0)
+            module.adam_step(*flushed, 1e-3, 0.9, 0.999, adam_eps, t, weight_decay, ON, thr)
         assert np.array_equal(flushed[1], plain[1])                  # g is read only
         for name, i, below in (("p", 0, thr), ("m", 2, thr), ("v", 3, V_THRESHOLD[dtype])):
             small = check_flushed(flushed[i], plain[i], below)
@@ -135,8 +138,8 @@ def test_sgd_update_zeroes_exactly_the_values_below_the_threshold(module, dtype,
     p, g, velocity, _ = state(dtype, seed=3)
     plain = [p.copy(), g.copy(), velocity.copy()]
     flushed = [a.copy() for a in plain]
-    module.sgd_step(*plain, 0.01, 0.9, weight_decay, 0.0)
-    module.sgd_step(*flushed, 0.01, 0.9, weight_decay, thr)
+    module.sgd_step(*plain, 0.01, 0.9, weight_decay, ON, 0.0)
+    module.sgd_step(*flushed, 0.01, 0.9, weight_decay, ON, thr)
     for name, i in (("p", 0), ("velocity", 2)):
         small = check_flushed(flushed[i], plain[i], thr)
         assert small.sum() > 100 and (~small).sum() > 100, name
@@ -146,7 +149,7 @@ def test_sgd_update_zeroes_exactly_the_values_below_the_threshold(module, dtype,
 def test_flush_keeps_nan_and_inf(module):
     p = np.array([np.nan, np.inf, -np.inf, 1e-30], np.float32)
     g, m, v = np.zeros(4, np.float32), np.zeros(4, np.float32), np.ones(4, np.float32)
-    module.adam_step(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 1, 0.0, 2.0 ** -63)
+    module.adam_step(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 1, 0.0, np.ones(4, bool), 2.0 ** -63)
     assert np.isnan(p[0]) and p[1] == np.inf and p[2] == -np.inf and p[3] == 0
 
 

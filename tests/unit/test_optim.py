@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 
+from minivae.config import TrainConfig, build_model, build_optimizer
 from minivae.model import VAE
 from minivae.optim import SGD, Adam
 
@@ -117,3 +118,45 @@ def test_optimizers_reject_mismatched_or_strided_arrays():
         Adam(np.zeros(6)[::2], np.zeros(3))
     with pytest.raises(ValueError, match="momentum"):
         SGD(np.zeros(3), np.zeros(3), momentum=1.0)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_the_doersch_preset_decays_the_weights_and_not_the_biases(optimizer):
+    """One step of `train`'s optimizer for the doersch preset (wd 5e-4), against Adam's
+    first step and SGD's worked out per scalar: g̃ = g + wd·θ on every W entry, g̃ = g
+    on every b entry, as the reference solver's `decay_mult: 0` on biases has it."""
+    config = TrainConfig.from_preset("doersch", hidden=(5,), z_dim=2, dtype="float64",
+                                     optimizer=optimizer)
+    model = build_model(config, x_dim=4)
+    rng = np.random.default_rng(0)
+    for p in model.params.values():             # biases far from 0, so decay would show
+        p[...] = rng.uniform(1.0, 3.0, p.shape) * rng.choice([-1, 1], p.shape)
+    model.flat_grads[...] = rng.standard_normal(model.flat_grads.size) * 1e-3
+    before, g = model.flat_params.copy(), model.flat_grads.copy()
+    opt = build_optimizer(config, model)
+    opt.step()
+    wd, lr, offset = config.weight_decay, config.lr, 0
+    for name, p in model.params.items():
+        n = p.size
+        theta, grad = before[offset:offset + n], g[offset:offset + n]
+        g_tilde = grad + wd * theta if name.endswith(".W") else grad
+        if optimizer == "adam":     # t = 1: m = (1−β1) g̃, v = (1−β2) g̃²
+            m, v = (1 - config.beta1) * g_tilde, (1 - config.beta2) * g_tilde ** 2
+            step = lr * math.sqrt(1 - config.beta2) / (1 - config.beta1)
+            want = theta - step * m / (np.sqrt(v) + opt.adam_eps)
+        else:                       # velocity 0 before: v = g̃
+            want = theta - lr * g_tilde
+        np.testing.assert_allclose(p.ravel(), want, rtol=1e-13, atol=0, err_msg=name)
+        offset += n
+    assert offset == model.flat_params.size
+    decayed = opt.decayed
+    assert decayed.sum() == sum(p.size for k, p in model.params.items() if k.endswith(".W"))
+    assert not decayed.all() and decayed.any()
+
+
+def test_a_decay_mask_is_checked():
+    p = np.zeros(3)
+    Adam(p, np.zeros(3), decayed=np.array([True, False, True]))
+    for bad in (np.ones(4, bool), np.ones(3), [True, True, True]):
+        with pytest.raises(ValueError, match="decayed must be a bool array of shape"):
+            SGD(p, np.zeros(3), decayed=bad)

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from minivae import model as model_module
+from minivae import train as train_module
+from minivae.kernels import threads as kernel_threads
 from minivae.files.checkpoint import load_checkpoint, read_meta
 from minivae.evaluate import evaluate_elbo
 from minivae.files.history import COLUMNS
@@ -28,9 +30,13 @@ def _same_state(a, b):
 
 # --- exact resume ---------------------------------------------------------------
 @pytest.mark.parametrize("opt, dtype", [("adam", "float64"), ("sgd", "float64"), ("adam", "float32")])
-def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, small64, opt, dtype):
+def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, small64, opt, dtype,
+                                                         monkeypatch):
     """Also in float32, training's default: the checkpoint keeps every array in the model's
-    dtype, so the resumed run continues from the very same numbers."""
+    dtype, so the resumed run continues from the very same numbers.  The two fresh runs
+    compared here have their BLAS threads fixed: left to the thread policy, each would
+    time its own choice, and two choices can differ in the last bits."""
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     x_train, x_test = (x.astype(dtype) for x in small64)
     kw = dict(optimizer=opt, lr=1e-3 if opt == "adam" else 1e-2, dtype=dtype)
     straight = train(tiny(tmp_path / "a", **kw), progress=False, x_train=x_train, x_test=x_test)
@@ -55,6 +61,7 @@ def test_interrupt_keeps_the_last_checkpoint_and_resume_finishes_exactly(tmp_pat
     straight = train(tiny(tmp_path / "a", epochs=3), progress=False, x_train=x_train, x_test=x_test)
     calls = {"n": 0}
     real = model_module.VAE.loss_and_grads
+    monkeypatch.setattr(train_module, "scratch_steps", lambda config, x: None)   # its steps count
 
     def flaky(self, x, eps, copy=True):      # Ctrl-C in the middle of epoch 2 (5 steps/epoch)
         calls["n"] += 1
@@ -129,6 +136,7 @@ def test_the_running_neg_elbo_weights_each_minibatch_by_its_size(tmp_path, small
         seen.append((loss, len(x)))
         return loss, grads
     monkeypatch.setattr(model_module.VAE, "loss_and_grads", recording)
+    monkeypatch.setattr(train_module, "scratch_steps", lambda config, x: None)   # its steps count
     result = train(tiny(tmp_path / "r"), progress=False, x_train=x_train, x_test=x_test)
     assert [n for _, n in seen] == [64, 64, 64, 64, 44] * 2
     for epoch, row in enumerate(result.history):
@@ -179,3 +187,48 @@ def test_one_epoch_on_mnist_learns_more_than_the_mean_image(tmp_path, mnist_smal
     assert float(rows[0]["test_neg_elbo"]) == pytest.approx(row["test_neg_elbo"], rel=1e-12)
     config_saved = read_meta(d / "last.npz")["config"]
     assert TrainConfig.from_dict(config_saved) == dataclasses.replace(config, out_dir=str(d))
+
+
+# --- the thread policy (kernels/threads.py) -------------------------------------------
+@pytest.mark.skipif(kernel_threads.cores.usable() < 2 or kernel_threads.openblas.find() is None,
+                    reason="needs OpenBLAS and two cores")
+def test_a_run_keeps_the_blas_threads_it_was_trained_with(tmp_path, small64, monkeypatch, capsys):
+    """The checkpoint records the BLAS threads the policy chose; resumed, the run keeps
+    them (they change a product's last bits) even where the policy would now choose
+    otherwise, and says so in its header."""
+    x_train, x_test = small64
+    for name in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS",
+                 "OPENBLAS_THREAD_TIMEOUT", "NUMBA_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    timed, alone = [], [True]
+
+    def measure(options, run_steps):         # seconds a step: more threads slower, or faster
+        timed.append(options)
+        return {s: 1.0 if s.blas == 1 else 2.0 if alone[0] else 0.5 for s in options}
+    monkeypatch.setattr(kernel_threads, "measure", measure)
+    train(tiny(tmp_path / "a", epochs=1), x_train=x_train, x_test=x_test)
+    assert read_meta(tmp_path / "a" / "last.npz")["threads"] == {"blas": 1}
+    assert "threads: matrix products on 1 BLAS thread" in capsys.readouterr().out
+    alone[0] = False                           # now 2 threads would win ...
+    train(tiny(tmp_path / "a", epochs=2), resume=tmp_path / "a" / "last.npz", x_train=x_train,
+          x_test=x_test)
+    out = capsys.readouterr().out
+    assert "threads: matrix products on 1 BLAS thread" in out          # ... but it keeps 1
+    assert "as the run was trained, so that it continues bit for bit" in out
+    assert len(timed) == 1                     # one thread kept: nothing left to time
+    assert read_meta(tmp_path / "a" / "last.npz")["threads"] == {"blas": 1}
+    train(tiny(tmp_path / "b", epochs=1), x_train=x_train, x_test=x_test)    # a fresh run
+    assert read_meta(tmp_path / "b" / "last.npz")["threads"]["blas"] > 1
+
+
+def test_a_checkpoint_from_before_the_thread_policy_resumes(tmp_path, small64):
+    x_train, x_test = small64
+    train(tiny(tmp_path / "a", epochs=1), progress=False, x_train=x_train, x_test=x_test)
+    ckpt = tmp_path / "a" / "last.npz"
+    with np.load(ckpt, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != "threads"}
+    np.savez(ckpt, **arrays)
+    assert "threads" not in read_meta(ckpt)
+    r = train(tiny(tmp_path / "a", epochs=2), resume=ckpt, progress=False, x_train=x_train,
+              x_test=x_test)
+    assert len(r.history) == 2 and "threads" in read_meta(ckpt)

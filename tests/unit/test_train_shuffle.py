@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from minivae import model as model_module
+from minivae import train as train_module
 from minivae.config import TrainConfig, streams_from_seed
 from minivae.train import train
 
@@ -13,7 +14,9 @@ N, BATCH = 40, 8
 
 @pytest.fixture
 def seen(monkeypatch):
-    """Every minibatch loss_and_grads sees, as the row numbers it holds (one list per call)."""
+    """Every minibatch loss_and_grads sees, as the row numbers it holds (one list per call);
+    the thread policy times no steps of its own (they would be seen too)."""
+    monkeypatch.setattr(train_module, "scratch_steps", lambda config, x: None)
     batches = []
     original = model_module.VAE.loss_and_grads
 

@@ -359,7 +359,7 @@ for name, model, x in models:
 # How far, and whether it ever catches up, the lesson prints ("prior
 # sampling against the ELBO").  In a default run (seed 0) we measured, for
 # the 4-D latent, the prior estimate 215 nats below the ELBO at S = 1 and
-# 3.3 nats above it at S = 10⁵ (within 1 nat of the Q estimate from
+# 3.5 nats above it at S = 10⁵ (within 1 nat of the Q estimate from
 # S = 10⁴ on); for the 30-D latent, 393 nats below at S = 1 and still
 # 28 nats below at S = 10⁵, where a single draw from Q gives the ELBO.
 

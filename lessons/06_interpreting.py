@@ -283,7 +283,7 @@ lesson.save(fig, args, "06_prior_scale")
 # largest printed) and the decoder sees few z where the prior puts them.
 # In that run (seed 0) the MSE per pixel fell from 0.0373 at σ = 1 to
 # 0.0135 at σ = 0.1 but only to 0.0134 at σ = 0.05, while the KL rose from
-# 5.3 to 56.9 and then 75.1 nats: below σ ≈ 0.1, after 5 epochs, training
+# 5.3 to 57.2 and then 75.0 nats: below σ ≈ 0.1, after 5 epochs, training
 # rather than σ limits the error.  A Bernoulli decoder has no such
 # parameter (§2.4.3): both terms count the same bits.  Part 4 tries the
 # one way §2.4.3 gives to bring a knob back.

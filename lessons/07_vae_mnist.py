@@ -214,8 +214,8 @@ lesson.save(fig, args, "07_reconstructions")
 # distance.  This check is ours, not the paper's.
 #
 # In a default run (seed 0, 10 epochs) the samples lay at a median squared
-# distance of 14.88 from their nearest training image and the test digits
-# at 17.43; the smallest were 1.30 (a plain 1, in the figure) and 1.37.  By
+# distance of 15.30 from their nearest training image and the test digits
+# at 17.43; the smallest were 1.10 and 1.37.  By
 # this measure the samples are no more copies than digits the model never
 # saw: a little closer, because blur is cheap in squared distance, and side
 # by side each differs visibly from its nearest training image.

@@ -325,8 +325,8 @@ for name, v, grad in (("d/da", a_j, da_j), ("d/dc", c_j, dc_j)):
 # both losses in nats per digit.  The CVAE's encoder sees Y, so z can carry
 # what the column leaves open, at the price of the KL term; watch which
 # loss is lower at each report.  In a default run (seed 0) the CVAE's was
-# lower at every report: 166.7 against 190.4 nats at iteration 400, 112.2
-# against 155.8 at iteration 2,000.
+# lower at every report: 164.2 against 190.4 nats at iteration 400, 113.1
+# against 157.0 at iteration 2,000.
 
 
 # %%
@@ -426,9 +426,9 @@ np.savez_compressed(args.out / "08_fig8_panels.npz", x_bin=x_bin_test[show],
 # targets' own entropy ∑_d H(y_d); that floor is printed too.
 #
 # In a default run (seed 0, 2,000 iterations, all 10,000 test digits) we
-# measured 20.4 % grey pixels for the regressor, 15.7 % for one CVAE sample
-# and 5.9 % in the ground truth, and a CVAE bound of −111.3 nats per digit
-# against the regressor's −154.1: the CVAE is both sharper and, by its
+# measured 21.4 % grey pixels for the regressor, 16.1 % for one CVAE sample
+# and 5.9 % in the ground truth, and a CVAE bound of −112.5 nats per digit
+# against the regressor's −154.8: the CVAE is both sharper and, by its
 # bound alone, the better model of P(Y|X).
 
 # %%
@@ -494,8 +494,8 @@ print(f"\ntime: {t_trained - t_start:.1f} s training ({iters:,} iterations × 2 
 # 2. **Does z get used?**  Compare the KL term of the CVAE's bound after
 #    `--quick` (30 iterations) and after the default 2,000.  *Expected:*
 #    0.04 nats after 30 iterations, when z is all but ignored and the CVAE
-#    is a regressor with noise (its bound only 1.6 nats above the
-#    regressor's); 6.6 nats after 2,000, with the bound 42.8 nats above.
+#    is a regressor with noise (its bound only 1.65 nats above the
+#    regressor's); 5.8 nats after 2,000, with the bound 42.3 nats above.
 # 3. **The junctions.**  In the CVAE's encoder, the conditioning tower's
 #    500-unit layer is *added* to the encoder's before the ReLU.  Predict
 #    the gradient each branch receives from that sum.  *Expected:* the

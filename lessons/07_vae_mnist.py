@@ -345,11 +345,11 @@ if model.z_dim == 2:
 # (`--sweep-epochs 100 --sweep-zdims 30,1000,10000`, hours on a CPU).
 #
 # In a default sweep (seed 0, 2 epochs each) we measured test −ELBOs of
-# 167.3, 149.3, 142.4 and 158.0 nats for 2, 4, 30 and 1,000 dimensions.
-# The 2-D latent was 24.9 nats behind the 30-D one and the 4-D latent
-# 6.8; whether 4 closes that gap with longer training, as §4.1's account
-# suggests, these runs cannot say.  The 1,000-D latent was 15.6 nats
-# behind with 618 of its dimensions active, against 14 of 30 for the 30-D
+# 168.4, 147.9, 143.7 and 160.3 nats for 2, 4, 30 and 1,000 dimensions.
+# The 2-D latent was 24.7 nats behind the 30-D one and the 4-D latent
+# 4.2; whether 4 closes that gap with longer training, as §4.1's account
+# suggests, these runs cannot say.  The 1,000-D latent was 16.6 nats
+# behind with 570 of its dimensions active, against 21 of 30 for the 30-D
 # model: most of its KL had not yet been squeezed out.
 
 # %%

@@ -513,7 +513,7 @@ print(f"\ntime: {t_trained - t_start:.1f} s training ({iters:,} iterations × 2 
 #        print(grey_share(avg), grey_share(y_cvae[:500]), grey_share(y_reg[:500]))
 #
 #    *Expected:* averaging brings the blur back: over the first 500 test
-#    digits we measured 21.6 % grey for the average of 100 samples, 16.2 %
-#    for one sample, 19.9 % for the regressor (your draws of z differ, so
+#    digits we measured 21.6 % grey for the average of 100 samples, 16.3 %
+#    for one sample, 21.0 % for the regressor (your draws of z differ, so
 #    expect the first two within a few tenths).  The regressor's output is close to
 #    the average answer, which is §3's argument against it.

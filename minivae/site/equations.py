@@ -42,6 +42,7 @@ LOSS = Code("model", "VAE.loss_and_grads", "loss = batch_loss((recon_nll, kl)")
 KL = Code("losses", "kl_normal_and_grads", "0.5 * (var + mu * mu - 1 - log_var).sum(axis=1)")
 KL_CHECKED = Code("losses", "kl_normal", "kl_normal_and_grads(mu, log_var)")   # its checked face
 REPARAM = Code("reparam", "reparam_forward", "mu + std * eps")
+CVAE_SAMPLE = Code("cvae", "CVAE.sample", "rng.standard_normal((x.shape[0], self.z_dim)")
 CVAE_LOSS = Code("cvae", "CVAE.loss_and_grads", "self.cond.backward(dc_out, c_cond, dtap=dc_join")
 
 ENTRIES = (
@@ -165,7 +166,7 @@ ENTRIES = (
           ("tests/unit/test_model.py::test_sample_and_reconstruct_shapes_in_unit_interval",
            "tests/lessons/test_lessons_05_07.py::test_05_trains_two_models")),
     Entry("Fig. 6", "§3", "the conditional VAE at training time (left) and test time (right)", "",
-          (CVAE_LOSS, Code("cvae", "CVAE.sample", "rng.standard_normal((x.shape[0], self.z_dim)")),
+          (CVAE_LOSS, CVAE_SAMPLE),
           ("08_cvae_mnist",), ("tests/unit/test_cvae.py::test_both_junctions_feed_the_conditioning_tower",
                                "tests/lessons/test_lesson_08.py::test_figures_6_and_8"),
           "ex08_cvae_junctions"),
@@ -174,7 +175,7 @@ ENTRIES = (
           ("tests/lessons/test_lessons_05_07.py::test_07_elbo_manifold_and_sweep",
            "tests/lessons/test_lessons_05_07.py::test_07_nearest_training_image_per_sample")),
     Entry("Fig. 8", "§4.2", "the CVAE against a regressor, completing digits from their middle column", "",
-          (Code("cvae", "CVAE.sample", "rng.standard_normal((x.shape[0], self.z_dim)"),), ("08_cvae_mnist",),
+          (CVAE_SAMPLE,), ("08_cvae_mnist",),
           ("tests/lessons/test_lesson_08.py::test_figure_and_panels",)),
 )
 

@@ -86,6 +86,7 @@ from minivae.classroom import lesson
 from minivae.cvae import merge_columns, split_middle_column
 from minivae.files.plots import tile
 from minivae.gradcheck import numerical_grad, rel_error
+from minivae.kernels import threads
 from minivae.losses import kl_normal
 from minivae.mlp import weight_mask
 from minivae.optim import Adam
@@ -336,6 +337,27 @@ def batches(n):
         yield from iterate_minibatches(n, BATCH, shuffle_rng, drop_last=True)
 
 
+# Before training, the thread policy times a few steps of throwaway copies of both
+# models under each thread setting and keeps the fastest, as `train` does
+# (minivae/kernels/threads.py); the line it prints says what it chose.
+scratch_cvae = CVAE(z_dim=Z_DIM, init="sparse", dtype=np.float32, seed=0)
+scratch_reg = Regressor(init="sparse", dtype=np.float32, seed=0)
+scratch_opts = [Adam(m.flat_params, m.flat_grads, decayed=weight_mask(m.params), **adam)
+                for m in (scratch_cvae, scratch_reg)]
+
+
+def scratch_steps(n):
+    x_col, y = split_middle_column(x_train[:BATCH])
+    x, eps = binarize_dynamic(x_col, np.random.default_rng(0)), np.zeros((BATCH, Z_DIM), np.float32)
+    for _ in range(n):
+        scratch_cvae.loss_and_grads(x, y, eps, copy=False)
+        scratch_opts[0].step()
+        scratch_reg.loss_and_grads(x, y, copy=False)
+        scratch_opts[1].step()
+
+
+print(threads.describe(threads.settle(scratch_steps)))
+del scratch_cvae, scratch_reg, scratch_opts
 running = None                   # exponential moving averages of the two losses
 report_every = max(1, iters // 5)
 bar = tqdm(zip(range(1, iters + 1), batches(len(x_train))), total=iters, desc="training",

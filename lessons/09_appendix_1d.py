@@ -35,14 +35,14 @@ Run:  python lessons/09_appendix_1d.py [--quick] [--seed S] [--out DIR]
 # learns with F⁻¹∘G.
 
 # %%
-import os
 import time
 
 import numpy as np
 from scipy.optimize import brentq, minimize
 
-from minivae import VAE, kernels
+from minivae import VAE
 from minivae.classroom import lesson
+from minivae.kernels import threads
 from minivae.optim import Adam
 
 args = lesson.parse_args(__doc__)
@@ -504,10 +504,10 @@ def sample_p_gt(n, rng):
 
 
 # The products below are 256×64 matrices: splitting them over BLAS threads only costs
-# time (a lot of it on a busy machine), so they run on one thread, unless you set
-# OPENBLAS_NUM_THREADS yourself (minivae/kernels/threads.py says why).
-if "OPENBLAS_NUM_THREADS" not in os.environ:
-    kernels.set_blas_threads(1)
+# time (a lot of it on a busy machine), so they run on one thread, unless a variable of
+# yours says otherwise (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS: minivae/kernels/threads.py
+# says why; without timing anything, its policy takes the fewest threads it may).
+print(threads.describe(threads.settle()))
 
 SIGMA_DEC = 0.1
 hidden, steps, lr, batch = ((32, 32), 600, 3e-3, 256) if args.quick else ((64, 64), 4000, 1e-3, 256)

@@ -24,9 +24,9 @@ One run measures (medians over repeats; ratios taken within each repeat):
             them (README, "Speed").  The JSON also counts, after the warm-up,
             the parameters and Adam moments that are subnormal or below the
             flush threshold, numbers that do not depend on the machine;
-  under load  a doersch run's first steps with busy processes beside it, for
-            the default thread policy and for fixed thread settings
-            (bench_load.py);
+  under load  a doersch run's start and first steps, idle and with busy
+            processes beside it, for the default thread policy and for fixed
+            thread settings (bench_load.py);
   start-up  the first-ever compile of the kernels (an empty Numba cache) and
             a cached cold start, each in a fresh interpreter.
 Each preset's minivae contenders run with the threads the policy chooses for
@@ -111,7 +111,7 @@ def add_arguments(p):
                    help="compare with PyTorch when importable (auto) or never (off)")
     p.add_argument("--data", metavar="DIR", help="MNIST directory (default: load_mnist's search)")
     p.add_argument("--load-steps", type=int, metavar="N",
-                   help="steps per run start in the under-load rows (default 60, --quick 5; "
+                   help="steps per run start in the under-load rows (default 100, --quick 5; "
                         "0: no under-load rows)")
 
 
@@ -441,7 +441,7 @@ def run(args):
         raise ArgumentError("--steps and --repeats must be positive")
     if warmup < 0:
         raise ArgumentError("--warmup-epochs must be 0 or more")
-    load_steps = args.load_steps if args.load_steps is not None else (5 if args.quick else 60)
+    load_steps = args.load_steps if args.load_steps is not None else (5 if args.quick else 100)
     if load_steps < 0:
         raise ArgumentError("--load-steps must be 0 or more")
     out = Path(args.json)
@@ -474,7 +474,7 @@ def run(args):
                                            x_path if use_torch else None, warmup)
                         for name in args.presets}
         print("doersch under load:", file=sys.stderr, flush=True)
-        r["load"] = (bench_load(x_path, "doersch", load_steps, 1 if args.quick else 3,
+        r["load"] = (bench_load(x_path, "doersch", load_steps, 1 if args.quick else 5,
                                 r["threads"]["usable_cores"]) if load_steps else None)
     r["startup"] = None if args.quick else bench_startup()
     r["load_after"] = os.getloadavg()[0]

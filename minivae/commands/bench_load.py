@@ -5,18 +5,21 @@ environment that fixes it: the default (the thread policy of
 minivae/kernels/threads.py, which measures when a run starts) and the fixed
 settings a user can choose with variables (SETTINGS).  A measurement starts
 a run as `train` does, the policy choosing its threads (nothing to measure
-for a fixed setting), then times `steps` training steps of the preset; the
-epoch it stands for is the policy's seconds plus an epoch's worth of steps
-at the measured rate (60,000 images).  Measurements alternate between the
-settings, in rotating order, and between an idle machine and one loaded by
-busy processes that the bench starts itself (one per core, two on a machine
-with fewer), so that a drift of the machine weighs on all alike.
+for a fixed setting), then times `steps` training steps of the preset.  Its
+two parts are kept apart: the start-up (the policy's timing, once per run)
+and an epoch's worth of steps at the measured rate (60,000 images).
+Measurements alternate between the settings, in rotating order, and between
+an idle machine and one loaded by busy processes that the bench starts
+itself (one per core, two on a machine with fewer), so that a drift of the
+machine weighs on all alike.
 
 Reported per setting: an epoch's seconds idle and under load (medians over
-rounds) and their ratio (the median of the ratios within each round); then
-the default's epoch against the best fixed setting's under load, and against
-the setting that was minivae's default before the policy ("napping": all
-cores, workers that nap, the update on 2 threads), idle.
+rounds), their ratio, and the start-up's seconds; then the default's epoch
+against the best fixed setting's under load, and against the setting that
+was minivae's default before the policy ("napping": all cores, workers that
+nap, the update on 2 threads), idle.  Ratios between settings are medians of
+the ratios within each round.  The start-up is paid once per run, whatever
+its length; its share of one idle epoch is reported beside the ratios.
 """
 import json
 import os
@@ -80,10 +83,12 @@ def _ask(proc, steps):
 
 
 def bench_load(x_path, preset, steps, rounds, cores, pause=0.3):
-    """{settings: {name: {idle_s, load_s, load/idle, chosen}}, ratios: {...}} (module docstring)."""
+    """{settings: {name: {idle_s, load_s, load/idle, startup_s, chosen, ...}}, ratios: {...}}
+    (module docstring)."""
     workers = {name: _worker(name, cores, x_path, preset) for name in SETTINGS}
     names = list(workers)
-    runs = {name: {"idle": [], "load": []} for name in names}
+    epochs = {name: {"idle": [], "load": []} for name in names}
+    startup = {name: {"idle": [], "load": []} for name in names}
     chosen = {name: {"idle": [], "load": []} for name in names}
     epoch_steps = EPOCH // TrainConfig.from_preset(preset).batch_size
     load = []
@@ -98,8 +103,8 @@ def bench_load(x_path, preset, steps, rounds, cores, pause=0.3):
                 for name in names[r % len(names):] + names[:r % len(names)]:
                     time.sleep(pause)
                     answer = _ask(workers[name], steps)
-                    runs[name][condition].append(answer["settle_s"] + answer["steps_s"]
-                                                 * epoch_steps / steps)
+                    epochs[name][condition].append(answer["steps_s"] * epoch_steps / steps)
+                    startup[name][condition].append(answer["settle_s"])
                     chosen[name][condition].append(answer["setting"])
                 stop(load)
                 load = []
@@ -108,35 +113,42 @@ def bench_load(x_path, preset, steps, rounds, cores, pause=0.3):
         for proc in workers.values():
             proc.stdin.close()
             proc.wait(timeout=60)
+    e = {name: {c: np.array(t) for c, t in ts.items()} for name, ts in epochs.items()}
     out = {}
-    for name, t in runs.items():
-        idle, loaded = np.array(t["idle"]), np.array(t["load"])
-        out[name] = {"idle_s": float(np.median(idle)), "load_s": float(np.median(loaded)),
-                     "load/idle": float(np.median(loaded / idle)),
+    for name in names:
+        out[name] = {"idle_s": float(np.median(e[name]["idle"])),
+                     "load_s": float(np.median(e[name]["load"])),
+                     "load/idle": float(np.median(e[name]["load"] / e[name]["idle"])),
+                     "startup_s": {c: float(np.median(v)) for c, v in startup[name].items()},
                      "chosen": {c: sorted(set(v)) for c, v in chosen[name].items()},
-                     "idle_each_s": t["idle"], "load_each_s": t["load"]}
+                     "idle_each_s": epochs[name]["idle"], "load_each_s": epochs[name]["load"],
+                     "startup_each_s": startup[name]}
     fixed = [n for n in names if n != "default"]
     best = min(fixed, key=lambda n: out[n]["load_s"])
-    d = out["default"]
+    paired = lambda a, b, c: float(np.median(e[a][c] / e[b][c]))
     return {"preset": preset, "steps": steps, "epoch_steps": epoch_steps, "rounds": rounds,
             "busy_processes": max(2, cores),
             "settings": out, "best_fixed_under_load": best,
-            "ratios": {"default/best fixed, under load": d["load_s"] / out[best]["load_s"],
-                       "default/before, idle": d["idle_s"] / out[BEFORE]["idle_s"]}}
+            "ratios": {"default/best fixed, under load": paired("default", best, "load"),
+                       "default/before, idle": paired("default", BEFORE, "idle"),
+                       "default start-up/epoch, idle": out["default"]["startup_s"]["idle"]
+                       / out["default"]["idle_s"]}}
 
 
 def report(r):
-    print(f"\n{r['preset']} under load: seconds of an epoch ({r['epoch_steps']} steps, timed on "
-          f"{r['steps']} after a run's start, its thread choice included), with "
-          f"{r['busy_processes']} busy processes beside it or none; medians of {r['rounds']} "
-          "round(s)")
-    rows = [[name, s["idle_s"], s["load_s"], s["load/idle"],
-             " / ".join(", ".join(s["chosen"][c]) for c in ("idle", "load"))]
+    print(f"\n{r['preset']} under load: seconds of an epoch ({r['epoch_steps']} steps, at the rate "
+          f"of {r['steps']} timed after a run's start) with {r['busy_processes']} busy processes "
+          f"beside it or none, and of the run's start-up (the thread policy's timing, once per "
+          f"run); medians of {r['rounds']} round(s)")
+    rows = [[name, s["idle_s"], s["load_s"], s["load/idle"], s["startup_s"]["idle"],
+             s["startup_s"]["load"], " / ".join(", ".join(s["chosen"][c]) for c in ("idle", "load"))]
             for name, s in r["settings"].items()]
     width = max(len(row[0]) for row in rows)
-    print(f"  {'setting':{width}s}  idle s  load s  load/idle  BLAS threads idle / under load")
-    for name, idle, loaded, ratio, chose in rows:
-        print(f"  {name:{width}s}  {idle:6.1f}  {loaded:6.1f}  {ratio:9.2f}  {chose}")
+    print(f"  {'setting':{width}s}  idle s  load s  load/idle  start-up s idle / load  "
+          "BLAS threads idle / under load")
+    for name, idle, loaded, ratio, up_idle, up_load, chose in rows:
+        print(f"  {name:{width}s}  {idle:6.1f}  {loaded:6.1f}  {ratio:9.2f}  "
+              f"{up_idle:10.2f} / {up_load:4.2f}  {chose}")
     for k, v in r["ratios"].items():
         print(f"  {k:32s} {v:.3f}")
 

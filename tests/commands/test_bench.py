@@ -118,8 +118,9 @@ def test_trained_state(result):
 
 
 def test_load_rows(result):
-    """Four settings, each an epoch's seconds idle and under load, taken from its rounds;
-    the two ratios are the default's seconds over the right setting's."""
+    """Four settings, each an epoch's seconds idle and under load and its start-up's, taken
+    from its rounds; the ratios between settings are the medians of the ratios within a
+    round (one round here: the ratios of the single measurements)."""
     load = result["load"]
     assert load["preset"] == "doersch" and load["epoch_steps"] == 600 and load["rounds"] == 1
     assert set(load["settings"]) == {"default", "1 thread", "napping", "spinning"}
@@ -127,13 +128,54 @@ def test_load_rows(result):
         assert len(s["idle_each_s"]) == len(s["load_each_s"]) == 1
         assert s["idle_s"] == s["idle_each_s"][0] > 0 and s["load_s"] == s["load_each_s"][0] > 0
         assert s["load/idle"] == pytest.approx(s["load_s"] / s["idle_s"])
+        assert s["startup_s"] == {c: v[0] for c, v in s["startup_each_s"].items()}
     fixed = {k: v["load_s"] for k, v in load["settings"].items() if k != "default"}
     assert load["best_fixed_under_load"] == min(fixed, key=fixed.get)
     d = load["settings"]["default"]
     assert load["ratios"] == pytest.approx({
         "default/best fixed, under load": d["load_s"] / min(fixed.values()),
-        "default/before, idle": d["idle_s"] / load["settings"]["napping"]["idle_s"]})
+        "default/before, idle": d["idle_s"] / load["settings"]["napping"]["idle_s"],
+        "default start-up/epoch, idle": d["startup_s"]["idle"] / d["idle_s"]})
+    # a fixed setting has nothing to time: its start-up is far below the default's
+    assert load["settings"]["1 thread"]["startup_s"]["idle"] < d["startup_s"]["idle"]
     assert load["settings"]["1 thread"]["chosen"] == {"idle": ["1 thread"], "load": ["1 thread"]}
+
+
+def test_a_ratio_between_settings_pairs_the_measurements_of_a_round(monkeypatch):
+    """With two rounds, default/before is the median of the two rounds' ratios, not the
+    ratio of the medians: a round where the whole machine ran slow weighs on both.  The
+    start-up is kept out of the epoch."""
+    from minivae.commands import bench_load
+    # per setting and round: (start-up s, seconds of the 6 timed steps), idle and load alike
+    answers = {"default": [(0.5, 1.0), (0.5, 3.0)], "napping": [(0.0, 1.0), (0.0, 2.0)],
+               "1 thread": [(0.0, 2.0), (0.0, 2.0)], "spinning": [(0.0, 2.0), (0.0, 2.0)]}
+
+    class Worker:
+        def __init__(self, name, *args):
+            self.name, self.asked, self.stdin = name, 0, self
+
+        def close(self):
+            pass
+
+        def wait(self, timeout=None):
+            return 0
+
+    def ask(worker, steps):
+        if steps == 1:                                  # the untimed first run
+            return {"settle_s": 0.0, "steps_s": 1.0, "setting": worker.name}
+        settle, seconds = answers[worker.name][worker.asked // 2]   # idle, load: one round
+        worker.asked += 1
+        return {"settle_s": settle, "steps_s": seconds, "setting": worker.name}
+
+    monkeypatch.setattr(bench_load, "_worker", Worker)
+    monkeypatch.setattr(bench_load, "_ask", ask)
+    monkeypatch.setattr(bench_load, "busy", lambda n: [])
+    monkeypatch.setattr(bench_load.time, "sleep", lambda s: None)
+    r = bench_load.bench_load("x.npy", "doersch", steps=6, rounds=2, cores=2)
+    assert r["ratios"]["default/before, idle"] == pytest.approx((1.0 / 1.0 + 3.0 / 2.0) / 2)
+    assert r["settings"]["default"]["idle_s"] == pytest.approx(2.0 * 600 / 6)
+    assert r["settings"]["default"]["startup_s"] == {"idle": 0.5, "load": 0.5}
+    assert r["ratios"]["default start-up/epoch, idle"] == pytest.approx(0.5 / 200)
 
 
 def test_targets_are_judged_from_the_ratios(result):

@@ -342,22 +342,23 @@ def batches(n):
 # (minivae/kernels/threads.py); the line it prints says what it chose.
 scratch_cvae = CVAE(z_dim=Z_DIM, init="sparse", dtype=np.float32, seed=0)
 scratch_reg = Regressor(init="sparse", dtype=np.float32, seed=0)
-scratch_opts = [Adam(m.flat_params, m.flat_grads, decayed=weight_mask(m.params), **adam)
-                for m in (scratch_cvae, scratch_reg)]
+scratch_opt_cvae, scratch_opt_reg = (Adam(m.flat_params, m.flat_grads,
+                                          decayed=weight_mask(m.params), **adam)
+                                     for m in (scratch_cvae, scratch_reg))
+x_col_s, y_s = split_middle_column(x_train[:BATCH])
+x_s, eps_s = binarize_dynamic(x_col_s, np.random.default_rng(0)), np.zeros((BATCH, Z_DIM), np.float32)
 
 
 def scratch_steps(n):
-    x_col, y = split_middle_column(x_train[:BATCH])
-    x, eps = binarize_dynamic(x_col, np.random.default_rng(0)), np.zeros((BATCH, Z_DIM), np.float32)
     for _ in range(n):
-        scratch_cvae.loss_and_grads(x, y, eps, copy=False)
-        scratch_opts[0].step()
-        scratch_reg.loss_and_grads(x, y, copy=False)
-        scratch_opts[1].step()
+        scratch_cvae.loss_and_grads(x_s, y_s, eps_s, copy=False)
+        scratch_opt_cvae.step()
+        scratch_reg.loss_and_grads(x_s, y_s, copy=False)
+        scratch_opt_reg.step()
 
 
 print(threads.describe(threads.settle(scratch_steps)))
-del scratch_cvae, scratch_reg, scratch_opts
+del scratch_cvae, scratch_reg, scratch_opt_cvae, scratch_opt_reg, x_col_s, y_s, x_s, eps_s
 running = None                   # exponential moving averages of the two losses
 report_every = max(1, iters // 5)
 bar = tqdm(zip(range(1, iters + 1), batches(len(x_train))), total=iters, desc="training",

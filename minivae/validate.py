@@ -49,11 +49,15 @@ def as_float_array(name, a, dtype, ndim=2, cols=None, rows=None, unit_interval=F
     if min_rows and a.shape[0] < min_rows:
         raise ArgumentError(f"{name} has {a.shape[0]} rows, at least {min_rows} needed "
                          f"(an empty batch has no mean)")
-    if not np.isfinite(a).all():
+    if unit_interval and a.size:
+        lo, hi = a.min(), a.max()           # a NaN makes both NaN, and NaN ≥ 0 is false
+        if not (0 <= lo and hi <= 1):       # so inside [0, 1] means finite too: one check
+            if not np.isfinite(a).all():
+                raise ArgumentError(f"{name} contains NaN or inf")
+            raise ArgumentError(f"{name} must lie in [0, 1] for the Bernoulli likelihood, "
+                                f"got values in [{lo:.4g}, {hi:.4g}]")
+    elif not np.isfinite(a).all():
         raise ArgumentError(f"{name} contains NaN or inf")
-    if unit_interval and a.size and (a.min() < 0 or a.max() > 1):
-        raise ArgumentError(f"{name} must lie in [0, 1] for the Bernoulli likelihood, "
-                         f"got values in [{a.min():.4g}, {a.max():.4g}]")
     return a
 
 

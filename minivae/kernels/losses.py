@@ -1,8 +1,11 @@
 """Numba twins of minivae.losses: the KL of Eq. 7 and the Bernoulli −log P(X|z).
 
 Each computes its value and its gradient in one pass, summing each row in
-float64; exp and log stay with NumPy (SIMD).
+float64; exp and the per-pixel log stay with NumPy (SIMD).  In float32 the
+cross-entropy takes one log per row instead of one per pixel (_xent_product).
 """
+import math
+
 import numpy as np
 
 from .jit import like, rjit
@@ -35,11 +38,42 @@ def _xent_combine(logits, x, e, log_u, nll, dlogits):
         nll[n] = acc
 
 
+TINY = 2.0 ** -29       # a float32 e at least this large makes 1 + e exact in float64
+PRODUCT_MAX_D = 1023    # ∏ (1 + e) ≤ 2ᴰ stays below float64's largest number, 2¹⁰²⁴
+
+
+@rjit
+def _xent_product(logits, x, e, nll, dlogits):
+    """_xent_combine for float32 logits, one log per row instead of one per pixel:
+
+        ∑_d log1p(e_d) = log ∏_d (1 + e_d),   the product in float64
+
+    Each factor 1 + e is exact in float64 for a float32 e ≥ 2⁻²⁹ (TINY); a
+    smaller e goes into the sum as itself, as log1p(e) = e to within e/2 <
+    2⁻³⁰ relative.  The product's D roundings (2⁻⁵³ each) leave the row
+    within about a float32 ulp.  Needs D ≤ PRODUCT_MAX_D.
+    """
+    zero, one, tiny = logits.dtype.type(0), logits.dtype.type(1), logits.dtype.type(TINY)
+    for n in range(logits.shape[0]):
+        l, t, e_n, dl = logits[n], x[n], e[n], dlogits[n]
+        acc, prod = 0.0, 1.0
+        for d in range(l.size):
+            big = e_n[d] if e_n[d] >= tiny else zero
+            prod *= 1.0 + big
+            acc += max(l[d], zero) - l[d] * t[d] + (e_n[d] - big)
+            s = one / (one + e_n[d])
+            dl[d] = (s if l[d] >= zero else e_n[d] * s) - t[d]
+        nll[n] = acc + math.log(prod)
+
+
 def bernoulli_nll_and_grad(x_logits, x):
     e = exp_neg_abs(x_logits)
-    log_u = np.add(e, 1, out=like(e))
     nll, dlogits = np.empty(x_logits.shape[0], x_logits.dtype), like(x_logits)
-    _xent_combine(x_logits, x, e, np.log(log_u, out=log_u), nll, dlogits)
+    if x_logits.dtype == np.float32 and x_logits.shape[1] <= PRODUCT_MAX_D:
+        _xent_product(x_logits, x, e, nll, dlogits)
+    else:
+        log_u = np.add(e, 1, out=like(e))
+        _xent_combine(x_logits, x, e, np.log(log_u, out=log_u), nll, dlogits)
     return nll, dlogits
 
 

@@ -51,14 +51,17 @@ def compile_for(dtype):
         layers.dense_backward(a, b, y, np.empty_like(b), np.empty(2, f), relu_y=y if relu else None)
     layers.relu_backward(layers.relu_forward(a), a)
     layers.sigmoid(a)
+    wide = np.ones((1, losses.PRODUCT_MAX_D + 1), f)        # the float32 rows' other path
     for x in (a, ro):
         losses.bernoulli_nll_and_grad(a, x)
         z, std = reparam.reparam_forward(a, a, x)
+    losses.bernoulli_nll_and_grad(wide, wide)
     reparam.reparam_backward(z, std, a)
     losses.kl_normal_and_grads(a, a)
-    optim.sgd_step(w.copy(), w, w.copy(), 0.1, 0.9, 0.0, decayed, 0.0)
-    optim.adam_step(w.copy(), w, w.copy(), w.copy(), 0.1, 0.9, 0.999, 1e-8, 1, 0.0, decayed,
-                    0.0)
+    for weight_decay in (0.0, 0.1):                 # without decay the kernels skip the mask
+        optim.sgd_step(w.copy(), w, w.copy(), 0.1, 0.9, weight_decay, decayed, 0.0)
+        optim.adam_step(w.copy(), w, w.copy(), w.copy(), 0.1, 0.9, 0.999, 1e-8, 1, weight_decay,
+                        decayed, 0.0)
 
 
 def in_background(dtype, backend):

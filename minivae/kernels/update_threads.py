@@ -27,7 +27,8 @@ class Halves:
 
     halves(kernel, arrays, scalars) computes exactly kernel(*arrays, *scalars),
     element for element, as each element's update reads and writes only its
-    own index.  Arrays below MIN_SIZE elements, or a call while another thread
+    own index; an array given as None (one the kernel does without) goes to
+    both halves as None.  Arrays below MIN_SIZE elements, or a call while another thread
     is using the helper, run on the caller alone.  The helper thread starts on
     first use and again after a fork (a child process inherits no threads).
     """
@@ -60,15 +61,19 @@ class Halves:
                                                 daemon=True)
                 self._helper.start()
             mid = n // 2 - n // 2 % 16          # a cache-line boundary in both dtypes
-            self._job = (kernel, (*(a[mid:] for a in arrays), *scalars))
+            self._job = (kernel, (*(_part(a, slice(mid, None)) for a in arrays), *scalars))
             self._go.release()
-            kernel(*(a[:mid] for a in arrays), *scalars)
+            kernel(*(_part(a, slice(mid)) for a in arrays), *scalars)
             self._done.acquire()
             error, self._error = self._error, None
             if error is not None:
                 raise error
         finally:
             self._busy.release()
+
+
+def _part(a, part):
+    return None if a is None else a[part]
 
 
 def one_thread(kernel, arrays, scalars):

@@ -137,12 +137,13 @@ def test_dense_numba_equals_numpy(shape, dtype, relu):
 @pytest.mark.parametrize("dtype, limit", [(np.float32, 80.0), (np.float64, 700.0)])
 def test_cross_entropy_log1p_from_log_is_accurate(dtype, limit):
     """The numba cross-entropy builds log1p(e) from log(1 + e) with Goldberg's
-    correction.  One logit per row, so each nll is one term: max(l, 0) + log1p(e)
-    with target 0.  Every value must be within 8 ulps of the float64 (for float32)
-    or np.log1p (for float64) value, over logits in ±limit (exp(−limit) stays a
-    normal number) and densely where 1 + e rounds (|l| near 17 in float32, 37 in
-    float64).  Plain log(1 + e) misses by up to 100% there, so this test fails
-    for it."""
+    correction in float64, and from a float64 product of 1 + e with tiny e added
+    as itself in float32.  One logit per row, so each nll is one term:
+    max(l, 0) + log1p(e) with target 0.  Every value must be within 8 ulps of the
+    float64 (for float32) or np.log1p (for float64) value, over logits in ±limit
+    (exp(−limit) stays a normal number) and densely where 1 + e rounds (|l| near
+    17 in float32, 37 in float64).  Plain log(1 + e) misses by up to 100% there,
+    and dropping the tiny e gives 0 for l = −80, so this test fails for either."""
     mags = np.concatenate([np.linspace(0, limit, 40001), np.logspace(-8, np.log10(limit), 20001)])
     logits = np.concatenate([mags, -mags]).astype(dtype)
     l64 = logits.astype(np.float64)
@@ -150,6 +151,26 @@ def test_cross_entropy_log1p_from_log_is_accurate(dtype, limit):
     got = nb.bernoulli_nll_and_grad(logits[:, None], np.zeros((logits.size, 1), dtype))[0]
     ulps = np.abs(got.astype(np.float64) - want) / np.spacing(want)
     assert ulps.max() <= 8, (ulps.max(), logits[ulps.argmax()])
+
+
+@pytest.mark.parametrize("d", [784, 1100])       # a float32 row's product; the fallback past 1023
+def test_float32_cross_entropy_rows_are_accurate(d):
+    """Whole float32 rows against float64 NumPy: the row's ∑ log1p(e) taken as the log of
+    a float64 product (d ≤ 1023, nothing overflows) or per pixel (d = 1100).  Rows of
+    moderate logits, of large ones (every e below 2⁻²⁹, added as itself), and mixed; each
+    nll within 4 float32 ulps of the float64 value, the gradient exactly NumPy's."""
+    rng = np.random.default_rng(d)
+    scale = np.repeat([1.0, 4.0, 40.0], 4)[:, None] * np.ones((1, d))
+    scale[-2:] = np.where(rng.random((2, d)) < 0.5, 25.0, 1.0)      # tiny and moderate e mixed
+    logits = (rng.standard_normal((len(scale), d)) * scale + np.where(scale == 40.0, 40.0, 0.0))
+    logits = logits.astype(np.float32)
+    x = (rng.random(logits.shape) < 0.3).astype(np.float32)
+    l64, x64 = logits.astype(np.float64), x.astype(np.float64)
+    want = (np.maximum(l64, 0) - l64 * x64 + np.log1p(np.exp(-np.abs(l64)))).sum(axis=1)
+    got, grad = nb.bernoulli_nll_and_grad(logits, x)
+    ulps = np.abs(got.astype(np.float64) - want) / np.spacing(want.astype(np.float32))
+    assert ulps.max() <= 4, ulps
+    np.testing.assert_allclose(grad, ref.bernoulli_nll_and_grad(logits, x)[1], rtol=0, atol=1e-7)
 
 
 def test_dense_forward_writes_out():
@@ -206,7 +227,8 @@ def test_optimizer_update_rejects_non_contiguous():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_update_on_two_threads_equals_one_pass(dtype, monkeypatch):
+@pytest.mark.parametrize("weight_decay", [0.0, 5e-4])       # 0: the mask is passed as None
+def test_update_on_two_threads_equals_one_pass(dtype, weight_decay, monkeypatch):
     """Halves splits the update at a cache line; every element ends exactly as in one
     pass on one thread (and so within TOL of the NumPy reference)."""
     n = 3 * update_threads.Halves.MIN_SIZE + 5                   # odd, and above the split size
@@ -220,15 +242,15 @@ def test_update_on_two_threads_equals_one_pass(dtype, monkeypatch):
         monkeypatch.setattr(update_threads, "run", runner)
         adam, sgd = [a.copy() for a in (p, g, m, v)], [a.copy() for a in (p, g, m)]
         for t in (1, 2):
-            nb.adam_step(*adam, 1e-3, 0.9, 0.999, 1e-8, t, 5e-4, decayed, 2.0 ** -63)
-        nb.sgd_step(*sgd, 0.01, 0.9, 5e-4, decayed, 2.0 ** -63)
+            nb.adam_step(*adam, 1e-3, 0.9, 0.999, 1e-8, t, weight_decay, decayed, 2.0 ** -63)
+        nb.sgd_step(*sgd, 0.01, 0.9, weight_decay, decayed, 2.0 ** -63)
         results[name] = adam + sgd
     assert halves._helper is not None and halves._helper.is_alive()
     for one, two in zip(results["one"], results["two"]):
         np.testing.assert_array_equal(one, two)
     want = [a.copy() for a in (p, g, m, v)]
     for t in (1, 2):
-        ref.adam_step(*want, 1e-3, 0.9, 0.999, 1e-8, t, 5e-4, decayed, 2.0 ** -63)
+        ref.adam_step(*want, 1e-3, 0.9, 0.999, 1e-8, t, weight_decay, decayed, 2.0 ** -63)
     assert_same(tuple(want), tuple(results["two"][:4]), dtype)
 
 

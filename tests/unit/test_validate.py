@@ -26,6 +26,10 @@ A = np.zeros((3, 4))
     (lambda: as_float_array("eps", A, np.float64, rows=2), r"eps must have 2 rows \(one per example\)"),
     (lambda: as_float_array("x", A[:0], np.float64, min_rows=1), "x has 0 rows, at least 1 needed"),
     (lambda: as_float_array("x", A + np.inf, np.float64), "x contains NaN or inf"),
+    (lambda: as_float_array("x", np.array([[0.5, np.nan, 1.0]]), np.float64, unit_interval=True),
+     "x contains NaN or inf"),                      # one NaN among values in [0, 1]
+    (lambda: as_float_array("x", np.array([[0.5, -np.inf]]), np.float64, unit_interval=True),
+     "x contains NaN or inf"),
     (lambda: as_float_array("x", A - 0.5, np.float64, unit_interval=True),
      r"x must lie in \[0, 1\] for the Bernoulli likelihood, got values in \[-0.5, -0.5\]"),
     (lambda: same_array("dy", np.zeros((3, 5)), "y", A), r"dy has shape \(3, 5\), y \(3, 4\)"),

@@ -78,7 +78,7 @@ def batch_loss(terms, inputs):
     values too large, or parameters that have diverged), before any backward
     pass runs on it.
     """
-    loss = float(sum(np.mean(t, dtype=np.float64) for t in terms))
+    loss = float(sum(t.sum(dtype=np.float64) / t.size for t in terms))    # np.mean, sooner
     if not math.isfinite(loss):
         raise NonFiniteError(f"the loss is {loss} for this {' and '.join(inputs)}: an overflow, "
                              "from values too large or parameters that have diverged")

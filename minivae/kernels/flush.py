@@ -43,6 +43,8 @@ update because it provably changes neither the stored v nor the new θ.
 The NumPy Adam of minivae.optim computes the term everywhere; the tests hold
 the two equal bit for bit.
 """
+import functools
+
 import numpy as np
 
 
@@ -67,6 +69,7 @@ def v_threshold(below):
     return (2 * below) ** 2
 
 
+@functools.lru_cache(maxsize=64)        # asked at every step, with the same arguments
 def adam_skip_limits(dtype, beta2, adam_eps, below):
     """(g_small, v_large): where the numba Adam leaves out (1−β2) g̃², 0 for nowhere.
 

@@ -181,8 +181,9 @@ def apply(setting):
 def measure(options, run_steps, rounds=ROUNDS, clock=time.perf_counter):
     """{Setting: seconds per step of run_steps(n)} for each of `options`: one untimed step
     first (under the first option), then `rounds` rounds in which each setting, in
-    rotating order, times one step; a setting DROP times slower than the best so far
-    is not timed again."""
+    rotating order, times one step.  From the second round on, a setting whose fastest
+    step was DROP times slower than the best median so far is not timed again: a
+    single stalled step (a worker the scheduler was late to wake) drops nothing."""
     times = {s: [] for s in options}
     apply(options[0])
     run_steps(1)                        # the scratch model's memory paged in
@@ -193,8 +194,9 @@ def measure(options, run_steps, rounds=ROUNDS, clock=time.perf_counter):
             t = clock()
             run_steps(1)
             times[s].append(clock() - t)
-        best = min(statistics.median(times[s]) for s in alive)
-        alive = [s for s in alive if statistics.median(times[s]) <= DROP * best]
+        if r:
+            best = min(statistics.median(times[s]) for s in alive)
+            alive = [s for s in alive if min(times[s]) <= DROP * best]
     return {s: statistics.median(ts) for s, ts in times.items()}
 
 

@@ -113,7 +113,7 @@ class Sandbox:
             return
         try:
             if os.name == "posix":
-                os.killpg(self.proc.pid, signal.SIGKILL)   # the child's whole session
+                os.killpg(self.proc.pid, signal.SIGKILL)   # the child's whole process group
             else:
                 self.proc.kill()
         except (ProcessLookupError, PermissionError):

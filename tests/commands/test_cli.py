@@ -161,3 +161,32 @@ def test_train_takes_backend_and_says_which_runs(backend, mnist_dir, tmp_path, c
     assert out[2].startswith(f"backend {backend}: ") and "NumPy lines" in out[2], out
     warmed = [line for line in out if line.startswith("the Numba twins for float32: compiled")]
     assert len(warmed) == (backend == "numba"), out
+
+
+def test_a_clone_folder_in_the_current_folder_is_named_not_a_bug(tmp_path):
+    """From the folder holding a clone named minivae, `python -m minivae` meets the
+    clone as a namespace package (an editable install's finder comes after the
+    current folder); the command must say so in one line, exit 2, not fail later
+    with an ImportError called a bug."""
+    clone = tmp_path / "minivae"
+    (clone / "data").mkdir(parents=True)        # a clone's data/ folder: minivae.data
+    probe = subprocess.run([sys.executable, "-c", "import minivae; print(minivae.__file__)"],
+                           cwd=tmp_path, env=_env(), capture_output=True, text=True)
+    if probe.stdout.strip() != "None":
+        pytest.skip(f"this install's package is found before the current folder ({probe.stdout.strip()})")
+    proc = subprocess.run([sys.executable, "-m", "minivae", "train", "--epochs", "1"], cwd=tmp_path,
+                          env=_env(), capture_output=True, text=True, timeout=120)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"the folder {clone} hides the installed minivae package" in lines[0], lines[0]
+
+
+def test_the_installed_package_is_not_taken_for_a_shadowing_folder():
+    import types
+    import minivae
+    from minivae.__main__ import shadowing_folder
+    assert shadowing_folder(minivae) is None
+    namespace = types.ModuleType("minivae")
+    namespace.__path__ = ["/somewhere/minivae"]
+    assert shadowing_folder(namespace) == "/somewhere/minivae"

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write
+from .overwrite import ZIP
 from ..errors import ArgumentError, CheckpointError
 from ..mlp import weight_mask
 from ..model import VAE
@@ -35,6 +36,7 @@ from ..optim import SGD, Adam
 
 FORMAT = "minivae-checkpoint"
 FORMAT_VERSION = 1
+NPY = b"\x93NUMPY"         # how a .npy file starts (a .npz is a zip archive: overwrite.ZIP)
 _OPTIMIZERS = {"adam": (Adam, ("lr", "beta1", "beta2", "adam_eps", "weight_decay",
                                "flush_subnormal")),
                "sgd": (SGD, ("lr", "momentum", "weight_decay", "flush_subnormal"))}
@@ -113,6 +115,16 @@ def _open(path):
     if not is_file:
         raise CheckpointError(f"{path}: " + ("not a regular file, so not a checkpoint" if exists
                                              else "no such checkpoint file"))
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(NPY))
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if not head.startswith(ZIP):            # np.load would take it for a .npy or a pickle
+        what = ("is empty" if not head else "holds one NumPy array (.npy)" if head == NPY
+                else "does not start as a .npz (zip) archive does")
+        raise CheckpointError(f"{path}: not a checkpoint: the file {what}; a checkpoint is the "
+                              ".npz a training run writes (last.npz in its run folder)")
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:

@@ -48,7 +48,7 @@ def test_user_errors_exit_2_with_one_line_and_no_traceback(tmp_path):
         "epochs 0": (["train", "--epochs", "0"], "epochs must be a positive integer"),
         "negative lr": (["train", "--preset", "doersch", "--lr", "-1"], "lr must lie in (0, inf)"),
         "missing data": (["train", "--data", empty, "--out", tmp_path / "r"], "MNIST is not available"),
-        "junk checkpoint": (["evaluate", "--checkpoint", junk], "not a readable .npz checkpoint"),
+        "junk checkpoint": (["evaluate", "--checkpoint", junk], "not a checkpoint: the file does not start"),
         "foreign checkpoint": (["sample", "--checkpoint", tmp_path / "foreign.npz"], "lacks 'format'"),
         "missing checkpoint": (["train", "--resume", tmp_path / "none.npz"], "no such checkpoint"),
     }

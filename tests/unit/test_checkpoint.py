@@ -97,10 +97,16 @@ def _bad_files(good, d):
     flipped[i] ^= 0xFF
     (d / "flipped.npz").write_bytes(bytes(flipped))
     np.savez(d / "foreign.npz", weights=np.ones(3))
+    np.save(d / "array.npy", np.ones(3))
+    (d / "empty.npz").write_bytes(b"")
+    (d / "history.csv").write_text("epoch,train_loss\n1,120.5\n")
     model_cfg = json.loads(str(np.load(good)["model"]))
     return [
         ("missing", d / "nope.npz", "no such"),
-        ("random bytes", d / "random.npz", "not a readable"),
+        ("random bytes", d / "random.npz", "does not start as a .npz (zip) archive does"),
+        ("a .npy file", d / "array.npy", "holds one NumPy array (.npy)"),
+        ("empty", d / "empty.npz", "the file is empty"),
+        ("a CSV file", d / "history.csv", "does not start as a .npz (zip) archive does"),
         ("truncated", d / "truncated.npz", "not a readable"),
         ("flipped byte", d / "flipped.npz", "damaged"),
         ("foreign npz", d / "foreign.npz", "lacks 'format'"),

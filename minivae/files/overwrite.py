@@ -1,8 +1,10 @@
 """Which existing file a command may write over: one rule for every file a user names.
 
 `sample --out`, `check --json --csv`, `bench --json`, `notebooks --out` and
-`explore --out --name` write a file whose name the user gives.  Each asks `check_target` first, before any
-long work starts, and writes only
+`explore --out --name` write a file whose name the user gives.  Each asks
+`check_target` first, before any long work starts.  The name must end in the
+suffix of what the command writes (.png, .json, .csv, ...: `sample --out
+samples.jpg` is refused, not given PNG bytes), and the command writes only
 
   * a new file, or
   * a file of the kind the same command writes, recognised by its content
@@ -73,14 +75,15 @@ def _is_explorer_weights(path):
     return EXPLORER_WEIGHTS in _head(path, 4096)
 
 
-# kind -> (what it is, for a message; does the file's content say it is one)
-OWN = {"png": ("a PNG", lambda path: _head(path, len(PNG)) == PNG),
-       "results": ("a results.json of check", _is_results),
-       "bench": ("a JSON file of bench", _is_bench),
-       "notebook": ("a lesson notebook of notebooks", _is_lesson_notebook),
-       "gradebook": ("a gradebook CSV of check", _is_gradebook),
-       "explorer page": ("an explorer page of explore", _is_explorer_page),
-       "explorer weights": ("an explorer weights file of explore", _is_explorer_weights)}
+# kind -> (what it is, for a message; the suffix its name ends in; does the file's
+# content say it is one)
+OWN = {"png": ("a PNG", ".png", lambda path: _head(path, len(PNG)) == PNG),
+       "results": ("a results.json of check", ".json", _is_results),
+       "bench": ("a JSON file of bench", ".json", _is_bench),
+       "notebook": ("a lesson notebook of notebooks", ".ipynb", _is_lesson_notebook),
+       "gradebook": ("a gradebook CSV of check", ".csv", _is_gradebook),
+       "explorer page": ("an explorer page of explore", ".html", _is_explorer_page),
+       "explorer weights": ("an explorer weights file of explore", ".js", _is_explorer_weights)}
 
 
 def _head(path, n):
@@ -119,12 +122,32 @@ def check_target(path, kind, flag, inputs=(), force=False):
     force: the user passed --force (None: the command has no --force).
     """
     path = Path(path)
+    what, suffix, own = OWN[kind]
+    named = path.suffix.lower() == suffix   # `--out samples.jpg` would get PNG bytes
     try:
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
-        return              # a new file (or a dangling link, replaced); the caller checks its folder
+        st = None           # a new file (or a dangling link, replaced); the caller checks its folder
     except OSError as e:
         raise ArgumentError(f"{flag} {path}: cannot be checked ({e.strerror or e})") from None
+    if st is not None:
+        _check_existing(path, st, flag, inputs)
+        if named and own(path):
+            return
+        protected = _protected(path)
+        if protected:
+            raise ArgumentError(f"{flag} {path} exists and is {protected}, which is never "
+                                "written over; give another file name")
+    if not named:
+        raise ArgumentError(f"{flag} {path} does not end in {suffix}, and the file written is "
+                            f"{what}; give a name that ends in {suffix}")
+    if st is not None and not force:
+        raise ArgumentError(f"{flag} {path} exists and is not {what}; give another file name"
+                            + ("" if force is None else ", or pass --force to replace it"))
+
+
+def _check_existing(path, st, flag, inputs):
+    """Refuse a folder, a special file and a file the command reads."""
     if stat.S_ISDIR(st.st_mode):
         raise ArgumentError(f"{flag} {path} is a folder; give the path of a file")
     if not stat.S_ISREG(st.st_mode):
@@ -138,13 +161,3 @@ def check_target(path, kind, flag, inputs=(), force=False):
         if same:
             raise ArgumentError(f"{flag} {path} is {given}, which this command reads; "
                                 "give another file name")
-    what, own = OWN[kind]
-    if own(path):
-        return
-    protected = _protected(path)
-    if protected:
-        raise ArgumentError(f"{flag} {path} exists and is {protected}, which is never written "
-                            "over; give another file name")
-    if not force:
-        raise ArgumentError(f"{flag} {path} exists and is not {what}; give another file name"
-                            + ("" if force is None else ", or pass --force to replace it"))

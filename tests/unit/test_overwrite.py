@@ -21,6 +21,7 @@ BENCH = json.dumps({"kernels": [], "presets": {}, "steps": 3, "repeats": 2})
 NOTEBOOK = json.dumps({"cells": [], "metadata": {"minivae": {"lesson": "01_latent_variables"}},
                        "nbformat": 4, "nbformat_minor": 5})
 HISTORY_JSON = json.dumps([{"epoch": 1, "train_running_neg_elbo": 180.0}])
+SUFFIX = {"png": ".png", "results": ".json", "bench": ".json", "notebook": ".ipynb"}
 
 
 def sha(path):
@@ -30,9 +31,9 @@ def sha(path):
 @pytest.mark.parametrize("kind, content", [("png", PNG), ("results", RESULTS), ("bench", BENCH),
                                            ("notebook", NOTEBOOK)])
 def test_a_new_file_or_one_of_the_commands_own_kind_may_be_written(tmp_path, kind, content):
-    check_target(tmp_path / "new.out", kind, "--out")
-    check_target(tmp_path / "missing" / "new.out", kind, "--out")     # its folder: the caller's
-    own = tmp_path / ("own.ipynb" if kind == "notebook" else "own.out")
+    check_target(tmp_path / f"new{SUFFIX[kind]}", kind, "--out")
+    check_target(tmp_path / "missing" / f"new{SUFFIX[kind]}", kind, "--out")   # its folder: the caller's
+    own = tmp_path / f"own{SUFFIX[kind]}"
     own.write_bytes(content.encode() if isinstance(content, str) else content)
     check_target(own, kind, "--out")
 
@@ -59,12 +60,28 @@ def test_checkpoints_histories_and_sources_are_refused_even_with_force(tmp_path,
 @pytest.mark.parametrize("kind, other", [("png", RESULTS), ("results", PNG), ("bench", RESULTS),
                                          ("results", BENCH), ("png", "my notes\n")])
 def test_another_file_needs_force(tmp_path, kind, other):
-    path = tmp_path / "target.out"
+    path = tmp_path / f"target{SUFFIX[kind]}"
     path.write_bytes(other.encode() if isinstance(other, str) else other)
     with pytest.raises(ArgumentError, match=r"exists and is not .*; give another file name, or "
                                             r"pass --force to replace it"):
         check_target(path, kind, "--json")
     check_target(path, kind, "--json", force=True)
+
+
+@pytest.mark.parametrize("kind, name", [("png", "samples.jpg"), ("png", "samples"),
+                                        ("png", "samples.png.txt"), ("results", "results.txt"),
+                                        ("bench", "bench.csv"), ("notebook", "03.py.txt")])
+def test_a_name_that_says_another_format_is_refused_even_with_force(tmp_path, kind, name):
+    new, old = tmp_path / "new" / name, tmp_path / name
+    (tmp_path / "new").mkdir()
+    old.write_text("my notes\n")
+    for path in (new, old):
+        for force in (False, True):
+            with pytest.raises(ArgumentError) as err:
+                check_target(path, kind, "--out", force=force)
+            assert str(err.value).startswith(f"--out {path} does not end in {SUFFIX[kind]}, and "
+                                             "the file written is ")
+    check_target(tmp_path / f"NEW{SUFFIX[kind].upper()}", kind, "--out")    # any case
 
 
 def test_an_input_of_the_command_is_refused_even_as_its_own_kind(tmp_path):
@@ -110,7 +127,12 @@ def test_sample_never_writes_over_its_checkpoint_history_or_a_source(tiny_run, t
     for _ in range(2):                          # its own PNG, again and again
         assert main(["sample", "--checkpoint", str(ckpt / "last.npz"), "--out", str(png),
                      "--n", "4"]) == 0
-    notes = tmp_path / "notes.txt"
+    jpg = tmp_path / "samples.jpg"
+    for force in ([], ["--force"]):             # PNG bytes under a .jpg name: refused
+        assert main(["sample", "--checkpoint", str(ckpt / "last.npz"), "--out", str(jpg),
+                     "--n", "4", *force]) == 2
+        assert f"--out {jpg} does not end in .png" in one_line(capsys) and not jpg.exists()
+    notes = tmp_path / "notes.png"
     notes.write_text("my notes\n")
     assert main(["sample", "--checkpoint", str(ckpt / "last.npz"), "--out", str(notes),
                  "--n", "4"]) == 2

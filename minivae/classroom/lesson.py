@@ -36,7 +36,8 @@ from importlib import resources
 from pathlib import Path
 
 from .. import environment, kernels
-from ..errors import ArgumentError, EnvironmentVariableError
+from ..errors import ArgumentError, EnvironmentVariableError, WriteError
+from ..files.atomic import make_dirs
 
 QUICK_ENV, ARGS_ENV = "MINIVAE_QUICK", "MINIVAE_ARGS"
 
@@ -112,9 +113,9 @@ def parse_args(description, add_arguments=None, argv=None):
     if quick:
         args.quick = True
     try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        _stop(ArgumentError(f"--out {args.out} cannot be made: {e.strerror or e}"))
+        make_dirs(args.out)
+    except WriteError as e:
+        _stop(ArgumentError(f"--out: {e}"))
     print(kernels.describe())
     return args
 

@@ -73,7 +73,9 @@ def make_dirs(path):
     try:
         Path(path).mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        error = WriteError(f"cannot make the folder {path}: {e.strerror or e}")
+        why = {errno.EEXIST: "a file of that name is in the way",
+               errno.ENOTDIR: "a file stands where one of its parent folders would be"}
+        error = WriteError(f"cannot make the folder {path}: {why.get(e.errno, e.strerror or e)}")
         error.errno = e.errno
         raise error from None
 

@@ -71,3 +71,18 @@ def test_a_lesson_never_writes_over_a_file_that_is_not_a_png(tmp_path):
     notes.unlink()
     assert run(tmp_path, "01", "--quick", "--out", "figures").returncode == 0
     assert run(tmp_path, "01", "--quick", "--out", "figures").returncode == 0   # its own PNGs
+
+
+def test_an_out_that_is_a_file_is_named_in_one_line(tmp_path, capsys):
+    """--out naming a file, or a folder under one: exit 2 and a line that says what is in the
+    way, the same line the exercise command gives (files/atomic.make_dirs)."""
+    (tmp_path / "notes").write_text("my notes\n")
+    for out, why in (("notes", "a file of that name is in the way"),
+                     ("notes/figures", "a file stands where one of its parent folders would be")):
+        proc = run(tmp_path, "01", "--quick", "--out", out)
+        assert proc.returncode == 2
+        assert proc.stderr.strip().splitlines() == [f"--out: cannot make the folder {out}: {why}"]
+        assert main(["exercise", "1", "--out", str(tmp_path / out)]) == 2
+        assert capsys.readouterr().err.strip().splitlines() == [
+            f"minivae exercise: error: cannot make the folder {tmp_path / out}: {why}"]
+    assert (tmp_path / "notes").read_text() == "my notes\n"

@@ -30,7 +30,7 @@ def add_arguments(p):
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float, help="learning rate")
     p.add_argument("--z-dim", type=int, help="latent dimensions K")
-    p.add_argument("--hidden", help="hidden layer sizes, comma-separated, e.g. 1000,500,250")
+    p.add_argument("--hidden", help="hidden layer sizes, comma-separated, e.g. 1000,500,250 ('' for none)")
     p.add_argument("--likelihood", help="bernoulli | gaussian")
     p.add_argument("--sigma", type=float, help="σ of the Gaussian likelihood (§2.4.3)")
     p.add_argument("--binarize", help="none | dynamic | threshold")
@@ -55,12 +55,16 @@ def add_arguments(p):
 
 
 def _hidden(text):
+    """'1000,500,250' -> (1000, 500, 250); '' -> () (no hidden layer: a linear encoder and
+    decoder).  An empty entry ('400,,20') is a slip, not a layer to drop."""
+    entries = text.replace(" ", "").split(",")
+    if entries == [""]:
+        return ()
     try:
-        sizes = tuple(int(s) for s in text.replace(" ", "").split(",") if s)
+        return tuple(int(s) for s in entries)
     except ValueError:
-        raise ArgumentError(f"--hidden must be comma-separated layer sizes like 1000,500,250, "
-                            f"got {text!r}") from None
-    return sizes
+        raise ArgumentError(f"--hidden must be comma-separated layer sizes like 1000,500,250 "
+                            f"(or '' for none), got {text!r}") from None
 
 
 def config_from_args(args):

@@ -65,6 +65,8 @@ def test_user_errors_exit_2_with_one_line_and_no_traceback(tmp_path):
 @pytest.mark.parametrize("argv, words", [
     (["train", "--binarize", "often"], "binarize must be one of"),
     (["train", "--hidden", "400,x"], "--hidden must be comma-separated"),
+    (["train", "--hidden", "400,,20"], "--hidden must be comma-separated"),
+    (["train", "--hidden", "400,"], "--hidden must be comma-separated"),
     (["train", "--preset", "doersch", "--resume", "x.npz"], "do not go together"),
     (["evaluate", "--checkpoint", "x.npz", "--k", "-5"], "--k must be an integer >= 0"),
     (["evaluate", "--checkpoint", "x.npz", "--binarize", "yes"], "--binarize must be one of"),
@@ -190,3 +192,10 @@ def test_the_installed_package_is_not_taken_for_a_shadowing_folder():
     namespace = types.ModuleType("minivae")
     namespace.__path__ = ["/somewhere/minivae"]
     assert shadowing_folder(namespace) == "/somewhere/minivae"
+
+
+@pytest.mark.parametrize("text, sizes", [("1000,500,250", (1000, 500, 250)), ("400, 20", (400, 20)),
+                                         ("", ()), (" ", ())])
+def test_hidden_sizes_are_read_as_written(text, sizes):
+    from minivae.commands.train import _hidden
+    assert _hidden(text) == sizes

@@ -30,7 +30,8 @@ def add_arguments(p):
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float, help="learning rate")
     p.add_argument("--z-dim", type=int, help="latent dimensions K")
-    p.add_argument("--hidden", help="hidden layer sizes, comma-separated, e.g. 1000,500,250 ('' for none)")
+    p.add_argument("--hidden",
+                   help="hidden layer sizes, comma-separated, e.g. 1000,500,250 ('' for none)")
     p.add_argument("--likelihood", help="bernoulli | gaussian")
     p.add_argument("--sigma", type=float, help="σ of the Gaussian likelihood (§2.4.3)")
     p.add_argument("--binarize", help="none | dynamic | threshold")

@@ -127,7 +127,7 @@ def check_target(path, kind, flag, inputs=(), force=False):
     try:
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
-        st = None           # a new file (or a dangling link, replaced); the caller checks its folder
+        st = None       # a new file (or a dangling link, replaced); the caller checks its folder
     except OSError as e:
         raise ArgumentError(f"{flag} {path}: cannot be checked ({e.strerror or e})") from None
     if st is not None:

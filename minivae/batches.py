@@ -6,7 +6,7 @@ is repeatable.
 import numpy as np
 
 from .errors import ArgumentError
-from .validate import generator, positive_int
+from .validate import generator, in_unit_interval, positive_int
 
 
 def _float_array(x) -> np.ndarray:
@@ -27,9 +27,7 @@ def binarize_dynamic(x, rng) -> np.ndarray:
     """
     generator("rng", rng)
     x = _float_array(x)
-    if x.size and not (x.min() >= 0 and x.max() <= 1):   # also catches NaN
-        raise ArgumentError(f"x must lie in [0, 1] (pixels scaled by 1/255), got "
-                            f"[{x.min()}, {x.max()}]")
+    in_unit_interval("x", x, "(pixels scaled by 1/255)")
     # u < x with u ~ U[0, 1) is 1 with probability x; draw u in x's precision when numpy can.
     u = rng.random(x.shape, dtype=x.dtype if x.dtype in (np.float32, np.float64) else np.float64)
     return (u < x).astype(x.dtype)

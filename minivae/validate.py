@@ -49,16 +49,23 @@ def as_float_array(name, a, dtype, ndim=2, cols=None, rows=None, unit_interval=F
     if min_rows and a.shape[0] < min_rows:
         raise ArgumentError(f"{name} has {a.shape[0]} rows, at least {min_rows} needed "
                          f"(an empty batch has no mean)")
-    if unit_interval and a.size:
-        lo, hi = a.min(), a.max()           # a NaN makes both NaN, and NaN ≥ 0 is false
-        if not (0 <= lo and hi <= 1):       # so inside [0, 1] means finite too: one check
-            if not np.isfinite(a).all():
-                raise ArgumentError(f"{name} contains NaN or inf")
-            raise ArgumentError(f"{name} must lie in [0, 1] for the Bernoulli likelihood, "
-                                f"got values in [{lo:.4g}, {hi:.4g}]")
+    if unit_interval:
+        in_unit_interval(name, a, "for the Bernoulli likelihood")
     elif not np.isfinite(a).all():
         raise ArgumentError(f"{name} contains NaN or inf")
     return a
+
+
+def in_unit_interval(name, a, why):
+    """Check that every value of array `a` is finite and in [0, 1]: its min and max are
+    the whole check, as a NaN makes both NaN and NaN ≥ 0 is false."""
+    if not a.size:
+        return
+    lo, hi = a.min(), a.max()
+    if not (0 <= lo and hi <= 1):
+        if not np.isfinite(a).all():
+            raise ArgumentError(f"{name} contains NaN or inf")
+        raise ArgumentError(f"{name} must lie in [0, 1] {why}, got values in [{lo:.4g}, {hi:.4g}]")
 
 
 def same_array(name, a, like_name, like, unit_interval=False):

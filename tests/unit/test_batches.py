@@ -32,8 +32,11 @@ def test_binarize_rejects_bad_input():
         binarize_dynamic(np.zeros(3), np.random.RandomState(0))
     with pytest.raises(ValueError, match="x"):
         binarize_dynamic(np.zeros(3, np.uint8), np.random.default_rng(0))
-    for bad in ([0.5, 255.0], [0.5, -0.1], [0.5, np.nan]):   # unscaled pixels, noise, NaN
-        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+    for bad, says in (([0.5, 255.0], r"x must lie in \[0, 1\] \(pixels scaled by 1/255\), got "
+                                     r"values in \[0.5, 255\]"),    # unscaled pixels
+                      ([0.5, -0.1], r"got values in \[-0.1, 0.5\]"),
+                      ([0.5, np.nan], "x contains NaN or inf"), ([0.5, np.inf], "x contains NaN")):
+        with pytest.raises(ValueError, match=says):
             binarize_dynamic(np.array(bad), np.random.default_rng(0))
 
 

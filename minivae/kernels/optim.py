@@ -22,10 +22,10 @@ from .jit import jit
 
 @jit
 def _sgd(p, g, velocity, decayed, lr, momentum, weight_decay, flush_below):
-    zero, decay = p.dtype.type(0), weight_decay != 0
+    zero = p.dtype.type(0)
     for i in range(p.size - 1, -1, -1):
-        gi = (g[i] if decayed is None
-              else g[i] + weight_decay * p[i] if decayed[i] & decay else g[i])
+        gi = (g[i] if decayed is None                  # None: no decay, no mask to read
+              else g[i] + weight_decay * p[i] if decayed[i] else g[i])
         v = momentum * velocity[i] + gi
         pi = p[i] - lr * v
         velocity[i] = zero if abs(v) < flush_below else v
@@ -35,10 +35,10 @@ def _sgd(p, g, velocity, decayed, lr, momentum, weight_decay, flush_below):
 @jit
 def _adam(p, g, m, v, decayed, step, beta1, beta2, c1, c2, adam_eps, weight_decay, flush_below,
           v_below, g_small, v_large):
-    zero, decay = p.dtype.type(0), weight_decay != 0
+    zero = p.dtype.type(0)
     for i in range(p.size - 1, -1, -1):
         gi = (g[i] if decayed is None                  # g̃; None: no decay, no mask to read
-              else g[i] + weight_decay * p[i] if decayed[i] & decay else g[i])
+              else g[i] + weight_decay * p[i] if decayed[i] else g[i])
         mi = beta1 * m[i] + c1 * gi
         vo = v[i]
         # leave out a subnormal (1−β2) g̃² (flush.adam_skip_limits); the select is

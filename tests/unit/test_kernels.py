@@ -158,7 +158,8 @@ def test_float32_cross_entropy_rows_are_accurate(d):
     """Whole float32 rows against float64 NumPy: the row's ∑ log1p(e) taken as the log of
     a float64 product (d ≤ 1023, nothing overflows) or per pixel (d = 1100).  Rows of
     moderate logits, of large ones (every e below 2⁻²⁹, added as itself), and mixed; each
-    nll within 4 float32 ulps of the float64 value, the gradient exactly NumPy's."""
+    nll within 4 float32 ulps of the float64 value, the gradient within 1e-7 of NumPy's
+    (it differs by one float32 ulp of values near 0.5)."""
     rng = np.random.default_rng(d)
     scale = np.repeat([1.0, 4.0, 40.0], 4)[:, None] * np.ones((1, d))
     scale[-2:] = np.where(rng.random((2, d)) < 0.5, 25.0, 1.0)      # tiny and moderate e mixed

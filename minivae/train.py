@@ -46,6 +46,7 @@ from .files.run_folder import (CHECKPOINT, check_continuing, check_new_run, chec
                                clear_leftovers)
 from .files.run_lock import RunLock
 from .kernels import threads
+from .kernels.watch import Watch
 from .model import VAE
 from .progress import ProgressBar
 from .validate import writable_dir
@@ -55,13 +56,15 @@ EVAL_KEY, TEST_BIN_KEY, TRAIN_BIN_KEY, RECON_KEY, SAMPLES_KEY = range(5)
 
 
 def train_epoch(model, optimizer, x, batch_size, streams, dynamic=False, desc="epoch",
-                progress=True):
+                progress=True, watch=None):
     """One pass over the shuffled rows of x (N, D); returns the mean minibatch −ELBO.
 
     streams: the "shuffle", "eps" and "binarize" Generators (config.STREAMS).
     dynamic: redraw a Bernoulli binarization of every minibatch (Burda et al.
     2016's dynamic binarization; beyond the paper, whose §4.1 VAE trains on
     grey levels).
+    watch: a kernels.watch.Watch told of every step (it may change the threads
+    between steps), or None.
     """
     n = x.shape[0]
     buf = np.empty((min(batch_size, n), x.shape[1]), dtype=x.dtype)   # reused minibatch
@@ -70,6 +73,8 @@ def train_epoch(model, optimizer, x, batch_size, streams, dynamic=False, desc="e
                       mininterval=0.5, file=sys.stderr, disable=not progress)
     # A diverging run overflows: held back here, it is reported in one line below
     # instead of as NumPy warnings (the model raises NonFiniteError for a bad loss).
+    if watch:
+        watch.begin()
     with bar, np.errstate(all="ignore"):
         for step, idx in enumerate(iterate_minibatches(n, batch_size, streams["shuffle"])):
             xb = np.take(x, idx, axis=0, out=buf[:len(idx)], mode="clip")         # (N, D)
@@ -88,6 +93,8 @@ def train_epoch(model, optimizer, x, batch_size, streams, dynamic=False, desc="e
             # (mlp.bind_flat); the optimizer reads it and updates model.flat_params,
             # which every layer's W and b are views into, in place, in one pass.
             optimizer.step()
+            if watch:
+                watch.tick()
             total += loss * len(idx)
             if progress:
                 bar.set_postfix_str(f"-ELBO {total / (step * batch_size + len(idx)):.2f}",
@@ -158,6 +165,7 @@ class Run:
         self.streams, self.history, self.epoch = streams, history, epoch
         self.last_checkpoint = last_checkpoint      # path of the newest good checkpoint
         self.blas_threads = trained_blas            # BLAS threads so far (kernels/threads.py)
+        self.watch = None                           # the threads during the run (kernels/watch.py)
         self.saved_epoch = epoch                    # the epoch that checkpoint holds
         b, seed = config.binarize, config.seed
         # threshold: binarize once; dynamic: a fresh draw per batch, in train_epoch
@@ -235,10 +243,12 @@ class Run:
 
     def _threads(self):
         """Put the thread policy's choice for this run in force (kernels/threads.py: timed on
-        a throwaway copy of the model; a resumed run keeps its BLAS threads); say which."""
+        a throwaway copy of the model; a resumed run keeps its BLAS threads), and watch it
+        during the run (kernels/watch.py); say which."""
         steps = None if kernels.jit_disabled() else scratch_steps(self.config, self.x_train)
         policy = threads.settle(steps, keep_blas=self.blas_threads)
         self.blas_threads = policy.setting.blas
+        self.watch = Watch(policy) if policy.seconds else None
         return threads.describe(policy)
 
     def _where(self, then="continue"):
@@ -283,9 +293,13 @@ class Run:
                 row = dict.fromkeys(COLUMNS)
                 running = train_epoch(self.model, self.optimizer, self.x_train, cfg.batch_size,
                                       self.streams, cfg.binarize == "dynamic",
-                                      f"epoch {epoch}/{cfg.epochs}", progress)
+                                      f"epoch {epoch}/{cfg.epochs}", progress, self.watch)
                 row.update(epoch=epoch, train_running_neg_elbo=running)
                 t1 = time.perf_counter()
+                if self.watch:
+                    self.blas_threads = self.watch.setting.blas     # the checkpoint records it
+                    for line in self.watch.said():
+                        say(line, flush=True)
                 if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
                     try:
                         with np.errstate(all="ignore"):     # as in train_epoch: said below

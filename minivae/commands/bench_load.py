@@ -13,11 +13,17 @@ an idle machine and one loaded by busy processes that the bench starts
 itself (one per core, two on a machine with fewer), so that a drift of the
 machine weighs on all alike.
 
-Reported per setting: an epoch's seconds idle and under load (medians over
-rounds), their ratio, and the start-up's seconds; then the default's epoch
-against the best fixed setting's under load, and against the setting that
-was minivae's default before the policy ("napping": all cores, workers that
-nap, the update on 2 threads), idle.  Ratios between settings are medians of
+A third condition starts the busy processes once the run chose its threads,
+on the idle machine, and before its steps (ARRIVING_STEPS times as many):
+the load that arrives during a run, which the policy's watch
+(minivae/kernels/watch.py) answers by timing the settings again.
+
+Reported per setting: an epoch's seconds idle, under load and with the load
+arriving (medians over rounds), idle against under load, and the start-up's
+seconds; then the default's epoch against the best fixed setting's under
+load and with the load arriving, and against the setting that was minivae's
+default before the policy ("napping": all cores, workers that nap, the update
+on 2 threads), idle.  Ratios between settings are medians of
 the ratios within each round.  The start-up is paid once per run, whatever
 its length; its share of one idle epoch is reported beside the ratios.
 """
@@ -40,6 +46,9 @@ SETTINGS = {
 }
 BEFORE = "napping"          # minivae's default before the thread policy
 EPOCH = 60000               # MNIST training images
+# idle; busy processes started before the run; started after the run chose its threads
+CONDITIONS = ("idle", "load", "arriving")
+ARRIVING_STEPS = 3          # a run the load arrives in takes this many times the steps
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS",
                "OPENBLAS_THREAD_TIMEOUT", "NUMBA_NUM_THREADS")
 
@@ -73,9 +82,20 @@ def _worker(name, cores, x_path, preset):
     return proc
 
 
-def _ask(proc, steps):
-    proc.stdin.write(f"{steps}\n")
+def _ask(proc, steps, arriving=None):
+    """Run `steps` steps on worker proc; arriving: called with no argument once the run
+    chose its threads and before its steps (the load that arrives during a run)."""
+    proc.stdin.write(f"{steps}{' arriving' if arriving else ''}\n")
     proc.stdin.flush()
+    if arriving:
+        _answer(proc)                   # {"settled": ...}
+        arriving()
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    return _answer(proc)
+
+
+def _answer(proc):
     line = proc.stdout.readline()
     if not line:
         raise RuntimeError("a bench worker under load stopped: see its error above")
@@ -83,31 +103,39 @@ def _ask(proc, steps):
 
 
 def bench_load(x_path, preset, steps, rounds, cores, pause=0.3):
-    """{settings: {name: {idle_s, load_s, load/idle, startup_s, chosen, ...}}, ratios: {...}}
-    (module docstring)."""
+    """{settings: {name: {idle_s, load_s, arriving_s, load/idle, startup_s, chosen, ...}},
+    ratios: {...}} (module docstring)."""
     workers = {name: _worker(name, cores, x_path, preset) for name in SETTINGS}
     names = list(workers)
-    epochs = {name: {"idle": [], "load": []} for name in names}
-    startup = {name: {"idle": [], "load": []} for name in names}
-    chosen = {name: {"idle": [], "load": []} for name in names}
+    epochs = {name: {c: [] for c in CONDITIONS} for name in names}
+    startup = {name: {c: [] for c in CONDITIONS} for name in names}
+    chosen = {name: {c: [] for c in CONDITIONS} for name in names}
     epoch_steps = EPOCH // TrainConfig.from_preset(preset).batch_size
     load = []
+
+    def arrive():
+        load.extend(busy(max(2, cores)))
+        time.sleep(pause)
+
     try:
         for name in names:                          # started, compiled, paged in
             _ask(workers[name], 1)
         for r in range(rounds):
-            for condition in ("idle", "load"):
-                if condition == "load":
-                    load = busy(max(2, cores))
-                    time.sleep(pause)
+            for condition in CONDITIONS:
                 for name in names[r % len(names):] + names[:r % len(names)]:
+                    if condition == "load" and not load:
+                        arrive()
                     time.sleep(pause)
-                    answer = _ask(workers[name], steps)
-                    epochs[name][condition].append(answer["steps_s"] * epoch_steps / steps)
+                    n = steps * ARRIVING_STEPS if condition == "arriving" else steps
+                    answer = _ask(workers[name], n, arrive if condition == "arriving" else None)
+                    epochs[name][condition].append(answer["steps_s"] * epoch_steps / n)
                     startup[name][condition].append(answer["settle_s"])
                     chosen[name][condition].append(answer["setting"])
+                    if condition == "arriving":
+                        stop(load)
+                        load.clear()
                 stop(load)
-                load = []
+                load.clear()
     finally:
         stop(load)
         for proc in workers.values():
@@ -118,18 +146,22 @@ def bench_load(x_path, preset, steps, rounds, cores, pause=0.3):
     for name in names:
         out[name] = {"idle_s": float(np.median(e[name]["idle"])),
                      "load_s": float(np.median(e[name]["load"])),
+                     "arriving_s": float(np.median(e[name]["arriving"])),
                      "load/idle": float(np.median(e[name]["load"] / e[name]["idle"])),
                      "startup_s": {c: float(np.median(v)) for c, v in startup[name].items()},
                      "chosen": {c: sorted(set(v)) for c, v in chosen[name].items()},
-                     "idle_each_s": epochs[name]["idle"], "load_each_s": epochs[name]["load"],
+                     **{f"{c}_each_s": epochs[name][c] for c in CONDITIONS},
                      "startup_each_s": startup[name]}
     fixed = [n for n in names if n != "default"]
-    best = min(fixed, key=lambda n: out[n]["load_s"])
+    best = {c: min(fixed, key=lambda n: out[n][f"{c}_s"]) for c in ("load", "arriving")}
     paired = lambda a, b, c: float(np.median(e[a][c] / e[b][c]))
-    return {"preset": preset, "steps": steps, "epoch_steps": epoch_steps, "rounds": rounds,
-            "busy_processes": max(2, cores),
-            "settings": out, "best_fixed_under_load": best,
-            "ratios": {"default/best fixed, under load": paired("default", best, "load"),
+    return {"preset": preset, "steps": steps, "arriving_steps": steps * ARRIVING_STEPS,
+            "epoch_steps": epoch_steps, "rounds": rounds, "busy_processes": max(2, cores),
+            "settings": out, "best_fixed_under_load": best["load"],
+            "best_fixed_load_arriving": best["arriving"],
+            "ratios": {"default/best fixed, under load": paired("default", best["load"], "load"),
+                       "default/best fixed, load arriving":
+                           paired("default", best["arriving"], "arriving"),
                        "default/before, idle": paired("default", BEFORE, "idle"),
                        "default start-up/epoch, idle": out["default"]["startup_s"]["idle"]
                        / out["default"]["idle_s"]}}
@@ -138,25 +170,31 @@ def bench_load(x_path, preset, steps, rounds, cores, pause=0.3):
 def report(r):
     print(f"\n{r['preset']} under load: seconds of an epoch ({r['epoch_steps']} steps, at the rate "
           f"of {r['steps']} timed after a run's start) with {r['busy_processes']} busy processes "
-          f"beside it or none, and of the run's start-up (the thread policy's timing, once per "
-          f"run); medians of {r['rounds']} round(s)")
-    rows = [[name, s["idle_s"], s["load_s"], s["load/idle"], s["startup_s"]["idle"],
-             s["startup_s"]["load"], " / ".join(", ".join(s["chosen"][c]) for c in ("idle", "load"))]
+          f"beside it or none, or started once the run chose its threads ({r['arriving_steps']} "
+          f"steps timed), and of the run's start-up (the thread policy's timing, once per run); "
+          f"medians of {r['rounds']} round(s)")
+    rows = [[name, s["idle_s"], s["load_s"], s["arriving_s"], s["load/idle"],
+             s["startup_s"]["idle"], s["startup_s"]["load"],
+             " / ".join(", ".join(s["chosen"][c]) for c in CONDITIONS)]
             for name, s in r["settings"].items()]
     width = max(len(row[0]) for row in rows)
-    print(f"  {'setting':{width}s}  idle s  load s  load/idle  start-up s idle / load  "
-          "BLAS threads idle / under load")
-    for name, idle, loaded, ratio, up_idle, up_load, chose in rows:
-        print(f"  {name:{width}s}  {idle:6.1f}  {loaded:6.1f}  {ratio:9.2f}  "
+    print(f"  {'setting':{width}s}  idle s  load s  arriving s  load/idle  start-up s idle / "
+          "load  BLAS threads at the end, idle / under load / load arriving")
+    for name, idle, loaded, arriving, ratio, up_idle, up_load, chose in rows:
+        print(f"  {name:{width}s}  {idle:6.1f}  {loaded:6.1f}  {arriving:10.1f}  {ratio:9.2f}  "
               f"{up_idle:10.2f} / {up_load:4.2f}  {chose}")
     for k, v in r["ratios"].items():
-        print(f"  {k:32s} {v:.3f}")
+        print(f"  {k:34s} {v:.3f}")
 
 
 def serve(lines=sys.stdin, out=sys.stdout):
-    """The worker: a JSON line {x_path, preset} first; then each line "N" starts a run
-    (the thread policy chooses) and takes N steps; answers {settle_s, steps_s, setting}."""
+    """The worker: a JSON line {x_path, preset} first; then each line "N" starts a run (the
+    thread policy chooses) and takes N steps, which the policy watches as `train`'s
+    (kernels/watch.py); answers {settle_s, steps_s, setting}, the setting in force at the
+    end.  "N arriving": the same, but once the threads are chosen it answers
+    {"settled": setting} and waits for a line "go" before its steps."""
     from ..kernels import threads, warmup
+    from ..kernels.watch import Watch
     from ..train import scratch_steps
     cfg = json.loads(next(lines))
     config = TrainConfig.from_preset(cfg["preset"])
@@ -164,12 +202,22 @@ def serve(lines=sys.stdin, out=sys.stdout):
     warmup(np.float32)
     run_steps = scratch_steps(config, x)
     for line in lines:
+        n, *arriving = line.split()
         t0 = time.perf_counter()
         policy = threads.settle(run_steps)
+        settle_s = time.perf_counter() - t0
+        watch = Watch(policy) if policy.seconds else None
+        if arriving:
+            print(json.dumps({"settled": threads.label(policy.setting)}), file=out, flush=True)
+            next(lines)                                 # "go": the load is there
         t1 = time.perf_counter()
-        run_steps(int(line))
-        print(json.dumps({"settle_s": t1 - t0, "steps_s": time.perf_counter() - t1,
-                          "setting": threads.label(policy.setting)}), file=out, flush=True)
+        for _ in range(int(n)):
+            run_steps(1)
+            if watch:
+                watch.tick()
+        setting = watch.setting if watch else policy.setting
+        print(json.dumps({"settle_s": settle_s, "steps_s": time.perf_counter() - t1,
+                          "setting": threads.label(setting)}), file=out, flush=True)
 
 
 if __name__ == "__main__":

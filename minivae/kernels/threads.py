@@ -1,7 +1,9 @@
 """The thread policy: how many threads a training run uses, and how the idle ones wait.
 
 Three choices are made together, when a run starts (`train()`, and `bench`
-for each network it times), and said in the run's header:
+for each network it times), and said in the run's header; during the run,
+watch.py times them again when its steps say that a load arrived or may
+have left:
 
   blas     threads that split each matrix product (NumPy's OpenBLAS)
   wait     how OpenBLAS's idle workers wait for the next product: nap
@@ -81,6 +83,7 @@ class Setting(NamedTuple):
 class Policy(NamedTuple):
     setting: Setting
     why: str                    # how it was chosen, for the run's header
+    seconds: Optional[dict] = None  # {Setting: seconds per step} as timed (None: not timed)
 
 
 class Machine(NamedTuple):
@@ -178,26 +181,62 @@ def apply(setting):
     update_threads.set_threads(setting.update)
 
 
+class Trial:
+    """Candidate settings timed in turn, one step at a time (measure(), and watch.py during
+    a run): `rounds` rounds in which each setting still in, in rotating order, times one
+    step.  From the second round on, a setting whose fastest step was DROP times slower
+    than the best median so far (known ones included) is not timed again: a single
+    stalled step (a worker the scheduler was late to wake) drops nothing.
+
+    known: {Setting: seconds per step} measured otherwise, which are compared with but
+    not timed (a run's recent steps under the setting in force)."""
+
+    def __init__(self, options, rounds=ROUNDS, known=None):
+        self.known = dict(known or {})
+        self.times = {s: [] for s in options}
+        self.alive, self.rounds, self.round = list(options), rounds, 0
+        self.queue = self._order()
+
+    def _order(self):
+        r, alive = self.round, self.alive
+        return alive[r % len(alive):] + alive[:r % len(alive)] if alive else []
+
+    @property
+    def done(self):
+        return self.round >= self.rounds or not self.alive
+
+    def next(self):
+        """The setting whose step is timed next."""
+        return self.queue[0]
+
+    def record(self, seconds):
+        """The step of next() took `seconds`."""
+        self.times[self.queue.pop(0)].append(seconds)
+        if not self.queue:
+            if self.round:
+                best = min([statistics.median(self.times[s]) for s in self.alive]
+                           + list(self.known.values()))
+                self.alive = [s for s in self.alive if min(self.times[s]) <= DROP * best]
+            self.round += 1
+            self.queue = self._order()
+
+    def seconds(self):
+        """{Setting: median seconds per step}, the known ones included."""
+        return {**self.known, **{s: statistics.median(ts) for s, ts in self.times.items()}}
+
+
 def measure(options, run_steps, rounds=ROUNDS, clock=time.perf_counter):
     """{Setting: seconds per step of run_steps(n)} for each of `options`: one untimed step
-    first (under the first option), then `rounds` rounds in which each setting, in
-    rotating order, times one step.  From the second round on, a setting whose fastest
-    step was DROP times slower than the best median so far is not timed again: a
-    single stalled step (a worker the scheduler was late to wake) drops nothing."""
-    times = {s: [] for s in options}
+    first (under the first option), then a Trial of `rounds` rounds."""
     apply(options[0])
     run_steps(1)                        # the scratch model's memory paged in
-    alive = list(options)
-    for r in range(rounds):
-        for s in alive[r % len(alive):] + alive[:r % len(alive)]:
-            apply(s)
-            t = clock()
-            run_steps(1)
-            times[s].append(clock() - t)
-        if r:
-            best = min(statistics.median(times[s]) for s in alive)
-            alive = [s for s in alive if min(times[s]) <= DROP * best]
-    return {s: statistics.median(ts) for s, ts in times.items()}
+    trial = Trial(options, rounds)
+    while not trial.done:
+        apply(trial.next())
+        t = clock()
+        run_steps(1)
+        trial.record(clock() - t)
+    return trial.seconds()
 
 
 def settle(run_steps=None, keep_blas=None):
@@ -216,7 +255,7 @@ def settle(run_steps=None, keep_blas=None):
         seconds = measure(options, run_steps)
         chosen = choose(seconds)
     apply(chosen)
-    return Policy(chosen, _why(m, user, keep_blas, keep, seconds))
+    return Policy(chosen, _why(m, user, keep_blas, keep, seconds), seconds)
 
 
 def _why(m, user, keep_blas, keep, seconds):
@@ -233,9 +272,14 @@ def _why(m, user, keep_blas, keep, seconds):
         said.append(f"it was trained on {keep_blas} BLAS threads, more than there are cores: "
                     "its last bits will differ from an uninterrupted run's")
     if seconds:
-        said.append("a step took " + ", ".join(f"{1e3 * t:.1f} ms with {label(s)}" for s, t in
-                                                sorted(seconds.items(), key=lambda kv: kv[1])))
+        said.append(took(seconds))
     return "; ".join(said)
+
+
+def took(seconds):
+    """'a step took 3.4 ms with 2 spinning, 5.6 ms with 1 thread', fastest first."""
+    return "a step took " + ", ".join(f"{1e3 * t:.1f} ms with {label(s)}" for s, t in
+                                      sorted(seconds.items(), key=lambda kv: kv[1]))
 
 
 def label(setting):

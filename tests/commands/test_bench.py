@@ -118,28 +118,35 @@ def test_trained_state(result):
 
 
 def test_load_rows(result):
-    """Four settings, each an epoch's seconds idle and under load and its start-up's, taken
-    from its rounds; the ratios between settings are the medians of the ratios within a
-    round (one round here: the ratios of the single measurements)."""
+    """Four settings, each an epoch's seconds idle, under load and with the load arriving,
+    and its start-up's, taken from its rounds; the ratios between settings are the medians
+    of the ratios within a round (one round here: the ratios of the single measurements)."""
     load = result["load"]
     assert load["preset"] == "doersch" and load["epoch_steps"] == 600 and load["rounds"] == 1
+    assert load["arriving_steps"] == 3 * load["steps"]
     assert set(load["settings"]) == {"default", "1 thread", "napping", "spinning"}
     for s in load["settings"].values():
-        assert len(s["idle_each_s"]) == len(s["load_each_s"]) == 1
-        assert s["idle_s"] == s["idle_each_s"][0] > 0 and s["load_s"] == s["load_each_s"][0] > 0
+        for c in ("idle", "load", "arriving"):
+            assert len(s[f"{c}_each_s"]) == 1 and s[f"{c}_s"] == s[f"{c}_each_s"][0] > 0
         assert s["load/idle"] == pytest.approx(s["load_s"] / s["idle_s"])
         assert s["startup_s"] == {c: v[0] for c, v in s["startup_each_s"].items()}
-    fixed = {k: v["load_s"] for k, v in load["settings"].items() if k != "default"}
-    assert load["best_fixed_under_load"] == min(fixed, key=fixed.get)
-    d = load["settings"]["default"]
+    best = {}
+    for c in ("load", "arriving"):
+        fixed = {k: v[f"{c}_s"] for k, v in load["settings"].items() if k != "default"}
+        best[c] = min(fixed, key=fixed.get)
+    assert load["best_fixed_under_load"] == best["load"]
+    assert load["best_fixed_load_arriving"] == best["arriving"]
+    d, s = load["settings"]["default"], load["settings"]
     assert load["ratios"] == pytest.approx({
-        "default/best fixed, under load": d["load_s"] / min(fixed.values()),
-        "default/before, idle": d["idle_s"] / load["settings"]["napping"]["idle_s"],
+        "default/best fixed, under load": d["load_s"] / s[best["load"]]["load_s"],
+        "default/best fixed, load arriving": d["arriving_s"] / s[best["arriving"]]["arriving_s"],
+        "default/before, idle": d["idle_s"] / s["napping"]["idle_s"],
         "default start-up/epoch, idle": d["startup_s"]["idle"] / d["idle_s"]})
     if result["threads"]["usable_cores"] >= 2:     # one core: the default has nothing to time
         # a fixed setting has nothing to time: its start-up is below the default's
         assert load["settings"]["1 thread"]["startup_s"]["idle"] < d["startup_s"]["idle"]
-    assert load["settings"]["1 thread"]["chosen"] == {"idle": ["1 thread"], "load": ["1 thread"]}
+    assert load["settings"]["1 thread"]["chosen"] == {c: ["1 thread"]
+                                                      for c in ("idle", "load", "arriving")}
 
 
 def test_a_ratio_between_settings_pairs_the_measurements_of_a_round(monkeypatch):
@@ -161,10 +168,13 @@ def test_a_ratio_between_settings_pairs_the_measurements_of_a_round(monkeypatch)
         def wait(self, timeout=None):
             return 0
 
-    def ask(worker, steps):
+    def ask(worker, steps, arriving=None):
         if steps == 1:                                  # the untimed first run
             return {"settle_s": 0.0, "steps_s": 1.0, "setting": worker.name}
-        settle, seconds = answers[worker.name][worker.asked // 2]   # idle, load: one round
+        settle, seconds = answers[worker.name][worker.asked // 3]   # idle, load, arriving
+        if arriving:                                    # 3 × the steps, the same rate
+            arriving()
+            seconds *= 3
         worker.asked += 1
         return {"settle_s": settle, "steps_s": seconds, "setting": worker.name}
 
@@ -175,7 +185,12 @@ def test_a_ratio_between_settings_pairs_the_measurements_of_a_round(monkeypatch)
     r = bench_load.bench_load("x.npy", "doersch", steps=6, rounds=2, cores=2)
     assert r["ratios"]["default/before, idle"] == pytest.approx((1.0 / 1.0 + 3.0 / 2.0) / 2)
     assert r["settings"]["default"]["idle_s"] == pytest.approx(2.0 * 600 / 6)
-    assert r["settings"]["default"]["startup_s"] == {"idle": 0.5, "load": 0.5}
+    # the load arriving: 18 steps at the same rate give the same epoch, and the best fixed
+    # setting is napping's (medians 1.5 against 2.0)
+    assert r["settings"]["default"]["arriving_s"] == pytest.approx(2.0 * 600 / 6)
+    assert r["best_fixed_load_arriving"] == "napping"
+    assert r["ratios"]["default/best fixed, load arriving"] == pytest.approx(1.25)
+    assert r["settings"]["default"]["startup_s"] == {"idle": 0.5, "load": 0.5, "arriving": 0.5}
     assert r["ratios"]["default start-up/epoch, idle"] == pytest.approx(0.5 / 200)
 
 

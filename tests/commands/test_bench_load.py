@@ -43,15 +43,16 @@ def test_the_busy_processes_spin_until_stopped():
 
 
 def test_a_worker_starts_a_run_per_line_and_says_what_it_chose(tmp_path, monkeypatch):
-    """serve(), in this process, with one BLAS thread fixed by the variable."""
+    """serve(), in this process, with one BLAS thread fixed by the variable; a run with the
+    load arriving says what it chose, then waits for "go"."""
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     np.save(tmp_path / "x.npy", np.random.default_rng(0).random((300, 784), dtype=np.float32))
     lines = iter([json.dumps({"x_path": str(tmp_path / "x.npy"), "preset": "pytorch-example"}),
-                  "2", "3"])
+                  "2", "3 arriving", "go", "1"])
     out = io.StringIO()
     bench_load.serve(lines, out)
     answers = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert len(answers) == 2
-    for a in answers:
+    assert len(answers) == 4 and answers[1] == {"settled": "1 thread"}
+    for a in answers[:1] + answers[2:]:
         assert set(a) == {"settle_s", "steps_s", "setting"} and a["setting"] == "1 thread"
         assert a["settle_s"] >= 0 and a["steps_s"] > 0

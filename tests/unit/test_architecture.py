@@ -23,8 +23,8 @@ SUBPACKAGES = ("kernels", "files", "classroom", "explorer", "site")
 LAYERS = [
     # foundations: errors and checks; the Numba twins and the machinery of speed; files
     {"errors", "validate", "environment", "progress",
-     "kernels.cores", "kernels.openblas", "kernels.threads", "kernels.jit", "kernels.flush",
-     "kernels.update_threads",
+     "kernels.cores", "kernels.openblas", "kernels.threads", "kernels.watch", "kernels.jit",
+     "kernels.flush", "kernels.update_threads",
      "kernels.layers", "kernels.reparam", "kernels.losses", "kernels.optim", "kernels.matmul",
      "kernels.precompile", "kernels.verified",
      "files.atomic", "files.download", "files.plots", "files.run_lock", "files.run_folder",

@@ -221,6 +221,48 @@ def test_a_run_keeps_the_blas_threads_it_was_trained_with(tmp_path, small64, mon
     assert read_meta(tmp_path / "b" / "last.npz")["threads"]["blas"] > 1
 
 
+def test_the_watch_sees_every_step_and_its_change_is_said_and_kept(tmp_path, small64,
+                                                                   monkeypatch, capsys):
+    """train() hands every step to the Watch (kernels/watch.py), starts a stretch at each
+    epoch, says the changes the watch made after the epoch, and the checkpoint records
+    the BLAS threads in force then.  The watch is a stand-in that moves to one thread
+    after its third step."""
+    x_train, x_test = small64
+    for name in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS",
+                 "OPENBLAS_THREAD_TIMEOUT", "NUMBA_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    two, one = kernel_threads.Setting(2, 16, 2), kernel_threads.Setting(1, None, 2)
+    monkeypatch.setattr(kernel_threads, "candidates", lambda *a: [one, two])
+    monkeypatch.setattr(kernel_threads, "measure", lambda options, run: {one: 2.0, two: 1.0})
+    monkeypatch.setattr(kernel_threads, "apply", lambda s: None)
+    events = []
+
+    class Watch:
+        def __init__(self, policy):
+            self.setting, self.lines = policy.setting, []
+            assert policy.seconds == {one: 2.0, two: 1.0}
+
+        def begin(self):
+            events.append("begin")
+
+        def tick(self):
+            events.append("tick")
+            if events.count("tick") == 3:
+                self.setting, self.lines = one, ["threads: BLAS 2 napping -> 1 thread (stand-in)"]
+
+        def said(self):
+            lines, self.lines = self.lines, []
+            return lines
+    monkeypatch.setattr(train_module, "Watch", Watch)
+    train(tiny(tmp_path / "a", epochs=2), x_train=x_train, x_test=x_test)
+    steps = -(-len(x_train) // 64)
+    assert events == (["begin"] + ["tick"] * steps) * 2
+    out = capsys.readouterr().out
+    assert "threads: matrix products on 2 BLAS threads" in out
+    assert out.count("threads: BLAS 2 napping -> 1 thread (stand-in)") == 1
+    assert read_meta(tmp_path / "a" / "last.npz")["threads"] == {"blas": 1}
+
+
 def test_a_checkpoint_from_before_the_thread_policy_resumes(tmp_path, small64):
     x_train, x_test = small64
     train(tiny(tmp_path / "a", epochs=1), progress=False, x_train=x_train, x_test=x_test)

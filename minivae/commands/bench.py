@@ -24,9 +24,10 @@ One run measures (medians over repeats; ratios taken within each repeat):
             them (README, "Speed").  The JSON also counts, after the warm-up,
             the parameters and Adam moments that are subnormal or below the
             flush threshold, numbers that do not depend on the machine;
-  under load  a doersch run's start and first steps, idle and with busy
-            processes beside it, for the default thread policy and for fixed
-            thread settings (bench_load.py);
+  under load  a doersch run's start and first steps, idle, with busy processes
+            beside it, and with them arriving once the run chose its threads,
+            for the default thread policy and for fixed thread settings
+            (bench_load.py);
   start-up  the first-ever compile of the kernels (an empty Numba cache) and
             a cached cold start, each in a fresh interpreter.
 Each preset's minivae contenders run with the threads the policy chooses for

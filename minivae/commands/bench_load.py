@@ -117,27 +117,30 @@ def bench_load(x_path, preset, steps, rounds, cores, pause=0.3):
         load.extend(busy(max(2, cores)))
         time.sleep(pause)
 
+    def leave():
+        stop(load)
+        load.clear()
+
     try:
         for name in names:                          # started, compiled, paged in
             _ask(workers[name], 1)
         for r in range(rounds):
             for condition in CONDITIONS:
+                if condition == "load":             # once, for all the settings' runs
+                    arrive()
                 for name in names[r % len(names):] + names[:r % len(names)]:
-                    if condition == "load" and not load:
-                        arrive()
                     time.sleep(pause)
-                    n = steps * ARRIVING_STEPS if condition == "arriving" else steps
-                    answer = _ask(workers[name], n, arrive if condition == "arriving" else None)
+                    arriving = condition == "arriving"      # anew for each run
+                    n = steps * ARRIVING_STEPS if arriving else steps
+                    answer = _ask(workers[name], n, arrive if arriving else None)
                     epochs[name][condition].append(answer["steps_s"] * epoch_steps / n)
                     startup[name][condition].append(answer["settle_s"])
                     chosen[name][condition].append(answer["setting"])
-                    if condition == "arriving":
-                        stop(load)
-                        load.clear()
-                stop(load)
-                load.clear()
+                    if arriving:
+                        leave()
+                leave()
     finally:
-        stop(load)
+        leave()
         for proc in workers.values():
             proc.stdin.close()
             proc.wait(timeout=60)

@@ -10,16 +10,17 @@ would keep its 2 threads while a run started under the same load takes 1;
 A Watch follows the run's own steps, told of each by tick():
 
   1. the step a setting takes is its median when it was timed;
-  2. other candidates are timed, as at the start (threads.Trial), on the
-     run's next steps (each of them trains: nothing is thrown away), and
-     compared with the median of the last WINDOW steps:
-     - those with fewer BLAS threads, when that median is DRIFT times the
-       setting's or more: a load arrived;
-     - those with more, while fewer BLAS threads run than the most the
-       policy may choose: AGAIN seconds after the last timing, then twice
-       as late each time the choice stands, up to LATEST, for a load may
-       have left.  (A faster step does not tell: under load a one-thread
-       step takes turns with the other programs, fast or slow by turns.)
+  2. settings are timed again, as at the start (threads.Trial), on the
+     run's next steps (each of them trains: nothing is thrown away):
+     - those with fewer BLAS threads, when the median of the last WINDOW
+       steps is DRIFT times the setting's or more (a load arrived), against
+       that median;
+     - those with more, in turn with the setting in force, while fewer BLAS
+       threads run than the most the policy may choose: AGAIN seconds after
+       the last timing, then twice as late each time the choice stands, up
+       to LATEST, for a load may have left.  (A faster step does not tell:
+       under load a one-thread step takes turns with the other programs,
+       fast or slow by turns, and so timing them in turn is the fair test.)
   3. threads.choose picks from those times, as at the start; a change is
      put in force and said (said()).
 
@@ -86,13 +87,13 @@ class Watch:
         blas = self.setting.blas or 0
         if (blas > self.fewest and len(self.recent) == WINDOW
                 and statistics.median(self.recent) >= DRIFT * self.usual):
-            others = [s for s in self.options if (s.blas or 0) < blas]
+            fewer = [s for s in self.options if (s.blas or 0) < blas]
+            self.trial = Trial(fewer, known={self.setting: statistics.median(self.recent)})
         elif blas < self.most and now >= self.look:
-            others = [s for s in self.options if (s.blas or 0) > blas]
+            more = [s for s in self.options if (s.blas or 0) > blas]
+            self.trial = Trial([self.setting] + more)
         else:
             return
-        recent = statistics.median(self.recent) if self.recent else self.usual
-        self.trial = Trial(others, known={self.setting: recent})
         apply(self.trial.next())
 
     def _choose(self, now):

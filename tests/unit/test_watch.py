@@ -94,11 +94,13 @@ def test_on_one_thread_more_threads_are_timed_again_later_and_later(monkeypatch)
 
 
 def test_a_load_that_left_gives_the_threads_back(monkeypatch):
-    """On one thread at 20 ms, 2 napping now take 10 ms: the look AGAIN seconds on takes
-    them, and from then on no look is due (the most threads run)."""
+    """On one thread at 20 ms, 2 napping now take 10 ms: the look AGAIN seconds on times
+    them in turn with the one thread and takes them, and from then on no look is due (the
+    most threads run)."""
     timed = {ONE: 0.020, NAPPING: 0.040, SPINNING: 0.050}
     run = Run(monkeypatch, ONE, timed, {ONE: 0.020, NAPPING: 0.010, SPINNING: 0.0102})
-    run.steps(int(AGAIN / 0.020) + 2 * threads.ROUNDS + 1)
+    run.steps(int(AGAIN / 0.020) + 3 * threads.ROUNDS + 1)
+    assert run.applied[:4] == [ONE, NAPPING, SPINNING, NAPPING]     # rounds in turn
     assert run.watch.setting == NAPPING                     # spinning is not 5% faster
     assert run.watch.said()[0].startswith("threads: BLAS 1 thread -> 2 napping")
     n = len(run.applied)

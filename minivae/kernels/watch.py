@@ -21,8 +21,11 @@ A Watch follows the run's own steps, told of each by tick():
        to LATEST, for a load may have left.  (A faster step does not tell:
        under load a one-thread step takes turns with the other programs,
        fast or slow by turns, and so timing them in turn is the fair test.)
-  3. threads.choose picks from those times, as at the start; a change is
-     put in force and said (said()).
+  3. threads.choose picks from those times, as at the start; but the
+     setting in force stays unless the pick is MARGIN faster than it (when
+     the whole machine slows for a while, one thread may come within MARGIN
+     of two without being the better choice).  A change is put in force and
+     said (said()).
 
 Settings with other BLAS threads can change a product's last bits (threads.py,
 rule 4), so a run whose threads changed agrees with another run only as far
@@ -34,7 +37,7 @@ import statistics
 import time
 from collections import deque
 
-from .threads import Trial, apply, choose, label, took
+from .threads import MARGIN, Trial, apply, choose, label, took
 
 WINDOW = 16         # steps: the median compared
 DRIFT = 1.5         # steps this many times slower than the setting's: time again
@@ -98,7 +101,9 @@ class Watch:
 
     def _choose(self, now):
         seconds, before = self.trial.seconds(), self.setting
-        self.setting, self.trial = choose(seconds), None
+        pick, self.trial = choose(seconds), None
+        if (1 + MARGIN) * seconds[pick] < seconds[before]:
+            self.setting = pick
         self.usual = seconds[self.setting]
         self.recent.clear()
         apply(self.setting)

@@ -27,11 +27,11 @@ A Watch follows the run's own steps, told of each by tick():
      of two without being the better choice).  A change is put in force and
      said (said()).
 
-Settings with other BLAS threads can change a product's last bits (threads.py,
-rule 4), so a run whose threads changed agrees with another run only as far
-as any two runs of the default policy do; OPENBLAS_NUM_THREADS fixes the BLAS
-threads, and then only the wait and the update's threads, which change no
-bits, are timed again.
+A change always changes the BLAS threads, and those can change a product's
+last bits (threads.py, rule 4), so a run whose threads changed agrees with
+another run only as far as any two runs of the default policy do.  Where the
+BLAS threads are fixed (OPENBLAS_NUM_THREADS, or a resumed run, which keeps
+them) the watch has nothing to change.
 """
 import statistics
 import time

@@ -137,3 +137,12 @@ def test_one_setting_to_choose_from_leaves_nothing_to_watch(monkeypatch):
     monkeypatch.setenv("NUMBA_NUM_THREADS", "1")
     policy = threads.settle(lambda n: None)
     assert policy.seconds is None
+
+
+def test_with_the_blas_threads_fixed_nothing_is_timed_again(monkeypatch):
+    """A resumed run keeps its BLAS threads (threads.py, rule 4): its candidates differ in
+    the wait only, and a load arriving, or the time passing, changes nothing."""
+    timed = {NAPPING: 0.010, SPINNING: 0.011}
+    run = Run(monkeypatch, NAPPING, timed, {NAPPING: 0.050, SPINNING: 0.020})
+    run.steps(int(2 * LATEST / 0.050))
+    assert run.applied == [] and run.watch.said() == []

@@ -15,7 +15,11 @@ One run measures (medians over repeats; ratios taken within each repeat):
             and floor+adam — those products plus one bare Adam update over as
             many float32 parameters, the floor for any implementation that
             keeps Adam's two moments in float32 (the update streams 28 bytes
-            per parameter through memory and is bound by that);
+            per parameter through memory and is bound by that); and
+            floor+adam_in_place — the same, but the products read the weights
+            the update writes and write the gradients it reads, as training
+            must: on two threads, part of them passes between the cores every
+            step, which floor+adam's separate arrays never do;
             a trained state — after --warmup-epochs epochs of training, each
             contender having trained itself: minivae's default backend with
             and without its flush of tiny values (minivae.optim), PyTorch as
@@ -88,7 +92,9 @@ TARGETS = [
 ]
 # ratio name -> (numerator, denominator): contenders' seconds per step, paired by repeat
 PAIRS = {"default/floor": ("default", "gemm_floor"), "default/floor+adam": ("default", "floor+adam"),
-         "floor+adam/floor": ("floor+adam", "gemm_floor"), "numba/numpy": ("numba", "numpy"),
+         "floor+adam/floor": ("floor+adam", "gemm_floor"),
+         "default/floor+adam_in_place": ("default", "floor+adam_in_place"),
+         "in place/apart": ("floor+adam_in_place", "floor+adam"), "numba/numpy": ("numba", "numpy"),
          "default/torch": ("default", "torch"), "update 2/1 threads": ("numba", "numba_1thread"),
          "trained/fresh": ("trained", "default"), "noflush/flush": ("trained_noflush", "trained"),
          "trained/floor": ("trained", "gemm_floor"), "trained/torch": ("trained", "torch_trained"),
@@ -198,15 +204,19 @@ def bench_kernels(n_params, repeats, budget):
 
 
 # --- training ----------------------------------------------------------------------
-def gemm_floor_runner(model, batch):
+def gemm_floor_runner(model, batch, in_place=False):
     """Steps of the model's matrix products alone, (run, flop per step): per layer
-    y = x W, dW = xᵀ dy and, except for the layer reading the data, dx = dy Wᵀ."""
+    y = x W, dW = xᵀ dy and, except for the layer reading the data, dx = dy Wᵀ.
+    in_place: read the model's own W and write its own dW (views of model.flat_params
+    and model.flat_grads, mlp.bind_flat) rather than copies of them."""
     layers = (model.encoder.layers + model.mu_head.layers + model.log_var_head.layers
               + model.decoder.layers)
     rng, f = np.random.default_rng(1), model.dtype
-    work = [(i > 0, rng.random((batch, l.in_dim), dtype=f), l.params["W"].copy(),
+    work = [(i > 0, rng.random((batch, l.in_dim), dtype=f),
+             l.params["W"] if in_place else l.params["W"].copy(),
              rng.random((batch, l.out_dim), dtype=f), np.empty((batch, l.out_dim), f),
-             np.empty((l.in_dim, l.out_dim), f), np.empty((batch, l.in_dim), f))
+             l.grads["W"] if in_place else np.empty((l.in_dim, l.out_dim), f),
+             np.empty((batch, l.in_dim), f))
             for i, l in enumerate(layers)]
 
     def run(n):
@@ -220,16 +230,16 @@ def gemm_floor_runner(model, batch):
     return run, flop
 
 
-def adam_floor_runner(gemm_run, n_params, backend, cfg):
+def adam_floor_runner(gemm_run, backend, cfg, p, g):
     """The floor plus one Adam update (the preset's hyperparameters, the flush on, as
-    training runs it) over n_params float32 numbers per step: what a step costs
-    with nothing but the matrix products and the optimizer's pass through memory
-    (parameters, gradients and both moments: 7 × 4 bytes each)."""
+    training runs it) of the float32 parameters p from the gradients g per step:
+    what a step costs with nothing but the matrix products and the optimizer's
+    pass through memory (parameters, gradients and both moments: 7 × 4 bytes each)."""
     update = _implementations("optim.adam_step")[backend]
     rng = np.random.default_rng(2)      # not zeros: untouched zero pages would read for free
-    p, g, m = (rng.standard_normal(n_params, dtype=np.float32) for _ in range(3))
-    v = np.abs(rng.standard_normal(n_params, dtype=np.float32))
-    decayed = np.ones(n_params, bool)
+    m = rng.standard_normal(p.size, dtype=np.float32)
+    v = np.abs(rng.standard_normal(p.size, dtype=np.float32))
+    decayed = np.ones(p.size, bool)
 
     def run(n):
         with kernels.using(backend):
@@ -334,7 +344,11 @@ def bench_preset(name, X, steps, repeats, threads, x_path, warmup_epochs):
     n_params = opt.params.size
     layers_model = VAE(x_dim=X.shape[1], hidden=cfg["hidden"], z_dim=cfg["z_dim"], dtype=np.float32)
     runners["gemm_floor"], flop = gemm_floor_runner(layers_model, cfg["batch_size"])
-    runners["floor+adam"] = adam_floor_runner(runners["gemm_floor"], n_params, d, cfg)
+    apart = np.random.default_rng(3).standard_normal((2, n_params), dtype=np.float32)
+    runners["floor+adam"] = adam_floor_runner(runners["gemm_floor"], d, cfg, *apart)
+    in_place, _ = gemm_floor_runner(layers_model, cfg["batch_size"], in_place=True)
+    runners["floor+adam_in_place"] = adam_floor_runner(in_place, d, cfg, layers_model.flat_params,
+                                                       layers_model.flat_grads)
     epoch_steps = len(X) // cfg["batch_size"]
     try:
         if x_path:

@@ -132,7 +132,8 @@ def test_what_comes_between_stretches_of_steps_is_not_a_step(monkeypatch):
 
 
 def test_one_setting_to_choose_from_leaves_nothing_to_watch(monkeypatch):
-    """train and bench make no Watch when nothing was timed (a variable fixed the threads)."""
+    """With the variables fixing the threads, settle() times nothing: policy.seconds is
+    None, which is what train and bench's workers check before they make a Watch."""
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     monkeypatch.setenv("NUMBA_NUM_THREADS", "1")
     policy = threads.settle(lambda n: None)

@@ -21,6 +21,7 @@ minivae/config.py.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import math
@@ -73,9 +74,7 @@ def train_epoch(model, optimizer, x, batch_size, streams, dynamic=False, desc="e
                       mininterval=0.5, file=sys.stderr, disable=not progress)
     # A diverging run overflows: held back here, it is reported in one line below
     # instead of as NumPy warnings (the model raises NonFiniteError for a bad loss).
-    if watch:
-        watch.begin()
-    with bar, np.errstate(all="ignore"):
+    with bar, np.errstate(all="ignore"), watch or contextlib.nullcontext():
         for step, idx in enumerate(iterate_minibatches(n, batch_size, streams["shuffle"])):
             xb = np.take(x, idx, axis=0, out=buf[:len(idx)], mode="clip")         # (N, D)
             if dynamic:

@@ -35,13 +35,16 @@ One run measures (medians over repeats; ratios taken within each repeat):
   start-up  the first-ever compile of the kernels (an empty Numba cache) and
             a cached cold start, each in a fresh interpreter.
 Each preset's minivae contenders run with the threads the policy chooses for
-it when its turn starts, as `train` would (minivae/kernels/threads.py; the
-floor runs its products on the same BLAS threads).  All contenders of a
+it when its turn starts, and, as in `train`, a watch follows the default's
+steps (fresh and trained) and may change them (minivae/kernels/threads.py,
+watch.py); every contender, the floor included, runs under the setting in
+force, and the JSON keeps each change.  All contenders of a
 preset, fresh and trained, alternate inside every repeat (the order
 rotates), with a pause between them so one library's idle threads are
 asleep before the next runs: background load then hits all of them alike.
 --json saves every number.
 """
+import contextlib
 import importlib.util
 import json
 import os
@@ -60,6 +63,7 @@ from ..errors import ArgumentError
 from ..files.atomic import atomic_write_text, make_dirs
 from ..files.overwrite import check_target
 from ..kernels import threads as thread_policy
+from ..kernels.watch import Watch
 from ..kernels.flush import threshold as flush_threshold
 from ..mlp import weight_mask
 from ..model import VAE
@@ -259,9 +263,10 @@ def _batches(X, batch, seed=0):
             yield X[perm[i:i + batch]], rng
 
 
-def minivae_runner(cfg, X, backend, flush=True, update_threads=None):
+def minivae_runner(cfg, X, backend, flush=True, update_threads=None, watch=None):
     """(run, optimizer): run(n) takes n training steps of a fresh model of preset cfg
-    (update_threads: the numba update's threads during them; None: the default)."""
+    (update_threads: the numba update's threads during them; None: the default), told
+    to `watch` (kernels/watch.py) as `train` tells its watch, when one is given."""
     kernels.set_backend(backend)
     model = VAE(x_dim=X.shape[1], hidden=cfg["hidden"], z_dim=cfg["z_dim"], init=cfg["init"],
                 likelihood=cfg["likelihood"], dtype=np.float32)
@@ -274,10 +279,14 @@ def minivae_runner(cfg, X, backend, flush=True, update_threads=None):
         kernels.set_backend(backend)
         before = None if update_threads is None else kernels.set_update_threads(update_threads)
         try:
-            for _ in range(n):
-                x, rng = next(stream)
-                model.loss_and_grads(x, rng.standard_normal(shape, dtype=np.float32), copy=False)
-                opt.step()
+            with watch or contextlib.nullcontext():
+                for _ in range(n):
+                    x, rng = next(stream)
+                    model.loss_and_grads(x, rng.standard_normal(shape, dtype=np.float32),
+                                         copy=False)
+                    opt.step()
+                    if watch:
+                        watch.tick()
         finally:
             if before is not None:
                 kernels.set_update_threads(before)
@@ -336,11 +345,13 @@ def bench_preset(name, X, steps, repeats, threads, x_path, warmup_epochs):
                         else "numpy")
     policy = thread_policy.settle(scratch_steps(TrainConfig.from_preset(name), X))
     print(f"  {thread_policy.describe(policy)}", file=sys.stderr, flush=True)
+    # as in train, the watch hears of the default's steps, fresh and trained (docstring)
+    watch = Watch(policy) if policy.seconds else None
+    d = kernels.get_backend()
     for b in kernels.available_backends():
-        runners[b], opt = minivae_runner(cfg, X, b)
+        runners[b], opt = minivae_runner(cfg, X, b, watch=watch if b == d else None)
     if "numba" in runners and policy.setting.update == 2:
         runners["numba_1thread"], _ = minivae_runner(cfg, X, "numba", update_threads=1)
-    d = kernels.DEFAULT if kernels.DEFAULT in runners else "numpy"
     n_params = opt.params.size
     layers_model = VAE(x_dim=X.shape[1], hidden=cfg["hidden"], z_dim=cfg["z_dim"], dtype=np.float32)
     runners["gemm_floor"], flop = gemm_floor_runner(layers_model, cfg["batch_size"])
@@ -355,7 +366,8 @@ def bench_preset(name, X, steps, repeats, threads, x_path, warmup_epochs):
             runners["torch"], versions, _ = torch_runner(cfg, x_path, threads, workers)
         if warmup_epochs:
             for key, flush in (("trained", True), ("trained_noflush", False)):
-                runners[key], opt = minivae_runner(cfg, X, d, flush=flush)
+                runners[key], opt = minivae_runner(cfg, X, d, flush=flush,
+                                                   watch=watch if flush else None)
                 _warm_up(f"minivae ({d}, flush {'on' if flush else 'off'})", runners[key],
                          warmup_epochs * epoch_steps, warmup_epochs)
                 counts[key] = tiny_counts(opt)
@@ -371,6 +383,9 @@ def bench_preset(name, X, steps, repeats, threads, x_path, warmup_epochs):
             proc.stdin.close()
             proc.wait(timeout=60)
     times["default"] = times[d]
+    changes = watch.said() if watch else []
+    for line in changes:
+        print(f"  {line}", file=sys.stderr, flush=True)
     N, med = cfg["batch_size"], {b: float(np.median(ts)) for b, ts in times.items()}
 
     def paired(a, b, q=50):     # a percentile over repeats of the ratio within each repeat
@@ -381,7 +396,9 @@ def bench_preset(name, X, steps, repeats, threads, x_path, warmup_epochs):
     ratios["floor_fraction_achieved"] = 1 / ratios["default/floor"]
     return {"batch_size": N, "params": int(n_params), "gemm_flop_per_step": flop,
             "threads": {"blas": thread_policy.label(policy.setting),
-                        "update": policy.setting.update, "why": policy.why},
+                        "update": policy.setting.update, "why": policy.why,
+                        "changes": changes, "blas_at_end": thread_policy.label(
+                            watch.setting if watch else policy.setting)},
             "gemm_gflops": flop / med["gemm_floor"] / 1e9, "torch": versions,
             "default_backend": d, "warmup_epochs": warmup_epochs, "warmup_steps":
             warmup_epochs * epoch_steps, "tiny_counts_after_warmup": counts,
@@ -554,6 +571,8 @@ def report(r):
         t = p["threads"]
         print(f"threads, as the policy chose them: {t['blas']}, the update on {t['update']} "
               f"({t['why']})")
+        for line in t["changes"]:
+            print(f"  then the watch: {line}")
         print(_table(["contender", "ms/step", "s/epoch", "images/s"],
                      [[b, v["ms_per_step"], v["s_per_epoch"], v["images_per_s"]]
                       for b, v in p["backends"].items()]))

@@ -27,6 +27,7 @@ on 2 threads), idle.  Ratios between settings are medians of
 the ratios within each round.  The start-up is paid once per run, whatever
 its length; its share of one idle epoch is reported beside the ratios.
 """
+import contextlib
 import json
 import os
 import subprocess
@@ -214,10 +215,11 @@ def serve(lines=sys.stdin, out=sys.stdout):
             print(json.dumps({"settled": threads.label(policy.setting)}), file=out, flush=True)
             next(lines)                                 # "go": the load is there
         t1 = time.perf_counter()
-        for _ in range(int(n)):
-            run_steps(1)
-            if watch:
-                watch.tick()
+        with watch or contextlib.nullcontext():
+            for _ in range(int(n)):
+                run_steps(1)
+                if watch:
+                    watch.tick()
         setting = watch.setting if watch else policy.setting
         print(json.dumps({"settle_s": settle_s, "steps_s": time.perf_counter() - t1,
                           "setting": threads.label(setting)}), file=out, flush=True)

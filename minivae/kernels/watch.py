@@ -62,8 +62,25 @@ class Watch:
 
     def begin(self):
         """The next step starts a stretch of steps: what came before it (an evaluation, a
-        checkpoint) is not a step."""
+        checkpoint) is not a step.  A timing that end() paused goes on."""
         self.last = None
+        if self.trial is not None:
+            apply(self.trial.next())
+
+    def end(self):
+        """The stretch of steps ends: what runs until the next begin() (an evaluation, a
+        checkpoint that records the BLAS threads, another program's turn in `bench`) runs
+        under the setting in force, not under one being timed."""
+        self.last = None
+        if self.trial is not None:
+            apply(self.setting)
+
+    def __enter__(self):        # with watch: a stretch of steps
+        self.begin()
+        return self
+
+    def __exit__(self, *exc):
+        self.end()
 
     def tick(self):
         """One step is done."""

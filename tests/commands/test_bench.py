@@ -71,7 +71,13 @@ def test_presets(result):
             assert b["s_per_epoch"] == pytest.approx(s_per_step * 60000 / p["batch_size"])
             assert b["images_per_s"] == pytest.approx(p["batch_size"] / (b["ms_per_step"] / 1e3))
         assert positive(p["gemm_gflops"]) and positive(p["params"])
-        assert set(p["threads"]) == {"blas", "update", "why"} and p["threads"]["update"] in (1, 2)
+        t = p["threads"]
+        assert set(t) == {"blas", "update", "why", "changes", "blas_at_end"}
+        assert t["update"] in (1, 2)
+        # the watch's changes, each said as train says it; the last is the setting at the end
+        assert all(line.startswith("threads: BLAS ") for line in t["changes"])
+        assert t["blas_at_end"] == (t["changes"][-1].split(" -> ")[1].split(",")[0]
+                                    if t["changes"] else t["blas"])
         r = p["ratios"]
         assert positive(r["default/floor"])
         assert r["floor_fraction_achieved"] == pytest.approx(1 / r["default/floor"])
@@ -116,6 +122,29 @@ def test_the_in_place_floor_works_on_the_models_own_arrays():
             assert moved[model.flat_grads != 0].mean() > 0.99
         else:
             assert not moved.any()
+
+
+def test_the_default_tells_its_steps_to_the_watch(monkeypatch):
+    """As train does (kernels/watch.py): each run of a contender's steps is a stretch, and
+    the watch hears of every step in it."""
+    from minivae.commands.bench import minivae_runner
+    from minivae.config import PRESETS
+    events = []
+
+    class Watch:
+        def __enter__(self):
+            events.append("begin")
+
+        def __exit__(self, *exc):
+            events.append("end")
+
+        def tick(self):
+            events.append("tick")
+    X = np.random.default_rng(0).random((300, 784), dtype=np.float32)
+    run, _ = minivae_runner(PRESETS["pytorch-example"], X, "numpy", watch=Watch())
+    run(3)
+    run(2)
+    assert events == ["begin"] + ["tick"] * 3 + ["end", "begin"] + ["tick"] * 2 + ["end"]
 
 
 def test_trained_state(result):

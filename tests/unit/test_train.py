@@ -224,9 +224,10 @@ def test_a_run_keeps_the_blas_threads_it_was_trained_with(tmp_path, small64, mon
 def test_the_watch_sees_every_step_and_its_change_is_said_and_kept(tmp_path, small64,
                                                                    monkeypatch, capsys):
     """train() hands every step to the Watch (kernels/watch.py), starts a stretch at each
-    epoch, says the changes the watch made after the epoch, and the checkpoint records
-    the BLAS threads in force then.  The watch is a stand-in that moves to one thread
-    after its third step."""
+    epoch and ends it after the epoch's last step (before the evaluation), says the
+    changes the watch made after the epoch, and the checkpoint records the BLAS threads
+    in force then.  The watch is a stand-in that moves to one thread after its third
+    step."""
     x_train, x_test = small64
     for name in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS",
                  "OPENBLAS_THREAD_TIMEOUT", "NUMBA_NUM_THREADS"):
@@ -242,8 +243,11 @@ def test_the_watch_sees_every_step_and_its_change_is_said_and_kept(tmp_path, sma
             self.setting, self.lines = policy.setting, []
             assert policy.seconds == {one: 2.0, two: 1.0}
 
-        def begin(self):
+        def __enter__(self):
             events.append("begin")
+
+        def __exit__(self, *exc):
+            events.append("end")
 
         def tick(self):
             events.append("tick")
@@ -256,7 +260,7 @@ def test_the_watch_sees_every_step_and_its_change_is_said_and_kept(tmp_path, sma
     monkeypatch.setattr(train_module, "Watch", Watch)
     train(tiny(tmp_path / "a", epochs=2), x_train=x_train, x_test=x_test)
     steps = -(-len(x_train) // 64)
-    assert events == (["begin"] + ["tick"] * steps) * 2
+    assert events == (["begin"] + ["tick"] * steps + ["end"]) * 2
     out = capsys.readouterr().out
     assert "threads: matrix products on 2 BLAS threads" in out
     assert out.count("threads: BLAS 2 napping -> 1 thread (stand-in)") == 1

@@ -131,6 +131,28 @@ def test_what_comes_between_stretches_of_steps_is_not_a_step(monkeypatch):
     assert run.applied == []
 
 
+def test_a_timing_the_stretch_ends_in_is_paused_under_the_setting_in_force(monkeypatch):
+    """A load arrives and one thread is being timed when the stretch ends (an epoch's
+    evaluation; in bench, another contender's turn): until the next stretch, 2 napping,
+    the setting in force, runs; then the timing goes on where it stopped, the minute
+    between is not one of its steps, and its outcome is as without the pause."""
+    timed = {ONE: 0.020, NAPPING: 0.010, SPINNING: 0.011}
+    run = Run(monkeypatch, NAPPING, timed, {NAPPING: 0.040, ONE: 0.025})
+    run.steps(WINDOW + 2)
+    assert run.applied == [ONE] * 3 and run.watch.setting == NAPPING
+    run.watch.end()
+    assert run.in_force == NAPPING and run.applied[-1] == NAPPING
+    run.now += 60.0
+    with run.watch:
+        assert run.in_force == ONE          # the timing goes on
+        run.steps(1 + threads.ROUNDS - 2)   # the first step after a pause is not timed
+    assert run.watch.setting == ONE and run.in_force == ONE
+    assert run.watch.said() == [f"threads: BLAS 2 napping -> 1 thread, the update on 2, from "
+                                f"step {2 + WINDOW + threads.ROUNDS} of this run; timed "
+                                "again, a step took 25.0 ms with 1 thread, 40.0 ms with 2 "
+                                "napping"]
+
+
 def test_one_setting_to_choose_from_leaves_nothing_to_watch(monkeypatch):
     """With the variables fixing the threads, settle() times nothing: policy.seconds is
     None, which is what train and bench's workers check before they make a Watch."""

@@ -11,7 +11,9 @@ A Watch follows the run's own steps, told of each by tick():
 
   1. the step a setting takes is its median when it was timed;
   2. settings are timed again, as at the start (threads.Trial), on the
-     run's next steps (each of them trains: nothing is thrown away):
+     run's next steps (each of them trains: nothing is thrown away; between
+     stretches of steps, `with watch:`, the setting in force runs, and a
+     timing goes on in the next stretch):
      - those with fewer BLAS threads, when the median of the last WINDOW
        steps is DRIFT times the setting's or more (a load arrived), against
        that median;

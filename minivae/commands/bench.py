@@ -63,8 +63,8 @@ from ..errors import ArgumentError
 from ..files.atomic import atomic_write_text, make_dirs
 from ..files.overwrite import check_target
 from ..kernels import threads as thread_policy
-from ..kernels.watch import Watch
 from ..kernels.flush import threshold as flush_threshold
+from ..kernels.watch import Watch
 from ..mlp import weight_mask
 from ..model import VAE
 from ..optim import Adam

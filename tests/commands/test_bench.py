@@ -124,7 +124,7 @@ def test_the_in_place_floor_works_on_the_models_own_arrays():
             assert not moved.any()
 
 
-def test_the_default_tells_its_steps_to_the_watch(monkeypatch):
+def test_the_default_tells_its_steps_to_the_watch():
     """As train does (kernels/watch.py): each run of a contender's steps is a stretch, and
     the watch hears of every step in it."""
     from minivae.commands.bench import minivae_runner

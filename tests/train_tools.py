@@ -1,4 +1,5 @@
-"""What the training tests share: a few hundred MNIST digits in float64, and a tiny config."""
+"""What the training tests share: a few hundred MNIST digits in float64, a tiny config, and
+a stand-in for the thread policy's watch."""
 import numpy as np
 import pytest
 
@@ -17,3 +18,20 @@ def tiny(out_dir, **kw):
     base = dict(hidden=(16,), z_dim=3, init="he", batch_size=64, epochs=2, dtype="float64",
                 binarize="dynamic", weight_decay=5e-4, images=False, out_dir=str(out_dir))
     return TrainConfig(**{**base, **kw})
+
+
+class EventsWatch:
+    """A stand-in for kernels.watch.Watch that notes, in `events`, each stretch of steps
+    begun and ended (`with watch:`) and each step told (tick())."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def __enter__(self):
+        self.events.append("begin")
+
+    def __exit__(self, *exc):
+        self.events.append("end")
+
+    def tick(self):
+        self.events.append("tick")

@@ -129,19 +129,10 @@ def test_the_default_tells_its_steps_to_the_watch():
     the watch hears of every step in it."""
     from minivae.commands.bench import minivae_runner
     from minivae.config import PRESETS
+    from train_tools import EventsWatch
     events = []
-
-    class Watch:
-        def __enter__(self):
-            events.append("begin")
-
-        def __exit__(self, *exc):
-            events.append("end")
-
-        def tick(self):
-            events.append("tick")
     X = np.random.default_rng(0).random((300, 784), dtype=np.float32)
-    run, _ = minivae_runner(PRESETS["pytorch-example"], X, "numpy", watch=Watch())
+    run, _ = minivae_runner(PRESETS["pytorch-example"], X, "numpy", watch=EventsWatch(events))
     run(3)
     run(2)
     assert events == ["begin"] + ["tick"] * 3 + ["end", "begin"] + ["tick"] * 2 + ["end"]

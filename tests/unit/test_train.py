@@ -17,7 +17,7 @@ from minivae.evaluate import evaluate_elbo
 from minivae.files.history import COLUMNS
 from minivae.config import RESUMABLE, TrainConfig, build_model
 from minivae.train import train
-from train_tools import small64, tiny  # noqa: F401  (small64 is a fixture)
+from train_tools import EventsWatch, small64, tiny  # noqa: F401  (small64 is a fixture)
 
 
 def _same_state(a, b):
@@ -238,19 +238,14 @@ def test_the_watch_sees_every_step_and_its_change_is_said_and_kept(tmp_path, sma
     monkeypatch.setattr(kernel_threads, "apply", lambda s: None)
     events = []
 
-    class Watch:
+    class Watch(EventsWatch):
         def __init__(self, policy):
+            super().__init__(events)
             self.setting, self.lines = policy.setting, []
             assert policy.seconds == {one: 2.0, two: 1.0}
 
-        def __enter__(self):
-            events.append("begin")
-
-        def __exit__(self, *exc):
-            events.append("end")
-
         def tick(self):
-            events.append("tick")
+            super().tick()
             if events.count("tick") == 3:
                 self.setting, self.lines = one, ["threads: BLAS 2 napping -> 1 thread (stand-in)"]
 
